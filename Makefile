@@ -1,0 +1,34 @@
+# Two commands: `make run` serves on :8000 with the embedded CouchDB on :5984;
+# `make test` installs everything and runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := couchdb_server/node_modules/.installed
+
+.PHONY: install run test bench clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): couchdb_server/package.json couchdb_server/package-lock.json
+	cd couchdb_server && npm ci --no-audit --no-fund
+	touch $@
+
+run: install
+	./scripts/run.sh
+
+test: install
+	./scripts/ensure-rabbitmq.sh
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) couchdb_server/node_modules var

@@ -1,0 +1,132 @@
+"""Kazoo 4.3 JWTs (kz_auth, kz_auth_jwt, kz_auth_identity).
+
+Header `{"alg":"RS256","typ":"JWT","kid":<system_key>}`; claims in Kazoo's
+order `iss, identity_sig, account_id, owner_id?, method, exp` (UNIX seconds).
+`identity_sig` = b64url(HMAC-SHA256(identity secret ‖ server secret, owner_id
+or account_id)); the identity secret is `pvt_signature_secret` of the user (or
+account) doc, the server secret system_config `auth.secret_for_user_signature`.
+Tokens are interchangeable with a Kazoo cluster sharing the same databases.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from ..storage import names
+from ..storage.cache import TTLCache
+from ..storage.couch import Conflict, CouchClient, NotFound
+from ..storage.system_config import SystemConfig
+from .keys import KeyStore
+
+ALGORITHMS = ["RS256", "RS384", "RS512"]
+DEFAULT_EXPIRY_S = 3600
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Claims:
+    account_id: str
+    owner_id: str | None
+    method: str
+    exp: int
+    raw: dict
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+class Tokens:
+    def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore):
+        self.couch, self.config, self.keys = couch, config, keys
+        self._secrets: TTLCache[str] = TTLCache(10.0)
+
+    async def _server_secret(self) -> str:
+        return await self.config.get("auth", "secret_for_user_signature", secrets.token_hex(16))
+
+    async def _identity_secret(self, account_id: str, identity: str, *, create: bool) -> str | None:
+        cached = self._secrets.get((account_id, identity))
+        if cached is not None:
+            return cached
+        db = names.account_db(account_id)
+        for _ in range(5):
+            try:
+                doc = await self.couch.get_doc(db, identity)
+            except NotFound:
+                return None
+            secret = doc.get("pvt_signature_secret")
+            if secret:
+                return self._secrets.put((account_id, identity), secret)
+            if not create:
+                return None
+            doc["pvt_signature_secret"] = secrets.token_hex(16)
+            try:
+                await self.couch.save_doc(db, doc)
+            except Conflict:
+                continue
+            return self._secrets.put((account_id, identity), doc["pvt_signature_secret"])
+        return None
+
+    async def _identity_sig(self, account_id: str, owner_id: str | None, *, create: bool) -> bytes | None:
+        identity = owner_id or account_id
+        secret = await self._identity_secret(account_id, identity, create=create)
+        if secret is None:
+            return None
+        key = secret.encode() + (await self._server_secret()).encode()
+        return hmac.new(key, identity.encode(), hashlib.sha256).digest()
+
+    async def issue(self, account_id: str, owner_id: str | None, method: str) -> str:
+        kid = await self.keys.signing_kid()
+        key = await self.keys.private_key(kid, create=True)
+        sig = await self._identity_sig(account_id, owner_id, create=True)
+        if key is None or sig is None:
+            raise InvalidToken("cannot sign for this identity")
+        expiry = await self.config.get_int("crossbar.auth", "token_auth_expiry_s", DEFAULT_EXPIRY_S)
+        claims: dict = {"iss": "kazoo", "identity_sig": b64url(sig), "account_id": account_id}
+        if owner_id:
+            claims["owner_id"] = owner_id
+        claims["method"] = method
+        claims["exp"] = int(time.time()) + expiry
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+    async def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
+            if not isinstance(kid, str) or not kid:
+                raise InvalidToken("no kid")
+            public = await self.keys.public_key(kid)
+            if public is None:
+                raise InvalidToken("unknown kid")
+            claims = jwt.decode(token, public, algorithms=ALGORITHMS, options={"require": ["exp"]})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        account_id, owner_id = claims.get("account_id"), claims.get("owner_id")
+        if claims.get("iss") != "kazoo" or not names.is_account_id(account_id):
+            raise InvalidToken("bad claims")
+        if owner_id is not None and not isinstance(owner_id, str):
+            raise InvalidToken("bad owner")
+        sig = claims.get("identity_sig")
+        expected = await self._identity_sig(account_id, owner_id, create=False)
+        if not isinstance(sig, str) or expected is None:
+            raise InvalidToken("no identity")
+        try:
+            given = b64url_decode(sig)
+        except ValueError as exc:
+            raise InvalidToken("bad identity_sig") from exc
+        if not hmac.compare_digest(given, expected):
+            raise InvalidToken("identity mismatch")
+        return Claims(account_id, owner_id, str(claims.get("method", "")), int(claims["exp"]), claims)

@@ -1,0 +1,158 @@
+"""The AMQP side of the service (aio-pika, publisher confirms on).
+
+`NullBus` when no broker is configured: the service works alone. `AmqpBus`
+connects in the background and keeps trying with back-off while the broker
+is away; HTTP never waits for it. A message is an optimisation, never the
+only copy: CouchDB and the recovery loop are the source of truth, so a
+publish that fails is logged and dropped (a job whose delegation could not
+be published is run locally).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Awaitable, Callable
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from . import messages
+
+log = structlog.get_logger(__name__)
+OnJob = Callable[[str, str], Awaitable[None]]
+PUBLISH_TIMEOUT_S = 5.0
+
+
+class NullBus:
+    connected = False
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
+                          msg_id: str | None = None) -> None:
+        return None
+
+    async def docs_changed(self, db: str, docs: list[dict]) -> None:
+        return None
+
+    async def reload_switch(self) -> None:
+        return None
+
+    async def delegate_job(self, account_id: str, job_id: str, msg_id: str | None) -> bool:
+        return False
+
+
+class AmqpBus(NullBus):
+    def __init__(self, url: str, node: str, on_job: OnJob, prefetch: int = 2):
+        self.url, self.node, self.on_job, self.prefetch = url, node, on_job, prefetch
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        self._task: asyncio.Task | None = None
+        self.connected = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_loop(), name="amqp-connect")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+        self.connected = False
+
+    async def _connect_loop(self) -> None:
+        delay = 0.5
+        while self._connection is None:
+            try:
+                connection = await aio_pika.connect_robust(self.url, timeout=5)
+                connection.close_callbacks.add(self._on_close)
+                connection.reconnect_callbacks.add(self._on_reconnect)
+                self._connection = connection
+                await self._declare(connection)
+                self.connected = True
+                log.info("amqp_connected", url=_redact(self.url))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("amqp_unavailable", error=str(exc) or type(exc).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _declare(self, connection: AbstractRobustConnection) -> None:
+        channel = await connection.channel(publisher_confirms=True)
+        self._channel = channel
+        # Kazoo declares these topic exchanges non-durable and not auto-deleted; ours must match.
+        for name in messages.EXCHANGES:
+            self._exchanges[name] = await channel.declare_exchange(
+                name, aio_pika.ExchangeType.TOPIC, durable=False, auto_delete=False)
+        # The shared work queue of cb_jobs_listener: any Crossbar node may take a job. Its own
+        # channel, so the prefetch bounds how many delegated jobs this node holds unacknowledged.
+        consumer = await connection.channel()
+        await consumer.set_qos(prefetch_count=self.prefetch)
+        queue = await consumer.declare_queue(messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True)
+        await queue.bind(self._exchanges[messages.KAPPS], routing_key=messages.JOBS_ROUTING_KEY)
+        await queue.consume(self._on_message, exclusive=False)
+
+    def _on_close(self, *_: Any) -> None:
+        if self.connected:
+            log.warning("amqp_disconnected")
+        self.connected = False
+
+    def _on_reconnect(self, *_: Any) -> None:
+        self.connected = True
+        log.info("amqp_reconnected")
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        async with message.process(ignore_processed=True):
+            try:
+                body = json.loads(message.body)
+                delegate = body.get("Delegate-Message") or {}
+                account_id, job_id = delegate.get("Account-ID"), delegate.get("Job-ID")
+            except (ValueError, AttributeError):
+                log.warning("amqp_bad_job_message")
+                return
+            if isinstance(account_id, str) and isinstance(job_id, str):
+                log.info("job_delegated", job_id=job_id, account_id=account_id)
+                await self.on_job(account_id, job_id)
+
+    async def _publish(self, exchange: str, key: str, payload: dict) -> bool:
+        target = self._exchanges.get(exchange)
+        if not self.connected or target is None:
+            return False
+        message = aio_pika.Message(json.dumps(payload, separators=(",", ":")).encode(),
+                                   content_type="application/json")
+        try:
+            await asyncio.wait_for(target.publish(message, routing_key=key), PUBLISH_TIMEOUT_S)
+            return True
+        except Exception as exc:  # broker away or refused: the write itself already happened
+            log.warning("amqp_publish_failed", exchange=exchange, routing_key=key, error=str(exc) or type(exc).__name__)
+            return False
+
+    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
+                          msg_id: str | None = None) -> None:
+        built = messages.doc_change(db, doc, rev, self.node, hard_deleted=hard_deleted, msg_id=msg_id)
+        if built is not None:
+            await self._publish(messages.CONFIGURATION, *built)
+
+    async def docs_changed(self, db: str, docs: list[dict]) -> None:
+        if self.connected:
+            await asyncio.gather(*(self.doc_changed(db, d, d["_rev"]) for d in docs if "_rev" in d))
+
+    async def reload_switch(self) -> None:
+        for what in ("reload_acls", "reload_gateways"):
+            await self._publish(messages.SWITCH, *messages.switch_reload(what, self.node))
+
+    async def delegate_job(self, account_id: str, job_id: str, msg_id: str | None) -> bool:
+        return await self._publish(messages.KAPPS, *messages.delegate_job(account_id, job_id, self.node, msg_id))
+
+
+def _redact(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    return (head.split("//")[0] + "//***@" + tail) if sep else url

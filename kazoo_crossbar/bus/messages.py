@@ -1,0 +1,91 @@
+"""Kazoo's bus messages, as pure functions (kzs_publish, kapi_conf, kapi_switch,
+kapi_delegate, kz_amqp_util). Exchange names, routing keys and payload
+fields are Kazoo 4.3's; `Date-Created`/`Date-Modified` are not swapped (a
+deliberate difference, see shared/spec/decisions.md)."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ..storage import names
+
+APP_VERSION = "4.0.0"
+CONFIGURATION, SWITCH, KAPPS = "configuration", "switch", "kapps"
+EXCHANGES = (CONFIGURATION, SWITCH, KAPPS)  # all topic exchanges, declared as Kazoo does
+JOBS_QUEUE = "resource_jobs_listener"
+JOBS_ROUTING_KEY = "delegate.cb_jobs_listener"
+_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-~_")
+
+
+def amqp_encode(value: str) -> str:
+    """kz_amqp_util:encode/1: routing-key safe bytes kept, space → `+`, `.` → `%2E`, others %XX."""
+    if value in ("*", "#"):
+        return value
+    out = []
+    for byte in value.encode("utf-8"):
+        if byte in _SAFE:
+            out.append(chr(byte))
+        elif byte == 0x20:
+            out.append("+")
+        else:
+            out.append(f"%{byte:02X}")
+    return "".join(out)
+
+
+def doc_action(doc: dict, rev: str, *, hard_deleted: bool = False) -> str:
+    """created (first revision), edited, or deleted (soft or hard)."""
+    if hard_deleted or doc.get("pvt_deleted") is True:
+        return "deleted"
+    return "created" if rev.startswith("1-") else "edited"
+
+
+def doc_change(db: str, doc: dict, rev: str, node: str, *, hard_deleted: bool = False,
+               msg_id: str | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(routing key, payload) for a document write; None for design docs (never published)."""
+    doc_id = doc["_id"]
+    if doc_id.startswith("_design/"):
+        return None
+    action = doc_action(doc, rev, hard_deleted=hard_deleted)
+    db_name = names.encode(db)
+    doc_type = str(doc.get("pvt_type", "undefined"))
+    key = f"doc_{action}.{db_name}.{doc_type}.{amqp_encode(doc_id)}"
+    account_id = doc.get("pvt_account_id")
+    if not names.is_account_id(account_id):
+        account_id = names.account_id(names.decode(db)) if names.classify(db) in ("account", "modb") else None
+    payload: dict[str, Any] = {
+        "ID": doc_id,
+        "Origin-Cache": "kazoo_data_cache",
+        "Type": doc_type,
+        "Database": db_name,
+        "Rev": rev,
+    }
+    if account_id:
+        payload["Account-ID"] = account_id
+    if "pvt_created" in doc:
+        payload["Date-Created"] = doc["pvt_created"]
+    if "pvt_modified" in doc:
+        payload["Date-Modified"] = doc["pvt_modified"]
+    payload["Is-Soft-Deleted"] = doc.get("pvt_deleted") is True
+    payload.update(_default_headers("configuration", f"doc_{action}", "datamgr", APP_VERSION, node, msg_id))
+    return key, payload
+
+
+def switch_reload(what: str, node: str) -> tuple[str, dict[str, Any]]:
+    """switch.reload_acls / switch.reload_gateways for ecallmgr (kapi_switch)."""
+    assert what in ("reload_acls", "reload_gateways")
+    return f"switch.{what}", _default_headers("switch_event", what, "switch_event", "kapi_switch", node,
+                                              secrets.token_hex(16))
+
+
+def delegate_job(account_id: str, job_id: str, node: str, msg_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The job hand-over message cb_jobs_listener consumes (kapi_delegate)."""
+    payload = {"Delegate-Message": {"Account-ID": account_id, "Job-ID": job_id}}
+    payload.update(_default_headers("delegate", "job", "crossbar", APP_VERSION, node, msg_id or "cb_jobs_listener"))
+    return JOBS_ROUTING_KEY, payload
+
+
+def _default_headers(category: str, name: str, app: str, version: str, node: str, msg_id: str | None) -> dict:
+    out = {"Event-Category": category, "Event-Name": name, "App-Name": app, "App-Version": version, "Node": node}
+    if msg_id:
+        out["Msg-ID"] = msg_id
+    return out

@@ -1,0 +1,32 @@
+"""What api_auth and user_auth share: the account checks at login and the
+response Kazoo builds for a new token (crossbar_util:response_auth/3)."""
+from __future__ import annotations
+
+from ..http import errors
+from ..http.context import Context
+from ..storage import accounts as account_rules
+
+
+def check_account_usable(doc: dict) -> None:
+    if not account_rules.is_enabled(doc):
+        raise errors.validation({"account": {"disabled": {"message": "account disabled"}}})
+
+
+async def grant(ctx: Context, account_doc: dict, owner_id: str | None, method: str) -> None:
+    """Issue the JWT and answer 201 with Kazoo's auth response fields."""
+    account_id = account_doc["_id"]
+    ctx.auth_token = await ctx.services.tokens.issue(account_id, owner_id, method)
+    master = await ctx.services.config.get("accounts", "master_account_id")
+    data: dict = {"account_id": account_id}
+    if owner_id:
+        data["owner_id"] = owner_id
+    data.update(
+        apps=[],
+        language=account_doc.get("language", "en-us"),
+        account_name=account_doc.get("name"),
+        reseller_id=account_doc.get("pvt_reseller_id"),
+        is_reseller=account_doc.get("pvt_reseller") is True,
+        is_master_account=account_id == master or account_doc.get("pvt_superduper_admin") is True,
+    )
+    ctx.resp_data = {k: v for k, v in data.items() if v is not None}
+    ctx.status = 201

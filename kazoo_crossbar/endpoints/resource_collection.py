@@ -1,0 +1,82 @@
+"""PUT/POST /resources/collection: many resources in one request.
+
+As the seed shows (a deliberate difference from 4.3, which saved nothing if
+one item failed): every valid item is saved, the answer is
+`{"successes": {id: doc}, "errors": {id: errors | "resource does not exist"}}`.
+PUT creates each item; POST deep-merges each item into the stored document
+and validates the result. Writes go through one `_bulk_docs`; a
+per-document conflict is reported under `errors`, never dropped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import validation
+from ..http import errors
+from ..http.context import Context
+from ..storage import docs
+from . import crud, resource_local
+
+PVT_TYPE = "resource"
+NOT_FOUND = "resource does not exist"
+
+
+async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool) -> tuple[str, dict | None, Any]:
+    """(id, prepared doc or None, error) for one collection item."""
+    if not isinstance(item, dict):
+        return str(index), None, {"data": {"type": {"message": "Value did not match type(s): object",
+                                                    "target": "object", "value": item}}}
+    item = crud.request_public_data(item)
+    doc_id = item.pop("id", None) or docs.new_id()
+    if not crud.valid_id(doc_id):
+        return str(doc_id), None, {"id": {"invalid": {"message": "Invalid document id", "value": doc_id}}}
+    stored: dict = {}
+    if ctx.method == "POST":
+        try:
+            stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
+        except errors.ApiError:
+            return doc_id, None, NOT_FOUND
+        item = docs.deep_merge(docs.public_fields(stored), item)
+    validated, problems = validation.validate("resources", item, strict=strict)
+    if problems:
+        return doc_id, None, problems
+    validated.pop("id", None)
+    return doc_id, {**docs.private_fields(stored), "_id": doc_id, **validated, "pvt_type": PVT_TYPE}, None
+
+
+async def validate(ctx: Context, db: str, is_global: bool) -> None:
+    if not isinstance(ctx.data, list):
+        raise errors.validation({"data": {"type": {"message": "Value did not match type(s): array",
+                                                   "target": "array", "value": ctx.data}}})
+    strict = await ctx.services.config.get("crossbar", "schema_strict_validation", False) is True
+    prepared: list[dict] = []
+    failed: dict[str, Any] = {}
+    seen: set[str] = set()
+    for index, item in enumerate(ctx.data):
+        doc_id, doc, problem = await _item(ctx, db, index, item, strict)
+        if doc is not None and doc_id in seen:
+            doc, problem = None, {"id": {"unique": {"message": "Duplicate id in collection", "value": doc_id}}}
+        if doc is None:
+            failed[doc_id] = problem
+        else:
+            seen.add(doc_id)
+            prepared.append(doc)
+    ctx.doc = (prepared, failed)
+
+
+async def execute(ctx: Context, db: str, account_id: str | None, is_global: bool) -> None:
+    prepared, failed = ctx.doc
+    successes: dict[str, dict] = {}
+    results = await crud.bulk_save(ctx, db, prepared, account_id) if prepared else []
+    for doc, result in zip(prepared, results):
+        if "error" in result:
+            failed[doc["_id"]] = {"message": "conflicting documents", "error": result["error"]}
+            continue
+        if not is_global:
+            # collection items get no peer checks (as in 4.3); registering gateways still aggregate
+            await resource_local.sync_aggregate(ctx, doc, resource_local.registers(doc))
+        successes[doc["_id"]] = docs.to_public(doc)
+    if is_global and successes:
+        await ctx.services.bus.reload_switch()
+    ctx.resp_data = {"successes": successes, "errors": failed}
+    ctx.status = 201 if ctx.method == "PUT" else 200

@@ -1,0 +1,113 @@
+"""…/resources/jobs: bulk number jobs (cb_resources jobs part).
+
+  []         GET listing over the month databases in range, PUT create
+  [job_id]   GET one job with `status` and `timestamp`
+
+On `/v2/resources/jobs` (no account) the job belongs to the master account
+and needs a super-duper admin. Running the job is the executor's business
+(kazoo_crossbar.jobs); this module only stores it and hands it over.
+"""
+from __future__ import annotations
+
+from ..http import errors, listing
+from ..http.context import Context
+from ..jobs import store
+from ..storage import names
+from ..storage.couch import NotFound
+from .base import Endpoint, check_schema
+
+
+async def job_account(ctx: Context) -> str:
+    if ctx.account_id is not None:
+        return ctx.account_id
+    master = await ctx.services.config.get("accounts", "master_account_id")
+    if not names.is_account_id(master):
+        raise errors.ApiError(500, "unspecified_fault", {"message": "no master account configured"})
+    return master
+
+
+async def date_range(ctx: Context) -> tuple[int, int]:
+    """created_from/created_to (gregorian s) with Kazoo's defaults and date_range errors."""
+    max_range = await ctx.services.config.get_int("crossbar", "maximum_range", 2682000)
+
+    def value(key: str) -> int | None:
+        try:
+            number = int(ctx.req_value(key))
+        except (TypeError, ValueError):
+            return None
+        return number if number > 0 else None
+
+    to = value("created_to") or names.gregorian_now()
+    frm = value("created_from") or to - max_range
+    if to < frm:
+        raise errors.validation({"created_from": {"date_range": {
+            "message": f"created_to {to} is prior to created_from {frm}", "cause": frm}}})
+    if to - frm > max_range:
+        raise errors.validation({"created_from": {"date_range": {
+            "message": f"created_to {to} is more than {max_range} seconds from created_from {frm}", "cause": to}}})
+    return frm, to
+
+
+class ResourceJobs(Endpoint):
+    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
+        if not args:
+            return frozenset({"GET", "PUT"})
+        return frozenset({"GET"}) if len(args) == 1 else frozenset()
+
+    async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
+        return ctx.is_superduper_admin if ctx.account_id is None else None
+
+    async def validate(self, ctx: Context, args: list[str]) -> None:
+        account_id = await job_account(ctx)
+        if args:
+            return await self._fetch(ctx, account_id, args[0])
+        if ctx.method == "GET":
+            return await self._summary(ctx, account_id)
+        data = await check_schema(ctx, "resource_jobs", ctx.data if isinstance(ctx.data, dict) else {})
+        data.pop("id", None)
+        data.pop("ui_metadata", None)
+        if not await self._resource_exists(ctx, account_id, data["resource_id"]):
+            raise errors.validation({"resource_id": {"not_found": {
+                "message": f"resource {data['resource_id']} does not exist", "value": data["resource_id"]}}})
+        ctx.doc = (account_id, data)
+
+    async def execute(self, ctx: Context, args: list[str]) -> None:
+        account_id, data = ctx.doc
+        db, doc = await store.create(ctx.services.couch, account_id, data, ctx.writer(account_id))
+        bus = ctx.services.bus
+        await bus.doc_changed(db, doc, doc["_rev"], msg_id=ctx.request_id)
+        # Any node may take the job through the bus; without one (or if the publish fails) we run it.
+        if not await bus.delegate_job(account_id, doc["_id"], ctx.request_id):
+            ctx.services.executor.submit(account_id, doc["_id"])
+        ctx.resp_data, ctx.revision = store.to_api(doc, with_status=False), doc["_rev"]
+        ctx.status = 201
+        ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
+
+    async def _resource_exists(self, ctx: Context, account_id: str, resource_id: str) -> bool:
+        for db in (names.account_db(account_id), names.OFFNET):
+            try:
+                doc = await ctx.services.couch.get_doc(db, resource_id)
+            except NotFound:
+                continue
+            if doc.get("pvt_type", "resource") == "resource" and not doc.get("pvt_deleted"):
+                return True
+        return False
+
+    async def _fetch(self, ctx: Context, account_id: str, job_id: str) -> None:
+        db = store.job_db(account_id, job_id)
+        if db is None:
+            raise errors.bad_identifier_list(job_id)
+        doc = await store.load(ctx.services.couch, db, job_id)
+        if doc is None:
+            raise errors.bad_identifier(job_id)
+        ctx.resp_data, ctx.revision = store.to_api(doc, with_status=True), doc["_rev"]
+
+    async def _summary(self, ctx: Context, account_id: str) -> None:
+        frm, to = await date_range(ctx)
+        months = names.months_between(names.gregorian_to_datetime(frm), names.gregorian_to_datetime(to))
+        ascending = str(ctx.query.get("ascending", "")).lower() == "true"
+        dbs = [names.modb(account_id, y, m) for y, m in (months if ascending else reversed(months))]
+        size = await listing.page_size(ctx, strict=True)
+        start, end = (frm, to) if ascending else (to, frm)
+        await listing.load(ctx, dbs, "resources", "jobs_listing", start=start, end=end,
+                           descending=not ascending, size=size, skip_missing_dbs=True)

@@ -1,0 +1,78 @@
+"""The per-request context (Kazoo's cb_context): what was asked, who asks, what we answer."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..auth.tokens import Claims
+from ..storage.docs import Writer
+
+if TYPE_CHECKING:
+    from ..app import Services
+
+
+@dataclass
+class Context:
+    request: web.Request
+    services: "Services"
+    request_id: str
+    method: str
+    version: str = "v2"
+    path_tokens: list[str] = field(default_factory=list)
+    nouns: list[tuple[str, list[str]]] = field(default_factory=list)
+    query: dict[str, Any] = field(default_factory=dict)
+    envelope: dict[str, Any] = field(default_factory=dict)
+    data: Any = field(default_factory=dict)
+    auth_token: str | None = None
+    # /accounts/{id}
+    account_id: str | None = None
+    account_doc: dict | None = None
+    # authentication
+    claims: Claims | None = None
+    auth_account_doc: dict | None = None
+    # response
+    status: int = 200
+    resp_data: Any = None
+    resp_envelope: dict[str, Any] = field(default_factory=dict)
+    revision: str | None = None
+    location: str | None = None
+    # what an endpoint's validate hands to its execute (Kazoo's cb_context doc)
+    doc: Any = None
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def auth_account_id(self) -> str | None:
+        return self.claims.account_id if self.claims else None
+
+    @property
+    def is_superduper_admin(self) -> bool:
+        return bool(self.auth_account_doc and self.auth_account_doc.get("pvt_superduper_admin") is True)
+
+    def req_value(self, key: str, default: Any = None) -> Any:
+        """cb_context:req_value/2: request data first, then the query string, then the envelope."""
+        if isinstance(self.data, dict) and key in self.data:
+            return self.data[key]
+        if key in self.query:
+            return self.query[key]
+        return self.envelope.get(key, default)
+
+    def writer(self, account_id: str | None) -> Writer:
+        return Writer(
+            request_id=self.request_id,
+            account_id=account_id,
+            auth_account_id=self.auth_account_id,
+            auth_user_id=self.claims.owner_id if self.claims else None,
+        )
+
+
+def new_request_id(header: str | None) -> str:
+    if header and 0 < len(header) <= 255 and header.isprintable():
+        return header
+    return secrets.token_hex(16)
+
+
+def is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.lower() in ("false", "0", "no", "off"))

@@ -1,0 +1,74 @@
+"""Kazoo's error catalogue (cb_context:add_system_error, crossbar_util:response_*).
+
+Every refusal in the pipeline or an endpoint raises `ApiError`; the pipeline
+renders it as Kazoo's error envelope. Constructors below keep the exact
+`message` and `data` strings Kazoo clients compare against.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..storage.couch import Conflict, CouchError, NotFound, Unreachable
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str, data: Any = None, *, allowed: frozenset[str] | None = None):
+        super().__init__(f"{code} {message}")
+        self.code, self.message = code, message
+        self.data = {} if data is None else data
+        self.allowed = allowed  # for 405: the methods to list in the CORS headers
+
+
+def validation(errors: dict) -> ApiError:
+    return ApiError(400, "validation error", errors)
+
+
+def invalid_json(reason: str) -> ApiError:
+    return validation({"json": {"invalid": {"message": reason, "target": "body"}}})
+
+
+def invalid_credentials() -> ApiError:
+    return ApiError(401, "invalid_credentials", {"message": "invalid credentials"})
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, "forbidden", {"message": "forbidden"})
+
+
+def bad_identifier(doc_id: str) -> ApiError:
+    return ApiError(404, "bad_identifier", {"cause": doc_id, "message": "bad identifier"})
+
+
+def bad_identifier_list(value: str) -> ApiError:
+    # crossbar_util:response_bad_identifier/2: message with a space, data a list.
+    return ApiError(404, "bad identifier", [value])
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", {"message": "not found"})
+
+
+def invalid_method(allowed: frozenset[str]) -> ApiError:
+    return ApiError(405, "invalid_method", {"message": "method not allowed"}, allowed=allowed)
+
+
+def conflict() -> ApiError:
+    return ApiError(409, "datastore_conflict", {"message": "conflicting documents"})
+
+
+def faulty_request(message: str) -> ApiError:
+    return ApiError(404, "faulty_request", {"message": message})
+
+
+def from_couch(exc: CouchError) -> ApiError:
+    """Map a CouchDB failure the way Kazoo's crossbar_doc does."""
+    if isinstance(exc, Unreachable):
+        return ApiError(503, "datastore_unreachable", {"message": "datastore timeout"})
+    if isinstance(exc, Conflict):
+        return conflict()
+    if isinstance(exc, NotFound) and exc.db_missing:
+        return ApiError(503, "datastore_missing",
+                        {"cause": exc.db or "", "message": "data collection missing: database not found"})
+    if isinstance(exc, NotFound):
+        return ApiError(503, "datastore_missing_view", {"cause": exc.reason, "message": "datastore missing view"})
+    return ApiError(503, "datastore_fault", {"cause": exc.error or str(exc.status), "message": "datastore fatal error"})

@@ -1,0 +1,181 @@
+"""Listings over CouchDB views with Kazoo's pagination and filters (§8, §9).
+
+One pager serves every listing: a view in one database (resources) or the
+same view across several month databases (jobs). `page_size` rows are
+returned; the key of the extra row becomes `next_start_key`, in Kazoo's
+encoding; `paginate=false` returns everything. Query-string filters switch to
+`include_docs` and are applied to the full document.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Sequence
+
+from ..storage import views
+from ..storage.couch import NotFound
+from . import errors, startkey
+from .context import Context, is_false
+
+FILTER_PREFIXES = ("filter_not_", "filter_")
+FILTER_KEYS = ("has_key", "key_missing", "has_value", "value_missing",
+               "created_from", "created_to", "modified_from", "modified_to")
+Mapper = Callable[[dict], Any]
+
+
+def _get_path(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(doc, dict) or part not in doc:
+            return None
+        doc = doc[part]
+    return doc
+
+
+def _as_filter_string(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _value_matches(doc_value: Any, wanted: str) -> bool:
+    have = _as_filter_string(doc_value)
+    if have == wanted:
+        return True
+    try:
+        parsed = json.loads(wanted)
+    except ValueError:
+        return False
+    if isinstance(parsed, list):
+        return any(_as_filter_string(v) == have for v in parsed)
+    return _as_filter_string(parsed) == have
+
+
+def _non_empty(value: Any) -> bool:
+    return value not in (None, "", [], {})
+
+
+def filters_of(query: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in query.items() if k in FILTER_KEYS or k.startswith(FILTER_PREFIXES)}
+
+
+def matches(doc: dict, filters: dict[str, Any]) -> bool:
+    """crossbar_filter: every filter must match; a filter that cannot be evaluated excludes the doc."""
+    try:
+        for key, raw in filters.items():
+            wanted = raw if isinstance(raw, str) else "true"
+            if key.startswith("filter_not_"):
+                ok = not _value_matches(_get_path(doc, key[len("filter_not_"):]), wanted)
+            elif key.startswith("filter_"):
+                ok = _value_matches(_get_path(doc, key[len("filter_"):]), wanted)
+            elif key == "has_key":
+                ok = _get_path(doc, wanted) is not None
+            elif key == "key_missing":
+                ok = _get_path(doc, wanted) is None
+            elif key == "has_value":
+                ok = _non_empty(_get_path(doc, wanted))
+            elif key == "value_missing":
+                ok = not _non_empty(_get_path(doc, wanted))
+            else:
+                field = "pvt_created" if key.startswith("created") else "pvt_modified"
+                stamp, bound = int(doc[field]), int(wanted)
+                ok = stamp >= bound if key.endswith("_from") else stamp <= bound
+            if not ok:
+                return False
+        return True
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+async def page_size(ctx: Context, *, strict: bool = False) -> int | None:
+    """The page size, None when pagination is off (v1 or paginate=false).
+
+    Legacy listings fall back to the default on a bad value; crossbar_view
+    listings (strict) answer 404 faulty_request, as in Kazoo."""
+    if ctx.version == "v1" or is_false(ctx.req_value("paginate", True)):
+        return None
+    default = await ctx.services.config.get_int("crossbar", "pagination_page_size", 50)
+    raw = ctx.req_value("page_size")
+    if raw is None:
+        return default
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        if strict:
+            raise errors.faulty_request("invalid page size")
+        return default
+    if size < 1:
+        if strict:
+            raise errors.faulty_request("page size must be at least 1")
+        return default
+    return size
+
+
+def request_start_key(ctx: Context) -> Any:
+    raw = ctx.req_value("start_key")
+    return startkey.decode(raw) if isinstance(raw, str) and raw else None
+
+
+async def load(
+    ctx: Context,
+    dbs: Sequence[str],
+    design: str,
+    view: str,
+    *,
+    mapper: Mapper = lambda row: row["value"],
+    start: Any = None,
+    end: Any = None,
+    descending: bool = False,
+    reverse_page: bool = False,
+    size: int | None = 50,
+    skip_missing_dbs: bool = False,
+) -> None:
+    """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order."""
+    filters = filters_of(ctx.query)
+    requested = request_start_key(ctx)
+    first = requested if requested is not None else start
+    batch = 50 if size is None else size + 1
+    items: list[Any] = []
+    next_key: Any = None
+    for db in dbs:
+        cursor, skip = first, 0
+        while next_key is None:
+            want = batch if size is None else size + 1 - len(items)
+            params: dict[str, Any] = {"limit": max(want, 1) if not filters else max(want, 50),
+                                      "descending": descending, "include_docs": bool(filters) or None,
+                                      "startkey": cursor, "endkey": end, "skip": skip or None}
+            try:
+                res = await views.query(ctx.services.couch, db, design, view, **params)
+            except NotFound as exc:
+                if skip_missing_dbs and exc.db_missing:
+                    break
+                raise
+            rows = res["rows"]
+            for row in rows:
+                if size is not None and len(items) == size:
+                    next_key = row["key"]
+                    break
+                if filters and not matches(row.get("doc") or {}, filters):
+                    continue
+                items.append(mapper(row))
+            if next_key is not None or len(rows) < params["limit"]:
+                break
+            # resume after the last row read: same key, skip the rows already seen with it
+            last = rows[-1]["key"]
+            skip = sum(1 for r in rows if r["key"] == last) + (skip if last == cursor else 0)
+            cursor = last
+        if next_key is not None:
+            break
+    if reverse_page:
+        items.reverse()
+    ctx.resp_data = items
+    if size is not None:
+        envelope: dict[str, Any] = {}
+        if next_key is not None:
+            envelope["next_start_key"] = startkey.encode(next_key)
+        envelope["page_size"] = len(items)
+        if first is not None:
+            envelope["start_key"] = startkey.encode(first)
+        ctx.resp_envelope = envelope

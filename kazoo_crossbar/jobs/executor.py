@@ -1,0 +1,308 @@
+"""Runs bulk number jobs: an asyncio worker pool inside the service.
+
+A job is claimed through CouchDB's revision check, then its numbers are
+handled in batches: existing number docs read with one `_all_docs` per
+number database, new ones written with one `_bulk_docs`, and the job doc
+checkpointed once per batch (results of this batch + the numbers the next
+batch may write, `pvt_inflight`). After a crash anywhere, the resumed job
+treats a stored number that matches what it writes and was declared in
+flight as its own success: nothing is written twice, lost, or reported as an
+error by the job that added it. A failed checkpoint (someone else saved the
+job) stops this executor: the other node owns it now.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import structlog
+
+from ..bus.amqp import NullBus
+from ..storage import names, views
+from ..storage.accounts import Accounts
+from ..storage.couch import Conflict, CouchClient, CouchError, NotFound
+from ..storage.system_config import SystemConfig
+from . import carriers, faults, numbers, store
+
+log = structlog.get_logger(__name__)
+
+
+def _enc(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def batch_size(total: int) -> int:
+    # About twenty checkpoints per job: each re-saves the whole job doc.
+    return max(250, min(5000, total // 20 or 1))
+
+
+@dataclass
+class JobRun:
+    """One job in progress: the doc without its results, and the results pre-encoded."""
+
+    db: str
+    doc: dict
+    success: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, db: str, doc: dict) -> "JobRun":
+        success = {k: _enc(v) for k, v in (doc.pop("success", None) or {}).items()}
+        errors = {k: _enc(v) for k, v in (doc.pop("errors", None) or {}).items()}
+        return cls(db, doc, success, errors)
+
+
+class Executor:
+    def __init__(self, couch: CouchClient, config: SystemConfig, accounts: Accounts, node: str,
+                 bus: NullBus | None = None, concurrency: int = 2):
+        self.couch, self.config, self.accounts, self.node = couch, config, accounts, node
+        self.bus = bus or NullBus()
+        self.concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task] = set()
+        self._active: set[str] = set()
+
+    # --- pool -----------------------------------------------------------------------------
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task:
+        """Run a job in the pool (at most `concurrency` at once); `claimed` when recovery
+        already took it over for this node. The task ends when the job has run (or was skipped)."""
+        task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def resume(self, account_id: str, job_id: str) -> None:
+        self.submit(account_id, job_id, claimed=True)
+
+    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> None:
+        async with self._slots:
+            if job_id in self._active:
+                return
+            self._active.add(job_id)
+            try:
+                await self.run(account_id, job_id, claimed=claimed)
+            except Exception:
+                log.exception("job_failed", job_id=job_id, account_id=account_id)
+            finally:
+                self._active.discard(job_id)
+
+    # --- one job ----------------------------------------------------------------------------
+    async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
+        """Run (or resume) a job; returns what happened: complete, skipped, lost."""
+        db = store.job_db(account_id, job_id)
+        doc = await store.load(self.couch, db, job_id) if db else None
+        if doc is None or db is None:
+            return "skipped"
+        status = doc.get("pvt_status")
+        mine = claimed and status == "running" and doc.get("pvt_node") == self.node
+        if status == "complete" or (status == "running" and not mine):
+            return "skipped"
+        job = JobRun.from_doc(db, doc)
+        plan = await self._plan(account_id, job)
+        batches = list(self._batches(job, plan))
+        # Declare what the first batch may write before writing it, keeping what a crashed
+        # run declared: those numbers may be stored already. This save is also the claim.
+        first = batches[0][1] if batches else []
+        job.doc["pvt_inflight"] = sorted(set(job.doc.get("pvt_inflight") or []) | set(first))
+        if not await self._checkpoint(job, status="running", claim=True):
+            return "lost"
+        log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
+        for index, (entries, _candidates) in enumerate(batches):
+            await self._process_batch(job, plan, entries)
+            faults.point("after_numbers_written")
+            upcoming = batches[index + 1][1] if index + 1 < len(batches) else []
+            job.doc["pvt_inflight"] = upcoming
+            if not await self._checkpoint(job, status="running"):
+                return "lost"
+            faults.point("after_checkpoint")
+        job.doc.pop("pvt_inflight", None)
+        job.doc.pop("pvt_recovering", None)
+        if not await self._checkpoint(job, status="complete"):
+            return "lost"
+        log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
+        return "complete"
+
+    async def _checkpoint(self, job: JobRun, *, status: str, claim: bool = False) -> bool:
+        job.doc.update(pvt_status=status, pvt_node=self.node, pvt_modified=names.gregorian_now())
+        try:
+            await store.save_raw(self.couch, job.db, job.doc, job.success, job.errors)
+        except Conflict:
+            log.warning("job_taken_over", job_id=job.doc["_id"], claim=claim)
+            return False
+        await self.bus.doc_changed(job.db, job.doc, job.doc["_rev"], msg_id=job.doc.get("pvt_request_id"))
+        return True
+
+    # --- planning ---------------------------------------------------------------------------
+    async def _plan(self, account_id: str, job: JobRun) -> "Plan":
+        cfg = self.config
+        rules = numbers.Rules.from_config(await cfg.get("number_manager", "e164_converters"),
+                                          await cfg.get("number_manager", "reconcile_regex"))
+        resource_id = str(job.doc.get("resource_id", ""))
+        try:
+            offnet = await self.couch.get_doc(names.OFFNET, resource_id) if resource_id else None
+        except (NotFound, CouchError):
+            offnet = None
+        module = numbers.OTHER if offnet and not offnet.get("pvt_deleted") else numbers.LOCAL
+        account_doc = await self.accounts.get(account_id) or {"_id": account_id}
+        auth_id = job.doc.get("pvt_auth_account_id")
+        auth_doc = await self.accounts.get(auth_id) if isinstance(auth_id, str) else None
+        return Plan(account_id, resource_id, module, rules, account_doc, auth_doc)
+
+    def _batches(self, job: JobRun, plan: "Plan") -> Iterator[tuple[list[str], list[str]]]:
+        """(entries, E.164 numbers this batch may write) for the entries not done yet."""
+        todo, seen = [], set(job.success)
+        for entry in job.doc.get("numbers") or []:
+            if not isinstance(entry, str) or entry in job.errors:
+                continue
+            e164 = numbers.normalize(entry, plan.rules)
+            if e164 in seen:
+                continue  # done before a crash, or a duplicate in this submission
+            seen.add(e164)
+            todo.append(entry)
+        size = batch_size(len(todo))
+        for start in range(0, len(todo), size):
+            entries = todo[start:start + size]
+            candidates = [e for e in (numbers.normalize(x, plan.rules) for x in entries)
+                          if numbers.is_reconcilable(e, plan.rules)]
+            yield entries, candidates
+
+    # --- one batch --------------------------------------------------------------------------
+    async def _process_batch(self, job: JobRun, plan: "Plan", entries: list[str]) -> None:
+        inflight = set(job.doc.get("pvt_inflight") or [])
+        wanted: dict[str, str] = {}  # e164 → entry
+        for entry in entries:
+            e164 = numbers.normalize(entry, plan.rules)
+            if not numbers.is_reconcilable(e164, plan.rules):
+                job.errors[entry] = _enc("not_reconcilable")
+            elif not numbers.can_add(plan.auth_doc):
+                job.errors[entry] = _enc(numbers.forbidden())
+            else:
+                wanted[e164] = entry
+        existing = await self._fetch_numbers(list(wanted))
+        now = names.gregorian_now()
+        to_write: dict[str, dict] = {}
+        acquire: list[str] = []
+        for e164, entry in wanted.items():
+            stored = existing.get(e164)
+            if stored is not None and e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
+                to_write[e164] = stored  # written by this job before a crash: a success, not rewritten
+                continue
+            if stored is not None and stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
+                job.errors[entry] = _enc(numbers.number_exists(e164))
+                continue
+            if stored is not None and stored.get("pvt_state") != "available":
+                job.errors[entry] = _enc(numbers.invalid_state_transition(e164, stored["pvt_state"]))
+                continue
+            if not numbers.may_reserve_for(plan.auth_doc, plan.account_doc):
+                job.errors[entry] = _enc(numbers.forbidden("assign_to"))
+                continue
+            if stored is None:
+                acquire.append(e164)
+            to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                                existing=stored)
+        carried = await carriers.acquire(self.config, plan.module, acquire)
+        for e164, outcome in carried.items():
+            if "error" in outcome:
+                job.errors[wanted[e164]] = _enc(outcome["error"])
+                to_write.pop(e164)
+            else:
+                to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                                    carrier=outcome["ok"])
+        written = await self._write_numbers(to_write, existing)
+        for e164, ok in written.items():
+            if ok:
+                job.success[e164] = _enc(numbers.success_entry(to_write[e164]))
+            else:
+                job.errors[wanted[e164]] = _enc(numbers.number_exists(e164))
+        resumed = {n for n, doc in to_write.items() if existing.get(n) is doc}
+        await self._write_account_copies(plan.account_id, [to_write[n] for n, ok in written.items() if ok], resumed)
+
+    async def _fetch_numbers(self, e164s: list[str]) -> dict[str, dict]:
+        by_db: dict[str, list[str]] = {}
+        for n in e164s:
+            by_db.setdefault(names.numbers_db(n), []).append(n)
+        found: dict[str, dict] = {}
+        for db, keys in by_db.items():
+            try:
+                rows = await self.couch.all_docs(db, keys=keys, include_docs=True)
+            except NotFound:
+                continue
+            for row in rows:
+                if row.get("doc"):
+                    found[row["id"]] = row["doc"]
+        return found
+
+    async def _write_numbers(self, docs_by_id: dict[str, dict], existing: dict[str, dict]) -> dict[str, bool]:
+        """Write new/changed number docs to their number DBs; {e164: saved (or already ours)}."""
+        result: dict[str, bool] = {}
+        by_db: dict[str, list[dict]] = {}
+        for e164, doc in docs_by_id.items():
+            if existing.get(e164) is doc:
+                result[e164] = True  # already stored by this job
+            else:
+                by_db.setdefault(names.numbers_db(e164), []).append(doc)
+        for db, batch in by_db.items():
+            try:
+                answers = await self.couch.bulk_docs(db, batch)
+            except NotFound as exc:
+                if not exc.db_missing:
+                    raise
+                await views.ensure_db(self.couch, db)
+                answers = await self.couch.bulk_docs(db, batch)
+            for doc, answer in zip(batch, answers):
+                ok = "error" not in answer
+                if ok:
+                    doc["_rev"] = answer["rev"]
+                result[doc["_id"]] = ok
+            await self.bus.docs_changed(db, [d for d, a in zip(batch, answers) if "error" not in a])
+        return result
+
+    async def _write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str]) -> None:
+        """The same number docs in the assigned account's database (skipped when it does not exist).
+        A number this job stored before a crash gets its copy only if the copy is missing."""
+        if not number_docs:
+            return
+        db = names.account_db(account_id)
+        try:
+            rows = await self.couch.all_docs(db, keys=[d["_id"] for d in number_docs])
+        except NotFound:
+            return
+        revs = {r["id"]: r["value"]["rev"] for r in rows if "value" in r and not r["value"].get("deleted")}
+        copies = []
+        for doc in number_docs:
+            if doc["_id"] in resumed and doc["_id"] in revs:
+                continue
+            copy = {k: v for k, v in doc.items() if k != "_rev"}
+            if doc["_id"] in revs:
+                copy["_rev"] = revs[doc["_id"]]
+            copies.append(copy)
+        if not copies:
+            return
+        answers = await self.couch.bulk_docs(db, copies)
+        for copy, answer in zip(copies, answers):
+            if "rev" in answer and "error" not in answer:
+                copy["_rev"] = answer["rev"]
+            if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
+                try:
+                    current = await self.couch.get_doc(db, copy["_id"])
+                    await self.couch.save_doc(db, {**copy, "_rev": current["_rev"]})
+                except (NotFound, Conflict):
+                    log.warning("number_copy_failed", number=copy["_id"], db=db)
+        await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])
+
+
+@dataclass(frozen=True)
+class Plan:
+    account_id: str
+    resource_id: str
+    module: str
+    rules: numbers.Rules
+    account_doc: dict
+    auth_doc: dict | None

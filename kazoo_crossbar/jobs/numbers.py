@@ -1,0 +1,155 @@
+"""Kazoo's number-manager rules for adding a number (kazoo_number_manager 4.3,
+knm_number:create/2, knm_converters, knm_errors), as pure functions.
+
+The executor fetches and writes in batches; everything decided per number
+lives here: E.164 normalisation, reconcilability, which existing states
+block a number, the number document and the job's success entry.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..storage import names
+
+DEFAULT_CONVERTERS = {
+    r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},
+    r"^011(\d*)$|^00(\d*)$": {"prefix": "+"},
+    r"^[2-9]\d{7,}$": {"prefix": "+"},
+}
+DEFAULT_RECONCILE = r"^(\+?1)?\d{10}$|^\+[2-9]\d{7,}$|^011\d*$|^00\d*$"
+# States an existing number may be in for create to take it (knm_number:ensure_can_load_to_create).
+TAKEABLE_STATES = ("aging", "available", "port_in")
+LOCAL, OTHER = "knm_local", "knm_other"
+ADMIN_STATES = ("aging", "available", "in_service", "port_in", "reserved")
+ALLOW_ADDITIONS_STATES = ("in_service", "reserved")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """number_manager settings, compiled once per job."""
+
+    converters: tuple[tuple[re.Pattern, str, str], ...]
+    reconcile: re.Pattern
+
+    @classmethod
+    def from_config(cls, converters: Any, reconcile: Any) -> "Rules":
+        conv = converters if isinstance(converters, dict) and converters else DEFAULT_CONVERTERS
+        return cls(_compile_converters(tuple((k, v.get("prefix", ""), v.get("suffix", ""))
+                                             for k, v in conv.items() if isinstance(v, dict))),
+                   re.compile(reconcile if isinstance(reconcile, str) and reconcile else DEFAULT_RECONCILE))
+
+
+@lru_cache(maxsize=16)
+def _compile_converters(items: tuple[tuple[str, str, str], ...]) -> tuple[tuple[re.Pattern, str, str], ...]:
+    return tuple((re.compile(regex), prefix, suffix) for regex, prefix, suffix in items)
+
+
+def normalize(entry: str, rules: Rules) -> str:
+    """E.164 form (knm_converter_regex:to_e164/1): a number starting with `+` is kept as it
+    is; otherwise the first converter that matches gives prefix + its last capture + suffix
+    (Erlang's capture list: the whole match, then the groups up to the last one that took part)."""
+    if entry.startswith("+"):
+        return entry
+    for regex, prefix, suffix in rules.converters:
+        m = regex.search(entry)
+        if m:
+            captures = [m.group(0), *(g or "" for g in m.groups())]
+            while len(captures) > 1 and m.group(len(captures) - 1) is None:
+                captures.pop()
+            return prefix + captures[-1] + suffix
+    return entry
+
+
+def is_reconcilable(e164: str, rules: Rules) -> bool:
+    return bool(rules.reconcile.match(e164))
+
+
+def error(code: int, name: str, message: str, cause: str | None = None) -> dict:
+    """knm_errors' JSON: {code, error, cause?, message}."""
+    out: dict[str, Any] = {"code": code, "error": name}
+    if cause is not None:
+        out["cause"] = cause
+    out["message"] = message
+    return out
+
+
+def number_exists(e164: str) -> dict:
+    return error(409, "number_exists", f"number {e164} already exists", e164)
+
+
+def forbidden(cause: str = "state_for_create") -> dict:
+    return error(403, "forbidden", "requestor is unauthorized to perform operation", cause)
+
+
+def invalid_state_transition(e164: str, from_state: str) -> dict:
+    return error(400, "invalid_state_transition", f"from {from_state} to reserved", e164)
+
+
+def can_add(auth_doc: dict | None) -> bool:
+    """knm_number:state_for_create for `reserved`: super-duper admin or `pvt_wnm_allow_additions`."""
+    return bool(auth_doc) and (auth_doc.get("pvt_superduper_admin") is True
+                               or auth_doc.get("pvt_wnm_allow_additions") is True)
+
+
+def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
+    """The reserved transition: super-duper admin, or the account itself or one of its ancestors."""
+    if not auth_doc:
+        return False
+    if auth_doc.get("pvt_superduper_admin") is True:
+        return True
+    return auth_doc["_id"] == account_doc["_id"] or auth_doc["_id"] in (account_doc.get("pvt_tree") or [])
+
+
+def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
+               existing: dict | None = None, carrier: dict | None = None) -> dict:
+    """The number document written to the number DB and the account DB (spec §8.3)."""
+    carrier = carrier or {}
+    history = list((existing or {}).get("pvt_reserve_history") or [])
+    if not history or history[0] != account_id:
+        history.insert(0, account_id)
+    doc: dict[str, Any] = {
+        "_id": e164,
+        "resource_id": resource_id,
+        "pvt_type": "number",
+        "pvt_db_name": names.encode(names.numbers_db(e164)),
+        "pvt_state": "reserved",
+        "pvt_ported_in": bool((existing or {}).get("pvt_ported_in", False)),
+        "pvt_module_name": module,
+        "pvt_created": (existing or {}).get("pvt_created", now),
+        "pvt_modified": now,
+        "pvt_assigned_to": account_id,
+        "pvt_reserve_history": history,
+    }
+    features = {"local": {}} if module == LOCAL else ({"locality": carrier["locality"]} if carrier.get("locality") else {})
+    if features:
+        doc["pvt_features"] = features
+    if carrier.get("opaque"):
+        doc["pvt_carrier_data"] = carrier["opaque"]
+    if existing and existing.get("_rev"):
+        doc["_rev"] = existing["_rev"]
+    return doc
+
+
+def success_entry(doc: dict) -> dict:
+    """The number's public JSON as the job records it under `success.<E.164>` (spec §8.4)."""
+    features = sorted((doc.get("pvt_features") or {}).keys())
+    entry: dict[str, Any] = {"id": doc["_id"], "resource_id": doc["resource_id"], "state": doc["pvt_state"]}
+    if features:
+        entry["features"] = features
+    entry["_read_only"] = {
+        "created": doc["pvt_created"],
+        "modified": doc["pvt_modified"],
+        "state": doc["pvt_state"],
+        "features": {"available": [], "settings": {}},
+        "carrier_module": "local" if doc["pvt_module_name"] == LOCAL else "other",
+    }
+    return entry
+
+
+def is_ours(existing: dict, account_id: str, resource_id: str) -> bool:
+    """A stored number that matches what this job writes for it (used when resuming)."""
+    return (existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
+            and existing.get("resource_id") == resource_id and not existing.get("pvt_deleted"))

@@ -1,0 +1,107 @@
+"""Job documents in the month databases (cb_resources jobs, kazoo_modb).
+
+Stored exactly as Kazoo stores them: id `YYYYMM-` + 16 hex, `pvt_type:
+resource_job`, `pvt_status` pending → running → complete, results under
+`success` (keyed by E.164) and `errors` (keyed by the entry as submitted).
+Claims go through CouchDB's revision check, so one node at a time runs a job.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from ..storage import docs, names, views
+from ..storage.couch import Conflict, CouchClient, NotFound
+
+JOB_TYPE = "resource_job"
+_JOB_ID = re.compile(r"^(\d{4})(\d{1,2})-")
+
+
+def new_job_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"{now.year:04d}{now.month:02d}-{secrets.token_hex(8)}"
+
+
+def job_month(job_id: str) -> tuple[int, int] | None:
+    """(year, month) from a job id, None when it is not of Kazoo's form."""
+    m = _JOB_ID.match(job_id)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return int(m.group(1)), int(m.group(2))
+
+
+def job_db(account_id: str, job_id: str) -> str | None:
+    month = job_month(job_id)
+    return names.modb(account_id, *month) if month else None
+
+
+def to_api(doc: dict, *, with_status: bool) -> dict:
+    """The job as the API shows it: Kazoo's stored `success` is shown as `successes` (the seed's key)."""
+    out = docs.to_public(doc)
+    out["successes"] = out.pop("success", {})
+    out.setdefault("errors", {})
+    if with_status:
+        out["timestamp"] = doc.get("pvt_created")
+        out["status"] = doc.get("pvt_status")
+    return out
+
+
+async def create(couch: CouchClient, account_id: str, data: dict, writer: docs.Writer) -> tuple[str, dict]:
+    """Save a new pending job in the account's current MODB (created with its views when missing)."""
+    job_id = new_job_id()
+    db = job_db(account_id, job_id)
+    assert db is not None
+    doc: dict[str, Any] = {"_id": job_id, **data, "errors": {}, "success": {},
+                           "pvt_status": "pending", "pvt_type": JOB_TYPE}
+    docs.update_pvt_parameters(doc, db, writer)
+    try:
+        await couch.save_doc(db, doc)
+    except NotFound as exc:
+        if not exc.db_missing:
+            raise
+        await views.ensure_db(couch, db)
+        await couch.save_doc(db, doc)
+    return db, doc
+
+
+async def load(couch: CouchClient, db: str, job_id: str) -> dict | None:
+    try:
+        doc = await couch.get_doc(db, job_id)
+    except NotFound:
+        return None
+    if doc.get("pvt_deleted") or doc.get("pvt_type") != JOB_TYPE:
+        return None
+    return doc
+
+
+def encode_doc(doc: dict, success: dict[str, str], errors: dict[str, str]) -> bytes:
+    """The job doc as JSON, with results kept as pre-encoded entries (memory stays flat)."""
+    head = json.dumps({k: v for k, v in doc.items() if k not in ("success", "errors")}, separators=(",", ":"))
+    parts = [head[:-1], ',"success":{']
+    parts.append(",".join(f"{json.dumps(k)}:{v}" for k, v in success.items()))
+    parts.append('},"errors":{')
+    parts.append(",".join(f"{json.dumps(k)}:{v}" for k, v in errors.items()))
+    parts.append("}}")
+    return "".join(parts).encode("utf-8")
+
+
+async def save_raw(couch: CouchClient, db: str, doc: dict, success: dict[str, str], errors: dict[str, str]) -> str:
+    """Save the job (rev check included); returns the new rev. Raises Conflict when someone else saved it."""
+    body = encode_doc(doc, success, errors)
+    res = await couch.request("PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body,
+                              headers={"Content-Type": "application/json"}, db=db)
+    doc["_rev"] = res["rev"]
+    return res["rev"]
+
+
+async def claim(couch: CouchClient, db: str, doc: dict, node: str, **extra: Any) -> bool:
+    """Mark the job running on this node through the revision check; False when another node won."""
+    doc.update(pvt_status="running", pvt_node=node, pvt_modified=names.gregorian_now(), **extra)
+    try:
+        await couch.save_doc(db, doc)
+    except Conflict:
+        return False
+    return True

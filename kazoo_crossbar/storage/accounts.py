@@ -1,0 +1,62 @@
+"""Accounts as Kazoo keeps them: the account doc in its own database (the
+authority for `pvt_tree` and `pvt_superduper_admin`), a copy in `accounts`,
+and the `accounts/listing_by_*` views used to log in."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import names, views
+from .cache import TTLCache
+from .couch import CouchClient, NotFound
+
+
+class Accounts:
+    def __init__(self, couch: CouchClient, ttl_s: float = 5.0):
+        self.couch = couch
+        self._cache: TTLCache[dict] = TTLCache(ttl_s)
+
+    async def get(self, account_id: str) -> dict | None:
+        """The account document from the account's own database, or None."""
+        if not names.is_account_id(account_id):
+            return None
+        doc = self._cache.get(account_id)
+        if doc is None:
+            try:
+                doc = await self.couch.get_doc(names.account_db(account_id), account_id)
+            except NotFound:
+                return None
+            if doc.get("pvt_deleted"):
+                return None
+            self._cache.put(account_id, doc)
+        return doc
+
+    def forget(self, account_id: str) -> None:
+        self._cache.drop(account_id)
+
+    async def by_view(self, view: str, key: Any) -> list[str]:
+        """Account ids from an `accounts/listing_by_*` view row key."""
+        res = await views.query(self.couch, names.ACCOUNTS, "accounts", view, key=key)
+        return [row["id"] for row in res["rows"]]
+
+    async def user_by_credentials(self, account_id: str, credentials: str, method: str) -> dict | None:
+        """`users/creds_by_md5|sha` row value `{owner_id, account_id}` for these credentials."""
+        view = "creds_by_sha" if method == "sha" else "creds_by_md5"
+        try:
+            res = await views.query(self.couch, names.account_db(account_id), "users", view, key=credentials)
+        except NotFound:
+            return None
+        rows = res["rows"]
+        return rows[0]["value"] if rows else None
+
+
+def is_enabled(doc: dict) -> bool:
+    return doc.get("enabled") is not False and doc.get("pvt_enabled") is not False
+
+
+def is_superduper_admin(doc: dict | None) -> bool:
+    return bool(doc and doc.get("pvt_superduper_admin") is True)
+
+
+def is_ancestor_or_self(ancestor_id: str, doc: dict) -> bool:
+    """True when ancestor_id is the account itself or in its `pvt_tree`."""
+    return doc.get("_id") == ancestor_id or ancestor_id in (doc.get("pvt_tree") or [])

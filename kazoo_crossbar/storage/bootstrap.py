@@ -1,0 +1,79 @@
+"""`kazoo-crossbar setup`: idempotent preparation of a CouchDB for the service.
+
+System databases (created through aiocouch), design documents, system_config
+defaults (never overwriting an operator's values), and a super-duper-admin
+master account with an API key and an admin user when none exists.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from aiocouch import CouchDB
+
+from . import names, provision, views
+from .couch import CouchClient, NotFound
+from .system_config import SystemConfig, install_defaults
+
+
+async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await couch.up():
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"CouchDB at {couch.url} is not answering")
+        await asyncio.sleep(0.2)
+
+
+async def create_system_dbs(url: str) -> None:
+    async with CouchDB(url) as server:
+        # CouchDB 3 answers JSON whatever Accept says; the embedded server must too.
+        for db in names.SYSTEM_DBS:
+            await server.create(db, exists_ok=True)
+
+
+async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict | None:
+    res = await views.query(couch, names.account_db(account_id), "users", "list_by_username",
+                            key=username.lower(), include_docs=True)
+    return res["rows"][0]["doc"] if res["rows"] else None
+
+
+async def setup(url: str, node: str, *, master_account_name: str = "Master Account",
+                admin_username: str | None = None, admin_password: str | None = None) -> dict[str, Any]:
+    couch = CouchClient(url)
+    try:
+        await wait_until_up(couch)
+        await create_system_dbs(url)
+        for db in names.SYSTEM_DBS:
+            await views.install(couch, db)
+        await install_defaults(couch, node)
+        config = SystemConfig(couch, node)
+        master_id = await config.get("accounts", "master_account_id")
+        master = None
+        if names.is_account_id(master_id):
+            try:
+                master = await couch.get_doc(names.account_db(master_id), master_id)
+            except NotFound:
+                master = None
+        if master is None:
+            master = await provision.create_account(couch, master_account_name, superduper=True, node=node)
+            doc = await couch.get_doc(names.SYSTEM_CONFIG, "accounts")
+            doc.setdefault("default", {})["master_account_id"] = master["_id"]
+            await couch.save_doc(names.SYSTEM_CONFIG, doc)
+        else:
+            await views.install(couch, names.account_db(master["_id"]))
+        username = (admin_username or "admin").lower()
+        result: dict[str, Any] = {"master_account_id": master["_id"], "api_key": master["pvt_api_key"],
+                                  "admin_username": username}
+        user = await _find_user(couch, master["_id"], username)
+        if user is None or admin_password:
+            password = admin_password or secrets.token_urlsafe(12)
+            if user is None:
+                await provision.create_user(couch, master, username, password)
+            else:
+                user["pvt_md5_auth"], user["pvt_sha1_auth"] = provision.credentials(username, password)
+                await couch.save_doc(names.account_db(master["_id"]), user)
+            result["admin_password"] = password
+        return result
+    finally:
+        await couch.close()

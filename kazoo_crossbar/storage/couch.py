@@ -1,0 +1,207 @@
+"""A thin CouchDB 3 client on one aiohttp session.
+
+Why not aiocouch on the request path: it parses every response body twice,
+its `_all_docs` URL is not encoded (database names with `/` get 404) and its
+bulk helpers assert result order. aiocouch is used by `setup` for server
+administration (see storage/bootstrap.py); everything here is plain CouchDB 3
+HTTP API, nothing the embedded dev server offers beyond it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import aiohttp
+
+from . import names
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# View and _all_docs parameters CouchDB expects as JSON values.
+_JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
+
+
+class CouchError(Exception):
+    """A CouchDB answer other than success; `status` is the HTTP status (0: no answer)."""
+
+    def __init__(self, status: int, error: str, reason: str = "", db: str | None = None):
+        super().__init__(f"{status} {error}: {reason}")
+        self.status, self.error, self.reason, self.db = status, error, reason, db
+
+
+class NotFound(CouchError):
+    @property
+    def db_missing(self) -> bool:
+        # CouchDB 3: "Database does not exist."; older servers: "no_db_file".
+        return "database" in self.reason.lower() or self.reason == "no_db_file"
+
+
+class Conflict(CouchError):
+    pass
+
+
+class Unreachable(CouchError):
+    pass
+
+
+def doc_path(doc_id: str) -> str:
+    # Design and local document ids keep their `/` (CouchDB routes on it).
+    for prefix in ("_design/", "_local/"):
+        if doc_id.startswith(prefix):
+            return prefix + quote(doc_id[len(prefix):], safe="")
+    return quote(doc_id, safe="")
+
+
+def _params(params: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if key in _JSON_PARAMS:
+            out[key] = json.dumps(value, separators=(",", ":"))
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+class CouchClient:
+    def __init__(self, url: str, *, timeout_s: float = 30.0, connect_timeout_s: float = 5.0):
+        parsed = aiohttp.client.URL(url)
+        # Credentials in the URL become Basic auth; they never appear in logs or paths.
+        self._auth = aiohttp.BasicAuth(parsed.user, parsed.password or "") if parsed.user else None
+        self.url = str(parsed.with_user(None)).rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                auth=self._auth,
+                headers={"Accept": "application/json"},
+                connector=aiohttp.TCPConnector(limit=64),
+                json_serialize=lambda o: json.dumps(o, separators=(",", ":")),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        db: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        kwargs: dict[str, Any] = {"params": _params(params or {})}
+        if body is not None:
+            kwargs["data"] = json.dumps(body, separators=(",", ":"))
+            kwargs["headers"] = JSON_HEADERS
+        elif data is not None:
+            kwargs["data"] = data
+            kwargs["headers"] = headers or {}
+        try:
+            async with self.session.request(method, self.url + path, **kwargs) as resp:
+                payload = await resp.read()
+                if resp.status >= 400:
+                    raise self._error(resp.status, payload, db)
+                if raw:
+                    return payload, resp.headers
+                return json.loads(payload) if payload else None
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
+            raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
+
+    @staticmethod
+    def _error(status: int, payload: bytes, db: str | None) -> CouchError:
+        try:
+            body = json.loads(payload)
+            error, reason = str(body.get("error", "")), str(body.get("reason", ""))
+        except (ValueError, AttributeError):
+            error, reason = "unknown", payload[:200].decode("utf-8", "replace")
+        cls = {404: NotFound, 409: Conflict, 412: Conflict}.get(status, CouchError)
+        if status == 412 and error != "file_exists":
+            cls = CouchError
+        return cls(status, error, reason, db)
+
+    # --- server and databases -------------------------------------------------
+    async def up(self) -> bool:
+        try:
+            await self.request("GET", "/_up")
+            return True
+        except CouchError:
+            return False
+
+    async def all_dbs(self, **params: Any) -> list[str]:
+        return await self.request("GET", "/_all_dbs", params=params)
+
+    async def db_exists(self, db: str) -> bool:
+        try:
+            await self.request("HEAD", f"/{names.url_path(db)}", db=db)
+            return True
+        except NotFound:
+            return False
+
+    async def create_db(self, db: str) -> bool:
+        """Create a database; False when it already existed."""
+        try:
+            await self.request("PUT", f"/{names.url_path(db)}", db=db)
+            return True
+        except Conflict:
+            return False
+
+    async def delete_db(self, db: str) -> None:
+        await self.request("DELETE", f"/{names.url_path(db)}", db=db)
+
+    # --- documents -----------------------------------------------------------------
+    async def get_doc(self, db: str, doc_id: str, **params: Any) -> dict:
+        return await self.request("GET", f"/{names.url_path(db)}/{doc_path(doc_id)}", params=params, db=db)
+
+    async def save_doc(self, db: str, doc: dict) -> dict:
+        """PUT the document (its `_rev` decides create vs update); updates `_rev` in place."""
+        res = await self.request("PUT", f"/{names.url_path(db)}/{doc_path(doc['_id'])}", body=doc, db=db)
+        doc["_rev"] = res["rev"]
+        return doc
+
+    async def delete_doc(self, db: str, doc_id: str, rev: str) -> str:
+        res = await self.request("DELETE", f"/{names.url_path(db)}/{doc_path(doc_id)}", params={"rev": rev}, db=db)
+        return res["rev"]
+
+    async def bulk_docs(self, db: str, docs: list[dict]) -> list[dict]:
+        """`_bulk_docs`; per-document results (`{"id","rev"}` or `{"id","error","reason"}`), request order."""
+        return await self.request("POST", f"/{names.url_path(db)}/_bulk_docs", body={"docs": docs}, db=db)
+
+    async def all_docs(self, db: str, keys: Iterable[str] | None = None, **params: Any) -> list[dict]:
+        path = f"/{names.url_path(db)}/_all_docs"
+        if keys is not None:
+            res = await self.request("POST", path, params=params, body={"keys": list(keys)}, db=db)
+        else:
+            res = await self.request("GET", path, params=params, db=db)
+        return res["rows"]
+
+    async def view(self, db: str, design: str, view: str, *, keys: list | None = None, **params: Any) -> dict:
+        path = f"/{names.url_path(db)}/_design/{quote(design, safe='')}/_view/{quote(view, safe='')}"
+        if keys is not None:
+            return await self.request("POST", path, params=params, body={"keys": keys}, db=db)
+        return await self.request("GET", path, params=params, db=db)
+
+    # --- attachments -----------------------------------------------------------------
+    async def put_attachment(self, db: str, doc_id: str, name: str, data: bytes, content_type: str, rev: str) -> str:
+        path = f"/{names.url_path(db)}/{doc_path(doc_id)}/{quote(name, safe='')}"
+        res = await self.request("PUT", path, params={"rev": rev}, data=data, headers={"Content-Type": content_type}, db=db)
+        return res["rev"]
+
+    async def get_attachment(self, db: str, doc_id: str, name: str) -> bytes:
+        path = f"/{names.url_path(db)}/{doc_path(doc_id)}/{quote(name, safe='')}"
+        payload, _ = await self.request("GET", path, db=db, raw=True)
+        return payload

@@ -1,0 +1,117 @@
+"""system_config reader with Kazoo's lookup rules (kapps_config:get/3).
+
+A category document holds `default`, per-node and per-zone objects. Lookup:
+the node's value, else the zone's, else `default.<key>`. A missing default
+is written back (and a missing category document created), as Kazoo does, so
+operators see every key the service uses. Documents are cached briefly.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import names
+from .cache import TTLCache
+from .couch import Conflict, CouchClient, NotFound
+from .docs import system_pvt_fields
+
+DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "system_config"
+_MISSING = object()
+
+
+class SystemConfig:
+    def __init__(self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0):
+        self.couch, self.node, self.zone = couch, node, zone
+        self._cache: TTLCache[dict] = TTLCache(ttl_s)
+
+    async def category(self, category: str) -> dict | None:
+        doc = self._cache.get(category)
+        if doc is None:
+            try:
+                doc = await self.couch.get_doc(names.SYSTEM_CONFIG, category)
+            except NotFound:
+                return None
+            self._cache.put(category, doc)
+        return doc
+
+    def _lookup(self, doc: dict | None, key: str) -> Any:
+        for section in (self.node, self.zone, "default"):
+            value = ((doc or {}).get(section) or {}).get(key, _MISSING)
+            if value is not _MISSING and value is not None:
+                return value
+        return _MISSING
+
+    async def get(self, category: str, key: str, default: Any = None) -> Any:
+        value = self._lookup(await self.category(category), key)
+        if value is not _MISSING:
+            return value
+        if default is None:
+            return None
+        return await self._write_default(category, key, default)
+
+    async def get_int(self, category: str, key: str, default: int) -> int:
+        value = await self.get(category, key, default)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+
+    async def _write_default(self, category: str, key: str, default: Any) -> Any:
+        for _ in range(5):
+            try:
+                doc = await self.couch.get_doc(names.SYSTEM_CONFIG, category)
+            except NotFound:
+                doc = {"_id": category, "default": {}, **system_pvt_fields(names.SYSTEM_CONFIG, self.node)}
+            current = self._lookup(doc, key)
+            if current is not _MISSING:  # someone else wrote it meanwhile
+                self._cache.put(category, doc)
+                return current
+            doc.setdefault("default", {})[key] = default
+            doc["pvt_modified"] = names.gregorian_now()
+            try:
+                await self.couch.save_doc(names.SYSTEM_CONFIG, doc)
+            except Conflict:
+                continue
+            self._cache.put(category, doc)
+            return default
+        return default
+
+    def forget(self, category: str | None = None) -> None:
+        if category is None:
+            self._cache.clear()
+        else:
+            self._cache.drop(category)
+
+
+def shipped_defaults() -> dict[str, dict]:
+    """The default documents under system_config/, by category id."""
+    out = {}
+    for path in sorted(DEFAULTS_DIR.glob("*.json")):
+        doc = json.loads(path.read_text())
+        out[doc["_id"]] = doc
+    return out
+
+
+async def install_defaults(couch: CouchClient, node: str) -> list[str]:
+    """Write shipped defaults; keys an operator already set are never overwritten."""
+    changed = []
+    for category, shipped in shipped_defaults().items():
+        for _ in range(5):
+            try:
+                doc = await couch.get_doc(names.SYSTEM_CONFIG, category)
+            except NotFound:
+                doc = {"_id": category, **system_pvt_fields(names.SYSTEM_CONFIG, node)}
+            default = doc.setdefault("default", {})
+            missing = {k: v for k, v in shipped.get("default", {}).items() if k not in default}
+            if not missing and "_rev" in doc:
+                break
+            default.update(missing)
+            doc["pvt_modified"] = names.gregorian_now()
+            try:
+                await couch.save_doc(names.SYSTEM_CONFIG, doc)
+                changed.append(category)
+                break
+            except Conflict:
+                continue
+    return changed

@@ -1,0 +1,88 @@
+"""Design documents from `couchdb_views/`, installed by `setup` and on demand.
+
+The folder has one sub-folder per class of database (see names.classify);
+each JSON file is one design document. A view query that finds its design
+document (or its database, where creating it is allowed) missing installs it
+and retries once, so databases created by Kazoo or by hand just work.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from . import names
+from .couch import CouchClient, NotFound
+
+log = structlog.get_logger(__name__)
+
+VIEWS_DIR = Path(__file__).resolve().parents[2] / "couchdb_views"
+
+
+@lru_cache(maxsize=None)
+def design_docs(klass: str) -> tuple[dict, ...]:
+    folder = VIEWS_DIR / klass
+    if not folder.is_dir():
+        return ()
+    return tuple(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
+
+
+def _missing_views(stored: dict | None, wanted: dict) -> dict | None:
+    """The design doc to write, or None when every view we need is there.
+
+    Views already present are left as they are, and views we do not ship are
+    kept: on a CouchDB shared with Kazoo, its own definitions (same row
+    contracts, its own source text) stay, so neither side keeps rewriting the
+    other's and forcing index rebuilds."""
+    if stored is None:
+        return dict(wanted)
+    have = stored.get("views") or {}
+    missing = {name: view for name, view in wanted.get("views", {}).items() if name not in have}
+    if not missing:
+        return None
+    return {**stored, "language": stored.get("language", "javascript"), "views": {**have, **missing}}
+
+
+async def install(couch: CouchClient, db: str) -> int:
+    """Install missing design documents and views of db's class; returns how many docs were written."""
+    klass = names.classify(db)
+    written = 0
+    for wanted in design_docs(klass) if klass else ():
+        try:
+            stored = await couch.get_doc(db, wanted["_id"])
+        except NotFound as exc:
+            if exc.db_missing:
+                raise
+            stored = None
+        doc = _missing_views(stored, wanted)
+        if doc is None:
+            continue
+        await couch.save_doc(db, doc)
+        written += 1
+    if written:
+        log.info("design_docs_installed", db=db, count=written)
+    return written
+
+
+async def ensure_db(couch: CouchClient, db: str) -> None:
+    """Create db (if missing) with its design documents."""
+    await couch.create_db(db)
+    await install(couch, db)
+
+
+async def query(
+    couch: CouchClient, db: str, design: str, view: str, *, create_db: bool = False, **params: Any
+) -> dict:
+    """Query a view; install the design docs (and create the db if allowed) when missing, then retry."""
+    try:
+        return await couch.view(db, design, view, **params)
+    except NotFound as exc:
+        if exc.db_missing:
+            if not create_db:
+                raise
+            await couch.create_db(db)
+        await install(couch, db)
+        return await couch.view(db, design, view, **params)

@@ -1,0 +1,131 @@
+"""Shared fixtures: a real CouchDB-protocol server for the session (the
+embedded one on a free port, in memory, unless KAZOO_COUCHDB_URL names
+another), `setup` run once against it, and the service on a test server."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from kazoo_crossbar.app import create_app
+from kazoo_crossbar.config import Settings
+from kazoo_crossbar.storage.couch import CouchClient
+
+from .kazoo import KazooData
+
+NODE = "kazoo_crossbar_test@localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_up(url: str, proc: subprocess.Popen | None, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"embedded CouchDB exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_up", timeout=1) as resp:
+                if json.loads(resp.read()).get("status") == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"CouchDB at {url} did not come up")
+
+
+class EmbeddedCouch:
+    """The embedded CouchDB as a subprocess we own (stopped by its pid)."""
+
+    def __init__(self, port: int | None = None, data_dir: Path | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "EmbeddedCouch":
+        argv = [sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(self.port)]
+        argv += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_up(self.url, self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def couchdb_url() -> Iterator[str]:
+    url = os.environ.get("KAZOO_COUCHDB_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    server = EmbeddedCouch().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def couch(couchdb_url: str) -> AsyncIterator[CouchClient]:
+    client = CouchClient(couchdb_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+async def master(couchdb_url: str) -> dict:
+    """`setup` once: system databases, views, config, the master account and its admin."""
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    return await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
+
+
+@pytest.fixture(scope="session")
+def settings(couchdb_url: str) -> Settings:
+    return Settings(couchdb_url=couchdb_url, node_name=NODE)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, master: dict) -> AsyncIterator[TestClient]:
+    app = create_app(settings, background=False)  # recovery passes are driven by the tests
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+async def kazoo(couch: CouchClient, master: dict, client: TestClient) -> KazooData:
+    """Writes data straight into CouchDB the way a Kazoo cluster does, and logs in."""
+    return KazooData(couch, client, master)
+
+
+@pytest.fixture(scope="session")
+async def master_token(kazoo: KazooData, master: dict) -> str:
+    return await kazoo.api_token(master["api_key"])
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    # Every test shares the session event loop (the CouchDB client and test server live there).
+    for item in items:
+        if asyncio.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"))

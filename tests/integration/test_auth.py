@@ -1,0 +1,191 @@
+"""Kazoo 4.3 tokens: issue, verify, expiry, tampering, interchangeability."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from kazoo_crossbar.app import SERVICES
+from kazoo_crossbar.storage import names
+from kazoo_crossbar.storage.provision import credentials
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def stored_key(couch, kid: str) -> rsa.RSAPrivateKey:
+    pem = await couch.get_attachment("system_auth", kid, "private_key.pem")
+    assert pem.startswith(b"-----BEGIN RSA PRIVATE KEY-----")  # PKCS#1, as Erlang's public_key writes it
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+async def kazoo_made_token(couch, account_id: str, owner_id: str | None, exp: int, **extra) -> str:
+    """A token built the way Kazoo 4.3 builds one, from what it keeps in CouchDB."""
+    auth = (await couch.get_doc("system_config", "auth"))["default"]
+    kid, server_secret = auth["system_key"], auth["secret_for_user_signature"]
+    identity = owner_id or account_id
+    ident_doc = await couch.get_doc(names.account_db(account_id), identity)
+    secret = ident_doc["pvt_signature_secret"]
+    sig = hmac.new((secret + server_secret).encode(), identity.encode(), hashlib.sha256).digest()
+    claims = {"iss": "kazoo", "identity_sig": b64(sig), "account_id": account_id}
+    if owner_id:
+        claims["owner_id"] = owner_id
+    claims.update(method="cb_user_auth", exp=exp, **extra)
+    return jwt.encode(claims, await stored_key(couch, kid), algorithm="RS256", headers={"kid": kid})
+
+
+async def test_api_auth_issues_a_verifiable_kazoo_jwt(client, couch, master):
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": master["api_key"]}})
+    body = await resp.json()
+    assert resp.status == 201 and resp.headers["Content-Type"] == "application/json"
+    assert body["status"] == "success" and body["data"]["account_id"] == master["master_account_id"]
+    assert "owner_id" not in body["data"]
+    token = body["auth_token"]
+    header = jwt.get_unverified_header(token)
+    auth = (await couch.get_doc("system_config", "auth"))["default"]
+    assert header["alg"] == "RS256" and header["kid"] == auth["system_key"]
+    key = await stored_key(couch, header["kid"])
+    claims = jwt.decode(token, key.public_key(), algorithms=["RS256"])
+    assert list(claims) == ["iss", "identity_sig", "account_id", "method", "exp"]
+    assert claims["method"] == "cb_api_auth" and claims["iss"] == "kazoo"
+    assert 3500 < claims["exp"] - time.time() <= 3600
+    key_doc = await couch.get_doc("system_auth", header["kid"])
+    assert key_doc["pvt_type"] == "system_key"
+    assert key_doc["_attachments"]["private_key.pem"]["content_type"] == "application/x-pem-file"
+
+
+async def test_api_auth_errors(client):
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": "f" * 64}})
+    body = await resp.json()
+    assert resp.status == 404 and body["message"] == "bad identifier" and body["data"] == ["f" * 64]
+    assert body["error"] == "404" and body["auth_token"] == "undefined"
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": "short"}})
+    body = await resp.json()
+    assert resp.status == 400 and body["message"] == "validation error"
+    assert "minLength" in body["data"]["api_key"]
+    resp = await client.put("/v2/api_auth", json={"data": {}})
+    assert (await resp.json())["data"]["api_key"]["required"]["message"] == "Field is required but missing"
+    resp = await client.get("/v2/api_auth")
+    assert resp.status == 405 and (await resp.json())["message"] == "invalid_method"
+
+
+async def test_user_auth_by_name_realm_and_sha(client, kazoo):
+    account = await kazoo.account(name="User Auth Co")
+    user = await kazoo.user(account, "alice", "pa55word")
+    md5, sha1 = credentials("alice", "pa55word")
+    for ident in ({"account_name": "User Auth Co"}, {"account_name": "userauthco"},
+                  {"realm": account["realm"].upper()}, {"account_realm": account["realm"]}):
+        resp = await client.put("/v2/user_auth", json={"data": {"credentials": md5, **ident}},
+                                headers={"X-Auth-Token": ""})
+        body = await resp.json()
+        assert resp.status == 201, body
+        assert body["data"]["account_id"] == account["_id"] and body["data"]["owner_id"] == user["_id"]
+        assert body["auth_token"].count(".") == 2
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": sha1, "method": "sha",
+                                                            "account_name": "User Auth Co"}})
+    assert resp.status == 201
+    claims = jwt.decode((await resp.json())["auth_token"], options={"verify_signature": False})
+    assert claims["owner_id"] == user["_id"] and claims["method"] == "cb_user_auth"
+
+
+async def test_user_auth_refusals(client, kazoo):
+    account = await kazoo.account(name="Refusals Co")
+    await kazoo.user(account, "bob", "right")
+    wrong, _ = credentials("bob", "wrong")
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": wrong, "account_name": "Refusals Co"}})
+    body = await resp.json()
+    assert resp.status == 401 and body["error"] == "401" and body["message"] == "invalid_credentials"
+    right, _ = credentials("bob", "right")
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": right, "account_name": "Nobody"}})
+    assert resp.status == 401
+    disabled = await kazoo.account(name="Disabled Co", enabled=False)
+    await kazoo.user(disabled, "carol", "pw")
+    creds, _ = credentials("carol", "pw")
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "account_name": "Disabled Co"}})
+    body = await resp.json()
+    assert resp.status == 400 and body["data"] == {"account": {"disabled": {"message": "account disabled"}}}
+    resp = await client.put("/v2/user_auth", json={"data": {"account_name": "Refusals Co"}})
+    assert resp.status == 400 and "credentials" in (await resp.json())["data"]
+
+
+async def test_tokens_made_by_kazoo_are_accepted(client, couch, kazoo):
+    account = await kazoo.account()
+    user = await kazoo.user(account, "dave", "pw")
+    creds, _ = credentials("dave", "pw")
+    # log in once so the identity secret exists (Kazoo creates it the same way)
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "realm": account["realm"]}})
+    assert resp.status == 201
+    token = await kazoo_made_token(couch, account["_id"], user["_id"], int(time.time()) + 600)
+    resp = await client.get(f"/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": token})
+    assert resp.status == 200, await resp.text()
+
+
+@pytest.mark.parametrize("problem", ["missing", "garbage", "expired", "tampered", "forged", "other_kid",
+                                     "identity", "account_header", "no_kid"])
+async def test_bad_tokens_get_401(client, couch, kazoo, problem):
+    account = await kazoo.account()
+    good = await kazoo.token_for(account)
+    url = f"/v2/accounts/{account['_id']}/resources"
+    headers = {"X-Auth-Token": good}
+    if problem == "missing":
+        headers = {}
+    elif problem == "garbage":
+        headers["X-Auth-Token"] = "not-a-jwt"
+    elif problem == "expired":
+        headers["X-Auth-Token"] = await kazoo_made_token(couch, account["_id"], None, int(time.time()) - 5)
+    elif problem == "tampered":
+        head, payload, sig = good.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        claims["exp"] += 100000
+        headers["X-Auth-Token"] = ".".join([head, b64(json.dumps(claims).encode()), sig])
+    elif problem in ("forged", "other_kid", "no_kid"):
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        claims = jwt.decode(good, options={"verify_signature": False})
+        kid = jwt.get_unverified_header(good)["kid"] if problem == "forged" else "0" * 32
+        headers["X-Auth-Token"] = jwt.encode(claims, other, algorithm="RS256",
+                                             headers={} if problem == "no_kid" else {"kid": kid})
+    elif problem == "identity":
+        doc = await couch.get_doc(names.account_db(account["_id"]), account["_id"])
+        doc["pvt_signature_secret"] = "reset" + doc["pvt_signature_secret"]
+        await couch.save_doc(names.account_db(account["_id"]), doc)
+        client.app[SERVICES].tokens._secrets.clear()  # what the cache TTL would do a few seconds later
+    elif problem == "account_header":
+        headers["X-Auth-Account-ID"] = "0" * 32
+    resp = await client.get(url, headers=headers)
+    body = await resp.json()
+    assert resp.status == 401, body
+    assert body["error"] == "401" and body["message"] == "invalid_credentials"
+    assert body["data"] == {"message": "invalid credentials"}
+    assert "WWW-Authenticate" not in resp.headers
+
+
+async def test_token_in_query_string_and_envelope(client, kazoo):
+    account = await kazoo.account()
+    token = await kazoo.token_for(account)
+    resp = await client.get(f"/v2/accounts/{account['_id']}/resources?auth_token={token}")
+    assert resp.status == 200
+    assert (await resp.json())["auth_token"] == token
+
+
+async def test_token_expiry_follows_config(client, couch, kazoo):
+    services = client.app[SERVICES]
+    doc = await couch.get_doc("system_config", "crossbar.auth")
+    doc["default"]["token_auth_expiry_s"] = 60
+    await couch.save_doc("system_config", doc)
+    services.config.forget()
+    try:
+        account = await kazoo.account()
+        claims = jwt.decode(await kazoo.token_for(account), options={"verify_signature": False})
+        assert 50 < claims["exp"] - time.time() <= 60
+    finally:
+        doc["default"]["token_auth_expiry_s"] = 3600
+        await couch.save_doc("system_config", doc)
+        services.config.forget()

@@ -1,0 +1,244 @@
+"""Bulk number jobs through the API: documents, number-manager rules, listing."""
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from aiohttp import web
+
+from kazoo_crossbar.app import SERVICES
+from kazoo_crossbar.storage import names
+from kazoo_crossbar.storage.couch import NotFound
+
+from ..kazoo import fixture, numbers_block, wait_for_job
+
+
+@pytest.fixture(scope="module")
+async def tenant(kazoo, client):
+    account = await kazoo.account()  # the fixture account has pvt_wnm_allow_additions
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    return account, headers, (await resp.json())["data"]["id"]
+
+
+async def submit(client, account, headers, numbers, resource_id, **extra):
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs",
+                            json={"data": {"numbers": numbers, "resource_id": resource_id, **extra}}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 201, body
+    return body
+
+
+async def test_job_lifecycle_and_documents(client, couch, tenant):
+    account, headers, rid = tenant
+    nums = numbers_block(3)
+    body = await submit(client, account, headers, nums, rid, name="Batch One")
+    job = body["data"]
+    assert re.fullmatch(r"\d{6}-[0-9a-f]{16}", job["id"])
+    assert job == {"numbers": nums, "resource_id": rid, "name": "Batch One", "errors": {}, "successes": {},
+                   "id": job["id"]}
+    url = f"/v2/accounts/{account['_id']}/resources/jobs/{job['id']}"
+    done = await wait_for_job(client, url, headers)
+    assert set(done["successes"]) == set(nums) and done["errors"] == {}
+    assert done["timestamp"] > 63_000_000_000 and done["status"] == "complete"
+    entry = done["successes"][nums[0]]
+    assert entry["id"] == nums[0] and entry["resource_id"] == rid and entry["state"] == "reserved"
+    assert entry["features"] == ["local"] and entry["_read_only"]["carrier_module"] == "local"
+
+    modb = names.modb(account["_id"], int(job["id"][:4]), int(job["id"][4:6]))
+    stored = await couch.get_doc(modb, job["id"])
+    assert stored["pvt_type"] == "resource_job" and stored["pvt_status"] == "complete"
+    assert set(stored["success"]) == set(nums) and "successes" not in stored
+    assert stored["pvt_account_id"] == account["_id"] and stored["pvt_account_db"] == names.encode(modb)
+    assert stored["pvt_auth_account_id"] == account["_id"] and stored["pvt_alphanum_name"] == "batchone"
+
+    for number in nums:
+        ndb = names.numbers_db(number)
+        doc = await couch.get_doc(ndb, number)
+        assert doc["pvt_type"] == "number" and doc["pvt_state"] == "reserved"
+        assert doc["pvt_db_name"] == names.encode(ndb) == "numbers%2F%2B1" + number[2:5]
+        assert doc["pvt_assigned_to"] == account["_id"] and doc["pvt_reserve_history"] == [account["_id"]]
+        assert doc["pvt_module_name"] == "knm_local" and doc["pvt_features"] == {"local": {}}
+        assert doc["pvt_ported_in"] is False and doc["resource_id"] == rid
+        copy = await couch.get_doc(names.account_db(account["_id"]), number)
+        assert {k: v for k, v in copy.items() if k != "_rev"} == {k: v for k, v in doc.items() if k != "_rev"}
+        rows = (await couch.view(ndb, "numbers", "assigned_to", key=[account["_id"], number]))["rows"]
+        assert len(rows) == 1
+
+
+async def test_every_per_number_error(client, couch, kazoo, tenant):
+    account, headers, rid = tenant
+    npa_numbers = numbers_block(6)
+    taken, aging, available, fresh = npa_numbers[0], npa_numbers[1], npa_numbers[2], npa_numbers[3]
+    in_service = fixture("numbers-db.number-doc.json")
+    for number, state in ((taken, "in_service"), (aging, "aging"), (available, "available")):
+        db = names.numbers_db(number)
+        await couch.create_db(db)
+        await couch.save_doc(db, {**in_service, "_id": number, "pvt_state": state})
+    raw_fresh = fresh[2:]  # 10 digits: normalised to +1…
+    body = await submit(client, account, headers, [taken, "123", aging, available, raw_fresh, raw_fresh], rid)
+    done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
+    errors = done["errors"]
+    assert errors[taken] == {"code": 409, "error": "number_exists", "cause": taken,
+                             "message": f"number {taken} already exists"}
+    assert errors["123"] == "not_reconcilable"
+    assert errors[aging]["error"] == "invalid_state_transition"
+    assert set(done["successes"]) == {available, fresh}  # the duplicate entry is processed once
+    took = await couch.get_doc(names.numbers_db(available), available)
+    assert took["pvt_assigned_to"] == account["_id"] and took["pvt_state"] == "reserved"
+    assert took["pvt_reserve_history"][0] == account["_id"]
+
+
+async def test_account_without_additions_is_forbidden(client, kazoo):
+    account = await kazoo.account(pvt_wnm_allow_additions=False)
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
+                            json={"data": {"name": "x", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    nums = numbers_block(2)
+    body = await submit(client, account, headers, nums, rid)
+    done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
+    assert done["successes"] == {}
+    assert done["errors"][nums[0]] == {"code": 403, "error": "forbidden", "cause": "state_for_create",
+                                       "message": "requestor is unauthorized to perform operation"}
+
+
+async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tenant, master_token, aiohttp_server):
+    account, headers, _ = tenant
+    admin = {"X-Auth-Token": master_token}
+    resp = await client.put("/v2/resources", json={"data": {"name": "Global", "gateways": []}}, headers=admin)
+    global_rid = (await resp.json())["data"]["id"]
+    nums = numbers_block(2)
+    services = client.app[SERVICES]
+    # no phonebook configured: every new number fails as in Kazoo
+    body = await submit(client, account, headers, nums[:1], global_rid)
+    done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
+    assert done["errors"][nums[0]]["message"] == "missing_provider_url"
+    with pytest.raises(NotFound):
+        await couch.get_doc(names.numbers_db(nums[0]), nums[0])
+
+    orders = []
+
+    async def order(request):
+        payload = await request.json()
+        orders.append((request.match_info["country"], payload))
+        return web.json_response({"data": {n: {"status": "success", "opaque": {"ref": n[-4:]},
+                                               "locality": {"city": "Testville"}}
+                                           for n in payload["data"]["numbers"]}})
+
+    app = web.Application()
+    app.router.add_put("/numbers/{country}/order", order)
+    phonebook = await aiohttp_server(app)
+    cfg = {"_id": "number_manager.other", "default": {"phonebook_url": str(phonebook.make_url("")),
+                                                     "default_country": "US", "endpoints": []}}
+    try:
+        cfg["_rev"] = (await couch.get_doc("system_config", "number_manager.other"))["_rev"]
+    except NotFound:
+        pass
+    await couch.save_doc("system_config", cfg)
+    services.config.forget()
+    try:
+        body = await submit(client, account, headers, nums[1:], global_rid)
+        done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
+                                  headers)
+        assert list(done["successes"]) == [nums[1]], done
+        assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == [nums[1]]
+        doc = await couch.get_doc(names.numbers_db(nums[1]), nums[1])
+        assert doc["pvt_module_name"] == "knm_other" and doc["pvt_carrier_data"] == {"ref": nums[1][-4:]}
+        assert doc["pvt_features"] == {"locality": {"city": "Testville"}}
+    finally:
+        cfg = await couch.get_doc("system_config", "number_manager.other")
+        cfg["default"].pop("phonebook_url", None)
+        await couch.save_doc("system_config", cfg)
+        services.config.forget()
+
+
+@pytest.mark.parametrize("data,key,code", [
+    ({"numbers": [], "resource_id": "x"}, "numbers", "minItems"),
+    ({"numbers": [5], "resource_id": "x"}, "numbers.0", "type"),
+    ({"numbers": ["+12223334444"]}, "resource_id", "required"),
+    ({"resource_id": "x"}, "numbers", "required"),
+    ({"numbers": ["+12223334444"], "resource_id": "no-such-resource"}, "resource_id", "not_found"),
+])
+async def test_job_validation(client, tenant, data, key, code):
+    account, headers, _ = tenant
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": data}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 400 and body["message"] == "validation error"
+    assert code in body["data"][key], body["data"]
+
+
+async def test_fetch_errors(client, tenant):
+    account, headers, _ = tenant
+    base = f"/v2/accounts/{account['_id']}/resources/jobs/"
+    for bad in ("nope", "2024-abc", "abcdef-1234"):
+        resp = await client.get(base + bad, headers=headers)
+        body = await resp.json()
+        assert resp.status == 404 and body["message"] == "bad identifier" and body["data"] == [bad]
+    resp = await client.get(base + "202401-" + secrets.token_hex(8), headers=headers)
+    body = await resp.json()
+    assert resp.status == 404 and body["message"] == "bad_identifier"
+    resp = await client.post(base + "202401-" + secrets.token_hex(8), headers=headers, json={"data": {}})
+    assert resp.status == 405
+
+
+async def test_global_jobs_endpoint(client, couch, kazoo, master, master_token, tenant):
+    account, headers, rid = tenant
+    resp = await client.put("/v2/resources/jobs", json={"data": {"numbers": ["+12223334444"], "resource_id": rid}},
+                            headers=headers)
+    assert resp.status == 403
+    resp = await client.put("/v2/resources", json={"data": {"name": "G", "gateways": []}},
+                            headers={"X-Auth-Token": master_token})
+    grid = (await resp.json())["data"]["id"]
+    resp = await client.put("/v2/resources/jobs", json={"data": {"numbers": ["123"], "resource_id": grid}},
+                            headers={"X-Auth-Token": master_token})
+    body = await resp.json()
+    assert resp.status == 201
+    job_id = body["data"]["id"]
+    modb = names.modb(master["master_account_id"], int(job_id[:4]), int(job_id[4:6]))
+    assert (await couch.get_doc(modb, job_id))["pvt_account_id"] == master["master_account_id"]
+
+
+async def test_listing_counts_and_ranges(client, couch, kazoo):
+    account = await kazoo.account()
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
+                            json={"data": {"name": "L", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    base = f"/v2/accounts/{account['_id']}/resources/jobs"
+    resp = await client.get(base, headers=headers)
+    assert resp.status == 200 and (await resp.json())["data"] == []
+    ids = []
+    for i in range(3):
+        body = await submit(client, account, headers, numbers_block(2) + ["bad"], rid, name=f"job{i}")
+        ids.append(body["data"]["id"])
+        await wait_for_job(client, f"{base}/{ids[-1]}", headers)
+    body = await (await client.get(base, headers=headers)).json()
+    rows = {r["id"]: r for r in body["data"]}
+    assert set(rows) == set(ids)
+    row = rows[ids[0]]
+    assert row["successes"] == 2 and row["failures"] == 1 and row["status"] == "complete"
+    assert row["resource_id"] == rid and row["name"] == "job0" and isinstance(row["timestamp"], int)
+    body = await (await client.get(base + "?page_size=2", headers=headers)).json()
+    assert len(body["data"]) == 2 and "next_start_key" in body
+    nxt = await (await client.get(base + f"?page_size=2&start_key={body['next_start_key']}", headers=headers)).json()
+    assert len(nxt["data"]) >= 1
+    assert set(r["id"] for r in body["data"]) | set(r["id"] for r in nxt["data"]) == set(ids)
+    now = names.gregorian_now()
+    body = await (await client.get(base + f"?created_from={now - 10000000}&created_to={now - 9999000}",
+                                   headers=headers)).json()
+    assert body["data"] == []
+    for q, msg in ((f"created_from={now}&created_to={now - 10}", "is prior to"),
+                   (f"created_from={now - 3000000}&created_to={now}", "more than 2682000 seconds")):
+        resp = await client.get(base + "?" + q, headers=headers)
+        body = await resp.json()
+        assert resp.status == 400 and msg in body["data"]["created_from"]["date_range"]["message"]
+    resp = await client.get(base + "?page_size=0", headers=headers)
+    body = await resp.json()
+    assert resp.status == 404 and body["message"] == "faulty_request"
+    ascending = await (await client.get(base + "?ascending=true", headers=headers)).json()
+    descending = await (await client.get(base, headers=headers)).json()
+    assert sorted(r["id"] for r in ascending["data"]) == sorted(ids)
+    assert [r["id"] for r in ascending["data"]] == [r["id"] for r in descending["data"]][::-1]

@@ -1,0 +1,194 @@
+"""Recovery of stalled jobs, crash safety (real SIGKILL) and several nodes on one CouchDB."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kazoo_crossbar.app import SERVICES
+from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.jobs.store import new_job_id
+from kazoo_crossbar.storage import names, views
+
+from ..kazoo import numbers_block, wait_for_job
+from ..services import ServiceProcess
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(scope="module")
+async def tenant(kazoo, client):
+    account = await kazoo.account()
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    return account, headers, (await resp.json())["data"]["id"]
+
+
+async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, month=None, **extra) -> tuple[str, str]:
+    now = datetime.now(timezone.utc) if month is None else month
+    job_id = new_job_id(now)
+    db = names.modb(account["_id"], now.year, now.month)
+    await views.ensure_db(couch, db)
+    stamp = names.gregorian_now() - age_s
+    doc = {"_id": job_id, "numbers": nums, "resource_id": rid, "errors": {}, "success": {},
+           "pvt_status": status, "pvt_type": "resource_job", "pvt_account_id": account["_id"],
+           "pvt_account_db": names.encode(db), "pvt_auth_account_id": account["_id"], "pvt_vsn": "1",
+           "pvt_created": stamp, "pvt_modified": stamp, **extra}
+    await couch.save_doc(db, doc)
+    return db, job_id
+
+
+async def set_recovery(couch, services, **values):
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    doc["default"].update(values)
+    await couch.save_doc("system_config", doc)
+    services.config.forget()
+
+
+async def wait_stored(couch, db, job_id, timeout_s=60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        doc = await couch.get_doc(db, job_id)
+        if doc["pvt_status"] == "complete":
+            return doc
+        assert time.monotonic() < deadline, doc["pvt_status"]
+        await asyncio.sleep(0.1)
+
+
+async def test_stale_pending_job_is_recovered(client, couch, tenant):
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    nums = numbers_block(5)
+    db, job_id = await stale_job(couch, account, rid, nums)
+    fresh_db, fresh_id = await stale_job(couch, account, rid, numbers_block(2), status="running", age_s=10)
+    assert await services.recovery.run_pass() >= 1
+    doc = await wait_stored(couch, db, job_id)
+    assert set(doc["success"]) == set(nums) and doc["errors"] == {}
+    assert doc["pvt_node"] == client.app[SERVICES].settings.node_name and "pvt_inflight" not in doc
+    assert (await couch.get_doc(fresh_db, fresh_id))["pvt_status"] == "running"  # a live job is left alone
+
+
+async def test_previous_month_is_scanned(client, couch, tenant):
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    last_month = datetime.now(timezone.utc).replace(day=1) - timedelta(days=1)
+    db, job_id = await stale_job(couch, account, rid, numbers_block(2), month=last_month)
+    assert await services.recovery.run_pass() >= 1
+    await wait_stored(couch, db, job_id)
+
+
+async def test_stale_running_job_resumes_where_it_stopped(client, couch, tenant):
+    """A job killed after writing numbers but before recording them: nothing is redone or misreported."""
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    nums = numbers_block(9)
+    now = names.gregorian_now()
+    done, written_unrecorded = nums[:3], nums[3:6]
+    for n in done + written_unrecorded:
+        doc = knm.number_doc(n, account["_id"], rid, knm.LOCAL, now)
+        ndb = names.numbers_db(n)
+        await views.ensure_db(couch, ndb)
+        await couch.save_doc(ndb, doc)
+    success = {n: knm.success_entry(knm.number_doc(n, account["_id"], rid, knm.LOCAL, now)) for n in done}
+    db, job_id = await stale_job(couch, account, rid, nums, status="running", success=success,
+                                 pvt_node="dead@node", pvt_inflight=written_unrecorded)
+    revs_before = {n: (await couch.get_doc(names.numbers_db(n), n))["_rev"] for n in done + written_unrecorded}
+    assert await services.recovery.run_pass() >= 1
+    doc = await wait_stored(couch, db, job_id)
+    assert doc["errors"] == {} and set(doc["success"]) == set(nums)
+    for n, rev in revs_before.items():
+        assert (await couch.get_doc(names.numbers_db(n), n))["_rev"] == rev  # never written twice
+    for n in nums[6:]:
+        assert (await couch.get_doc(names.numbers_db(n), n))["_rev"].startswith("1-")
+
+
+async def test_settings_are_reread_every_pass(client, couch, tenant):
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    db, job_id = await stale_job(couch, account, rid, numbers_block(1), age_s=120)
+    await set_recovery(couch, services, job_recover_threshold_s=600)
+    try:
+        await services.recovery.run_pass()
+        assert (await couch.get_doc(db, job_id))["pvt_status"] == "pending"
+        await set_recovery(couch, services, job_recovery_threshold_s=60)  # Kazoo's own key wins
+        await services.recovery.run_pass()
+        await wait_stored(couch, db, job_id)
+    finally:
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc["default"].pop("job_recovery_threshold_s", None)
+        doc["default"]["job_recover_threshold_s"] = 3600
+        await couch.save_doc("system_config", doc)
+        services.config.forget()
+
+
+async def node_config(couch, node: str, **values) -> None:
+    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    doc[node] = values
+    await couch.save_doc("system_config", doc)
+
+
+def check_numbers_once(couch, account, nums):
+    async def check():
+        for n in nums:
+            doc = await couch.get_doc(names.numbers_db(n), n)
+            assert doc["_rev"].startswith("1-"), (n, doc["_rev"])
+            assert doc["pvt_assigned_to"] == account["_id"]
+            copy = await couch.get_doc(names.account_db(account["_id"]), n)
+            assert copy["_rev"].startswith("1-"), (n, copy["_rev"])
+    return check()
+
+
+@pytest.mark.parametrize("crash_at", ["after_numbers_written:1", "after_checkpoint:1", "after_numbers_written:3",
+                                      "after_checkpoint:4"])
+async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, tenant, tmp_path, crash_at):
+    account, headers, rid = tenant
+    nums = numbers_block(1200)  # batches of 250: five of them
+    doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path,
+                            KAZOO_CROSSBAR_CRASH_AT=crash_at).start()
+    try:
+        import aiohttp
+        async with aiohttp.ClientSession() as http:
+            async with http.put(f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
+                                json={"data": {"numbers": nums, "resource_id": rid}}) as resp:
+                assert resp.status == 201
+                job_id = (await resp.json())["data"]["id"]
+        assert doomed.wait_exit(60) == -9  # it really died by SIGKILL at the crash point
+    finally:
+        doomed.stop()
+    db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+    assert (await couch.get_doc(db, job_id))["pvt_status"] == "running"
+    rescuer_node = f"rescuer{secrets.token_hex(3)}@test"
+    await node_config(couch, rescuer_node, job_recover_timeout_s=1, job_recover_threshold_s=1)
+    rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
+    try:
+        doc = await wait_stored(couch, db, job_id, timeout_s=120)
+    finally:
+        rescuer.stop()
+    assert doc["errors"] == {}, list(doc["errors"].items())[:3]
+    assert set(doc["success"]) == set(nums) and doc["pvt_node"] == rescuer_node
+    await check_numbers_once(couch, account, nums)
+
+
+async def test_two_nodes_never_run_one_job(couch, couchdb_url, tenant, tmp_path):
+    account, _, rid = tenant
+    jobs = [await stale_job(couch, account, rid, numbers_block(300)) for _ in range(4)]
+    nodes = [f"twin{i}{secrets.token_hex(2)}@test" for i in range(2)]
+    for node in nodes:
+        await node_config(couch, node, job_recover_timeout_s=1, job_recover_threshold_s=30)
+    procs = [ServiceProcess(couchdb_url, node, tmp_path) for node in nodes]
+    for p in procs:
+        p.start()
+    try:
+        docs = [await wait_stored(couch, db, job_id, timeout_s=120) for db, job_id in jobs]
+    finally:
+        for p in procs:
+            p.stop()
+    for doc in docs:
+        assert doc["errors"] == {} and len(doc["success"]) == 300
+    started = [e["job_id"] for p in procs for e in p.events("job_started")]
+    assert sorted(started) == sorted(job_id for _, job_id in jobs)  # each job started exactly once

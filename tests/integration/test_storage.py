@@ -1,0 +1,145 @@
+"""Storage rules against the real server: system_config lookups, design
+documents installed on demand, accounts as Kazoo writes them, hierarchy."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage.couch import NotFound
+from kazoo_crossbar.storage.system_config import SystemConfig
+
+from ..kazoo import fixture
+
+
+async def test_system_config_lookup_order(couch):
+    category = "test_cfg_" + secrets.token_hex(4)
+    await couch.save_doc("system_config", {"_id": category, "default": {"a": 1, "b": 2, "c": 3},
+                                           "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}})
+    by_node = SystemConfig(couch, "node1@host", zone="zone1")
+    assert await by_node.get(category, "a") == 10
+    assert await by_node.get(category, "b") == 30
+    assert await by_node.get(category, "c") == 3
+    other = SystemConfig(couch, "node2@host")
+    assert await other.get(category, "a") == 1
+
+
+async def test_system_config_writes_missing_defaults(couch):
+    category = "test_cfg_" + secrets.token_hex(4)
+    cfg = SystemConfig(couch, "n@h")
+    assert await cfg.get(category, "x", 42) == 42  # the category doc did not exist
+    doc = await couch.get_doc("system_config", category)
+    assert doc["default"] == {"x": 42} and doc["pvt_type"] == "config"
+    assert await cfg.get(category, "y", "z") == "z"
+    doc = await couch.get_doc("system_config", category)
+    assert doc["default"] == {"x": 42, "y": "z"}
+    assert await cfg.get(category, "absent") is None  # no default: nothing written
+    assert "absent" not in (await couch.get_doc("system_config", category))["default"]
+
+
+async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url, master):
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    assert doc["default"]["job_recover_timeout_s"] == 21600
+    assert doc["default"]["job_recover_threshold_s"] == 3600
+    doc["default"]["job_recover_timeout_s"] = 60
+    await couch.save_doc("system_config", doc)
+    again = await setup(couchdb_url, "n@h")
+    assert again["master_account_id"] == master["master_account_id"] and again["api_key"] == master["api_key"]
+    assert "admin_password" not in again
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    assert doc["default"]["job_recover_timeout_s"] == 60
+    doc["default"]["job_recover_timeout_s"] = 21600
+    await couch.save_doc("system_config", doc)
+
+
+async def test_setup_created_a_kazoo_master_account(couch, master):
+    aid = master["master_account_id"]
+    doc = await couch.get_doc(names.account_db(aid), aid)
+    copy = await couch.get_doc("accounts", aid)
+    for key in ("pvt_superduper_admin", "pvt_api_key", "pvt_tree", "name", "realm", "pvt_account_db"):
+        assert doc[key] == copy[key]
+    assert doc["pvt_superduper_admin"] is True and doc["pvt_tree"] == []
+    assert doc["pvt_account_db"] == names.encode(names.account_db(aid))
+    cfg = await couch.get_doc("system_config", "accounts")
+    assert cfg["default"]["master_account_id"] == aid
+    rows = (await couch.view("accounts", "accounts", "listing_by_api", key=master["api_key"]))["rows"]
+    assert [r["id"] for r in rows] == [aid]
+
+
+async def test_views_installed_on_demand(couch, client, kazoo, master_token):
+    # an account database created by hand, without any design document
+    account = await kazoo.account()
+    db = names.account_db(account["_id"])
+    ddoc = await couch.get_doc(db, "_design/resources")
+    await couch.delete_doc(db, "_design/resources", ddoc["_rev"])
+    resp = await client.get(f"/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": master_token})
+    assert resp.status == 200
+    assert (await couch.get_doc(db, "_design/resources"))["views"]["crossbar_listing"]
+
+
+async def test_views_query_creates_db_when_allowed(couch):
+    db = names.modb(secrets.token_hex(16), 2024, 1)
+    with pytest.raises(NotFound):
+        await views.query(couch, db, "resources", "status_listing")
+    res = await views.query(couch, db, "resources", "status_listing", create_db=True)
+    assert res["rows"] == []
+    assert await couch.db_exists(db)
+
+
+async def test_database_names_with_slashes(couch):
+    aid = secrets.token_hex(16)
+    for db in (names.account_db(aid), names.modb(aid, 2026, 11), "numbers/+1999"):
+        await couch.create_db(db)
+        assert db in await couch.all_dbs()
+        await couch.save_doc(db, {"_id": "+19995552600", "x": 1})
+        rows = await couch.all_docs(db, keys=["+19995552600", "nope"])
+        assert rows[0]["id"] == "+19995552600" and rows[1]["error"] == "not_found"
+
+
+async def test_kazoo_fixture_accounts_work(client, couch):
+    """Kazoo's own fixture accounts (non-hex ids), written straight into CouchDB, log in at once."""
+    master_doc = fixture("account-db.account-doc.json")
+    child_doc = fixture("account-db.child-account-doc.json")
+    # give them unique keys so this test does not clash with other fixtures in a shared server
+    master_doc["pvt_api_key"] = secrets.token_hex(32)
+    child_doc["pvt_api_key"] = secrets.token_hex(32)
+    for doc in (master_doc, child_doc):
+        db = names.account_db(doc["_id"])
+        await views.ensure_db(couch, db)
+        for target in (db, "accounts"):
+            try:
+                await couch.get_doc(target, doc["_id"])
+                continue
+            except NotFound:
+                pass
+            await couch.save_doc(target, {k: v for k, v in doc.items() if k != "_rev"})
+        doc.update(await couch.get_doc(db, doc["_id"]))
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": child_doc["pvt_api_key"]}})
+    body = await resp.json()
+    assert resp.status == 201, body
+    token = body["auth_token"]
+    # the child cannot reach its parent, the parent (super-duper admin) reaches the child
+    resp = await client.get(f"/v2/accounts/{master_doc['_id']}/resources", headers={"X-Auth-Token": token})
+    assert resp.status == 403
+    resp = await client.get(f"/v2/accounts/{child_doc['_id']}/resources", headers={"X-Auth-Token": token})
+    assert resp.status == 200
+
+
+async def test_hierarchy(client, kazoo):
+    parent = await kazoo.account()
+    child = await kazoo.account(parent=parent)
+    grandchild = await kazoo.account(parent=child)
+    sibling = await kazoo.account(parent=parent)
+    tokens = {name: await kazoo.token_for(acc) for name, acc in
+              (("parent", parent), ("child", child), ("sibling", sibling))}
+    expect = [
+        ("parent", child, 200), ("parent", grandchild, 200), ("parent", parent, 200),
+        ("child", grandchild, 200), ("child", parent, 403), ("child", sibling, 403),
+        ("sibling", child, 403), ("sibling", grandchild, 403),
+    ]
+    for who, target, status in expect:
+        resp = await client.get(f"/v2/accounts/{target['_id']}/resources", headers={"X-Auth-Token": tokens[who]})
+        assert resp.status == status, (who, target["_id"])

@@ -1,0 +1,103 @@
+"""Test data written as a Kazoo 4.3 cluster writes it (from shared/kazoo-fixtures)."""
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage.couch import CouchClient
+from kazoo_crossbar.storage.provision import credentials
+
+# shared/ lies beside the repository, in a developer's checkout and in CI alike.
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "kazoo-fixtures"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def new_account_id() -> str:
+    return secrets.token_hex(16)
+
+
+class KazooData:
+    def __init__(self, couch: CouchClient, client: TestClient, master: dict):
+        self.couch, self.client, self.master = couch, client, master
+
+    async def account(self, *, parent: dict | None = None, superduper: bool = False, account_id: str | None = None,
+                      name: str | None = None, **extra: Any) -> dict:
+        """An account from Kazoo's fixture doc: account DB (with Kazoo's views) + copy in `accounts`."""
+        doc = fixture("account-db.account-doc.json")
+        account_id = account_id or new_account_id()
+        doc.pop("_rev", None)
+        doc.update(
+            _id=account_id,
+            name=name or f"Account {account_id[:6]}",
+            realm=f"{account_id[:8]}.sip.example.test",
+            pvt_account_id=account_id,
+            pvt_account_db=names.encode(names.account_db(account_id)),
+            pvt_api_key=secrets.token_hex(32),
+            pvt_tree=[*parent.get("pvt_tree", []), parent["_id"]] if parent else [],
+            pvt_superduper_admin=superduper,
+        )
+        doc.update(extra)
+        db = names.account_db(account_id)
+        await views.ensure_db(self.couch, db)
+        await self.couch.save_doc(db, doc)
+        await self.couch.save_doc(names.ACCOUNTS, {k: v for k, v in doc.items() if k != "_rev"})
+        return doc
+
+    async def user(self, account: dict, username: str, password: str, **extra: Any) -> dict:
+        doc = fixture("account-db.user-doc.json")
+        doc.pop("_rev", None)
+        md5, sha1 = credentials(username, password)
+        doc.update(_id=secrets.token_hex(16), username=username, pvt_md5_auth=md5, pvt_sha1_auth=sha1,
+                   pvt_account_id=account["_id"], pvt_account_db=account["pvt_account_db"])
+        doc.update(extra)
+        await self.couch.save_doc(names.account_db(account["_id"]), doc)
+        return doc
+
+    async def api_token(self, api_key: str) -> str:
+        resp = await self.client.put("/v2/api_auth", json={"data": {"api_key": api_key}})
+        body = await resp.json()
+        assert resp.status == 201, body
+        return body["auth_token"]
+
+    async def token_for(self, account: dict) -> str:
+        return await self.api_token(account["pvt_api_key"])
+
+    def copy(self, doc: dict) -> dict:
+        return copy.deepcopy(doc)
+
+
+async def wait_for_job(client: TestClient, url: str, headers: dict, timeout_s: float = 60.0) -> dict:
+    """Poll a job until it is complete (bounded); returns its API view."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        resp = await client.get(url, headers=headers)
+        body = await resp.json()
+        assert resp.status == 200, body
+        if body["data"]["status"] == "complete":
+            return body["data"]
+        assert time.monotonic() < deadline, f"job not complete: {body['data']['status']}"
+        await asyncio.sleep(0.1)
+
+
+def unique_npa() -> str:
+    """A random 3-digit area code prefix so tests never share numbers."""
+    return str(secrets.randbelow(700) + 200)
+
+
+def numbers_block(count: int, npa: str | None = None) -> list[str]:
+    npa = npa or unique_npa()
+    exchange = str(secrets.randbelow(700) + 200)
+    base = secrets.randbelow(10000 - count) if count < 10000 else 0
+    return [f"+1{npa}{exchange}{base + i:04d}" for i in range(count)]

@@ -1,0 +1,52 @@
+from kazoo_crossbar.bus import messages
+
+AID = "6b71cb72c876b5b1396a335f8f8a2594"
+
+
+def test_amqp_encode():
+    assert messages.amqp_encode("+12223334444") == "%2B12223334444"
+    assert messages.amqp_encode("a.b c/d") == "a%2Eb+c%2Fd"
+    assert messages.amqp_encode("safe-~_Az09") == "safe-~_Az09"
+    assert messages.amqp_encode("é") == "%C3%A9"
+    assert messages.amqp_encode("*") == "*"
+
+
+def test_doc_created_in_an_account_db():
+    doc = {"_id": "res1", "pvt_type": "resource", "pvt_account_id": AID, "pvt_created": 1, "pvt_modified": 2}
+    key, payload = messages.doc_change(f"account/6b/71/{AID[4:]}", doc, "1-abc", "n@h", msg_id="req")
+    assert key == f"doc_created.account%2F6b%2F71%2F{AID[4:]}.resource.res1"
+    assert payload["Event-Category"] == "configuration" and payload["Event-Name"] == "doc_created"
+    assert payload["Database"] == f"account%2F6b%2F71%2F{AID[4:]}" and payload["Rev"] == "1-abc"
+    assert payload["Account-ID"] == AID and payload["Date-Created"] == 1 and payload["Date-Modified"] == 2
+    assert payload["Is-Soft-Deleted"] is False and payload["App-Name"] == "datamgr"
+    assert payload["Origin-Cache"] == "kazoo_data_cache" and payload["Msg-ID"] == "req"
+
+
+def test_edited_deleted_and_numbers():
+    doc = {"_id": "+12223334444", "pvt_type": "number"}
+    key, payload = messages.doc_change("numbers/+1222", doc, "2-x", "n@h")
+    assert key == "doc_edited.numbers%2F%2B1222.number.%2B12223334444"
+    assert "Account-ID" not in payload
+    key, payload = messages.doc_change("offnet", {**doc, "pvt_deleted": True}, "3-x", "n@h")
+    assert key.startswith("doc_deleted.offnet.") and payload["Is-Soft-Deleted"] is True
+    key, payload = messages.doc_change("offnet", doc, "4-x", "n@h", hard_deleted=True)
+    assert key.startswith("doc_deleted.") and payload["Is-Soft-Deleted"] is False
+    assert messages.doc_change("offnet", {"_id": "_design/resources"}, "1-x", "n@h") is None
+
+
+def test_account_id_from_modb_name():
+    key, payload = messages.doc_change(f"account/6b/71/{AID[4:]}-202611", {"_id": "202611-ab", "pvt_type": "resource_job"},
+                                       "1-x", "n@h")
+    assert payload["Account-ID"] == AID and key.startswith(f"doc_created.account%2F6b%2F71%2F{AID[4:]}-202611.")
+
+
+def test_switch_and_delegate():
+    key, payload = messages.switch_reload("reload_acls", "n@h")
+    assert key == "switch.reload_acls"
+    assert payload["Event-Category"] == "switch_event" and payload["App-Name"] == "switch_event"
+    assert payload["App-Version"] == "kapi_switch" and len(payload["Msg-ID"]) == 32
+    key, payload = messages.delegate_job(AID, "202611-abcd", "n@h", "req1")
+    assert key == "delegate.cb_jobs_listener"
+    assert payload["Delegate-Message"] == {"Account-ID": AID, "Job-ID": "202611-abcd"}
+    assert payload["Event-Category"] == "delegate" and payload["Event-Name"] == "job"
+    assert payload["App-Name"] == "crossbar" and payload["Msg-ID"] == "req1"
