@@ -48,10 +48,10 @@ def make_services(settings: Settings) -> Services:
     accounts = Accounts(couch)
     executor = Executor(couch, config, accounts, settings.node_name)
 
-    async def on_delegated_job(account_id: str, job_id: str) -> None:
+    async def on_delegated_job(account_id: str, job_id: str) -> str:
         # The message is acknowledged once the job has run here: a node dying mid-job leaves
         # it to be redelivered (and to the recovery loop once it is stale).
-        await executor.submit(account_id, job_id)
+        return await executor.submit(account_id, job_id)
 
     bus = AmqpBus(settings.amqp_url, settings.node_name, on_delegated_job) if settings.amqp_url else NullBus()
     executor.bus = bus

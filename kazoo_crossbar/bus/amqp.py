@@ -20,7 +20,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from . import messages
 
 log = structlog.get_logger(__name__)
-OnJob = Callable[[str, str], Awaitable[None]]
+OnJob = Callable[[str, str], Awaitable[str]]
 PUBLISH_TIMEOUT_S = 5.0
 
 
@@ -118,9 +118,13 @@ class AmqpBus(NullBus):
             except (ValueError, AttributeError):
                 log.warning("amqp_bad_job_message")
                 return
-            if isinstance(account_id, str) and isinstance(job_id, str):
-                log.info("job_delegated", job_id=job_id, account_id=account_id)
-                await self.on_job(account_id, job_id)
+            if not (isinstance(account_id, str) and isinstance(job_id, str)):
+                return
+            log.info("job_delegated", job_id=job_id, account_id=account_id)
+            outcome = await self.on_job(account_id, job_id)
+            if outcome == "missing" and not message.redelivered:
+                # not in our CouchDB (yet): give another consumer one chance before dropping it
+                await message.nack(requeue=True)
 
     async def _publish(self, exchange: str, key: str, payload: dict) -> bool:
         target = self._exchanges.get(exchange)

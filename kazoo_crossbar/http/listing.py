@@ -9,7 +9,7 @@ encoding; `paginate=false` returns everything. Query-string filters switch to
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from typing import Any, AsyncIterator, Callable, Sequence
 
 from ..storage import views
 from ..storage.couch import NotFound
@@ -20,6 +20,7 @@ FILTER_PREFIXES = ("filter_not_", "filter_")
 FILTER_KEYS = ("has_key", "key_missing", "has_value", "value_missing",
                "created_from", "created_to", "modified_from", "modified_to")
 Mapper = Callable[[dict], Any]
+_NO_KEY = object()
 
 
 def _get_path(doc: Any, path: str) -> Any:
@@ -118,6 +119,30 @@ def request_start_key(ctx: Context) -> Any:
     return startkey.decode(raw) if isinstance(raw, str) and raw else None
 
 
+async def _rows(ctx: Context, dbs: Sequence[str], design: str, view: str, *, first: Any, end: Any,
+                descending: bool, batch: int, include_docs: bool, skip_missing_dbs: bool) -> AsyncIterator[dict]:
+    """Every view row from `first` to `end`, database after database, fetched `batch` at a time."""
+    for db in dbs:
+        cursor, skip = first, 0
+        while True:
+            params: dict[str, Any] = {"limit": batch, "descending": descending, "include_docs": include_docs or None,
+                                      "startkey": cursor, "endkey": end, "skip": skip or None}
+            try:
+                rows = (await views.query(ctx.services.couch, db, design, view, **params))["rows"]
+            except NotFound as exc:
+                if skip_missing_dbs and exc.db_missing:
+                    break
+                raise
+            for row in rows:
+                yield row
+            if len(rows) < batch:
+                break
+            # resume after the last row read: same key, skipping the rows already seen with it
+            last = rows[-1]["key"]
+            skip = sum(1 for r in rows if r["key"] == last) + (skip if last == cursor else 0)
+            cursor = last
+
+
 async def load(
     ctx: Context,
     dbs: Sequence[str],
@@ -132,42 +157,39 @@ async def load(
     size: int | None = 50,
     skip_missing_dbs: bool = False,
 ) -> None:
-    """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order."""
+    """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order.
+
+    A page never ends inside a run of rows with the same key: `next_start_key` is only a
+    key (Kazoo's encoding), so the next page starts at the first row with that key. Rows
+    sharing the boundary key move to the next page; if a whole page shares one key, the
+    page grows to hold the run."""
     filters = filters_of(ctx.query)
     requested = request_start_key(ctx)
     first = requested if requested is not None else start
-    batch = 50 if size is None else size + 1
-    items: list[Any] = []
+    batch = 50 if size is None or filters else size + 1
+    kept: list[tuple[Any, Any]] = []
     next_key: Any = None
-    for db in dbs:
-        cursor, skip = first, 0
-        while next_key is None:
-            want = batch if size is None else size + 1 - len(items)
-            params: dict[str, Any] = {"limit": max(want, 1) if not filters else max(want, 50),
-                                      "descending": descending, "include_docs": bool(filters) or None,
-                                      "startkey": cursor, "endkey": end, "skip": skip or None}
-            try:
-                res = await views.query(ctx.services.couch, db, design, view, **params)
-            except NotFound as exc:
-                if skip_missing_dbs and exc.db_missing:
-                    break
-                raise
-            rows = res["rows"]
-            for row in rows:
-                if size is not None and len(items) == size:
-                    next_key = row["key"]
-                    break
-                if filters and not matches(row.get("doc") or {}, filters):
-                    continue
-                items.append(mapper(row))
-            if next_key is not None or len(rows) < params["limit"]:
-                break
-            # resume after the last row read: same key, skip the rows already seen with it
-            last = rows[-1]["key"]
-            skip = sum(1 for r in rows if r["key"] == last) + (skip if last == cursor else 0)
-            cursor = last
-        if next_key is not None:
+    run_key: Any = _NO_KEY  # set while growing a page over a run of equal keys
+    rows = _rows(ctx, dbs, design, view, first=first, end=end, descending=descending, batch=batch,
+                 include_docs=bool(filters), skip_missing_dbs=skip_missing_dbs)
+    async for row in rows:
+        key = row["key"]
+        if run_key is not _NO_KEY and key != run_key:
+            next_key = key
             break
+        if run_key is _NO_KEY and size is not None and len(kept) == size:
+            if kept[-1][0] != key:
+                next_key = key
+                break
+            trimmed = [kv for kv in kept if kv[0] != key]
+            if trimmed:
+                kept, next_key = trimmed, key
+                break
+            run_key = key
+        if not filters or matches(row.get("doc") or {}, filters):
+            kept.append((key, mapper(row)))
+    await rows.aclose()
+    items = [item for _, item in kept]
     if reverse_page:
         items.reverse()
     ctx.resp_data = items

@@ -70,7 +70,7 @@ class Executor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task:
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> "asyncio.Task[str]":
         """Run a job in the pool (at most `concurrency` at once); `claimed` when recovery
         already took it over for this node. The task ends when the job has run (or was skipped)."""
         task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
@@ -81,25 +81,26 @@ class Executor:
     async def resume(self, account_id: str, job_id: str) -> None:
         self.submit(account_id, job_id, claimed=True)
 
-    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> None:
+    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> str:
         async with self._slots:
             if job_id in self._active:
-                return
+                return "skipped"
             self._active.add(job_id)
             try:
-                await self.run(account_id, job_id, claimed=claimed)
+                return await self.run(account_id, job_id, claimed=claimed)
             except Exception:
                 log.exception("job_failed", job_id=job_id, account_id=account_id)
+                return "failed"
             finally:
                 self._active.discard(job_id)
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
-        """Run (or resume) a job; returns what happened: complete, skipped, lost."""
+        """Run (or resume) a job; returns what happened: complete, skipped, lost, missing."""
         db = store.job_db(account_id, job_id)
         doc = await store.load(self.couch, db, job_id) if db else None
         if doc is None or db is None:
-            return "skipped"
+            return "missing"
         status = doc.get("pvt_status")
         mine = claimed and status == "running" and doc.get("pvt_node") == self.node
         if status == "complete" or (status == "running" and not mine):
