@@ -34,8 +34,9 @@ def _enc(value: Any) -> str:
 
 
 def batch_size(total: int) -> int:
-    # About twenty checkpoints per job: each re-saves the whole job doc.
-    return max(250, min(5000, total // 20 or 1))
+    # About five checkpoints per job: each re-saves the whole job doc, so their cost grows
+    # with the square of the job's size, while bigger batches cost only memory.
+    return max(250, min(5000, total // 5 or 1))
 
 
 @dataclass
@@ -108,30 +109,53 @@ class Executor:
         job = JobRun.from_doc(db, doc)
         plan = await self._plan(account_id, job)
         batches = list(self._batches(job, plan))
-        # Declare what the first batch may write before writing it, keeping what a crashed
-        # run declared: those numbers may be stored already. This save is also the claim.
-        first = batches[0][1] if batches else []
-        job.doc["pvt_inflight"] = sorted(set(job.doc.get("pvt_inflight") or []) | set(first))
-        if not await self._checkpoint(job, status="running", claim=True):
+        n = len(batches)
+
+        def declared(i: int) -> list[str]:
+            """What checkpoint i declares in flight: the two batches after it."""
+            return [e164 for b in batches[i + 1:i + 3] for e164 in b[1]]
+
+        # The claim declares the first two batches, keeping what a crashed run declared
+        # (those numbers may be stored already).
+        inflight = sorted(set(job.doc.get("pvt_inflight") or []) | set(declared(-1)))
+        if not await self._checkpoint(job, status="running", inflight=inflight, claim=True):
             return "lost"
         log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
-        for index, (entries, _candidates) in enumerate(batches):
-            await self._process_batch(job, plan, entries)
+        # Batch i is declared by checkpoint i-2, so it may be written while checkpoint i-1 is
+        # being saved, and the reads of batch i+1 overlap both.
+        pending: asyncio.Task[bool] | None = None
+        prepared = await self._prepare_batch(job, plan, batches[0][0]) if n else None
+        for i in range(n):
+            assert prepared is not None
+            _, following = await asyncio.gather(
+                self._apply_batch(job, plan, prepared),
+                self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none())
             faults.point("after_numbers_written")
-            upcoming = batches[index + 1][1] if index + 1 < len(batches) else []
-            job.doc["pvt_inflight"] = upcoming
-            if not await self._checkpoint(job, status="running"):
+            if pending is not None and not await pending:
                 return "lost"
-            faults.point("after_checkpoint")
-        job.doc.pop("pvt_inflight", None)
-        job.doc.pop("pvt_recovering", None)
-        if not await self._checkpoint(job, status="complete"):
+            if pending is not None:
+                faults.point("after_checkpoint")
+            last = i + 1 == n
+            pending = asyncio.create_task(self._checkpoint(
+                job, status="complete" if last else "running", inflight=None if last else declared(i)))
+            prepared = following
+        if pending is None:
+            pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
+        if not await pending:
             return "lost"
         log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
         return "complete"
 
-    async def _checkpoint(self, job: JobRun, *, status: str, claim: bool = False) -> bool:
+    async def _checkpoint(self, job: JobRun, *, status: str, inflight: list[str] | None,
+                          claim: bool = False) -> bool:
+        """Save the job (results so far, what may be written next); False when another node has it.
+        Everything up to the PUT runs without yielding, so the saved results are one snapshot."""
         job.doc.update(pvt_status=status, pvt_node=self.node, pvt_modified=names.gregorian_now())
+        if inflight is None:
+            job.doc.pop("pvt_inflight", None)
+            job.doc.pop("pvt_recovering", None)
+        else:
+            job.doc["pvt_inflight"] = inflight
         try:
             await store.save_raw(self.couch, job.db, job.doc, job.success, job.errors)
         except Conflict:
@@ -175,55 +199,83 @@ class Executor:
             yield entries, candidates
 
     # --- one batch --------------------------------------------------------------------------
-    async def _process_batch(self, job: JobRun, plan: "Plan", entries: list[str]) -> None:
-        inflight = set(job.doc.get("pvt_inflight") or [])
-        wanted: dict[str, str] = {}  # e164 → entry
+    async def _prepare_batch(self, job: JobRun, plan: "Plan", entries: list[str]) -> "Batch":
+        """Per-entry checks that need no writes, and (for `knm_other`, which must know which
+        numbers are new before ordering them) the stored number docs. Reads only."""
+        batch = Batch()
         for entry in entries:
             e164 = numbers.normalize(entry, plan.rules)
             if not numbers.is_reconcilable(e164, plan.rules):
-                job.errors[entry] = _enc("not_reconcilable")
+                batch.failed[entry] = _enc("not_reconcilable")
             elif not numbers.can_add(plan.auth_doc):
-                job.errors[entry] = _enc(numbers.forbidden())
+                batch.failed[entry] = _enc(numbers.forbidden())
+            elif not numbers.may_reserve_for(plan.auth_doc, plan.account_doc):
+                batch.failed[entry] = _enc(numbers.forbidden("assign_to"))
             else:
-                wanted[e164] = entry
-        existing = await self._fetch_numbers(list(wanted))
+                batch.wanted[e164] = entry
+        if plan.module == numbers.OTHER:
+            batch.existing = await self._fetch_numbers(list(batch.wanted))
+            batch.read = set(batch.wanted)
+        return batch
+
+    def _decide(self, plan: "Plan", e164: str, stored: dict | None, inflight: set[str], now: int) -> tuple[str, Any]:
+        """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
+        if stored is None:
+            return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now)
+        if e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
+            return "ours", stored  # written by this job before a crash: a success, not rewritten
+        if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
+            return "error", numbers.number_exists(e164)
+        if stored.get("pvt_state") != "available":
+            return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
+        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                           existing=stored)
+
+    async def _apply_batch(self, job: JobRun, plan: "Plan", batch: "Batch") -> None:
+        """Write the batch. Local numbers are written optimistically as new documents: a
+        conflict means the number exists, and only those are read and decided again."""
+        inflight = set(job.doc.get("pvt_inflight") or [])
+        job.errors.update(batch.failed)
+        wanted, existing = batch.wanted, batch.existing
         now = names.gregorian_now()
         to_write: dict[str, dict] = {}
-        acquire: list[str] = []
-        for e164, entry in wanted.items():
-            stored = existing.get(e164)
-            if stored is not None and e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
-                to_write[e164] = stored  # written by this job before a crash: a success, not rewritten
-                continue
-            if stored is not None and stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
-                job.errors[entry] = _enc(numbers.number_exists(e164))
-                continue
-            if stored is not None and stored.get("pvt_state") != "available":
-                job.errors[entry] = _enc(numbers.invalid_state_transition(e164, stored["pvt_state"]))
-                continue
-            if not numbers.may_reserve_for(plan.auth_doc, plan.account_doc):
-                job.errors[entry] = _enc(numbers.forbidden("assign_to"))
-                continue
-            if stored is None:
-                acquire.append(e164)
-            to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                                existing=stored)
-        carried = await carriers.acquire(self.config, plan.module, acquire)
-        for e164, outcome in carried.items():
+        ours: dict[str, dict] = {}
+
+        def decide(e164: str) -> None:
+            verdict, value = self._decide(plan, e164, existing.get(e164), inflight, now)
+            if verdict == "error":
+                job.errors[wanted[e164]] = _enc(value)
+            else:
+                (ours if verdict == "ours" else to_write)[e164] = value
+
+        for e164 in wanted:
+            decide(e164)
+        new = [n for n in to_write if n not in existing]
+        for e164, outcome in (await carriers.acquire(self.config, plan.module, new)).items():
             if "error" in outcome:
                 job.errors[wanted[e164]] = _enc(outcome["error"])
                 to_write.pop(e164)
             else:
                 to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
                                                     carrier=outcome["ok"])
-        written = await self._write_numbers(to_write, existing)
+        written = await self._write_numbers(to_write)
+        unread = [n for n, ok in written.items() if not ok and n not in batch.read]
+        if unread:  # they exist after all: read them, decide again, write the takeable ones
+            existing.update(await self._fetch_numbers(unread))
+            for e164 in unread:
+                del to_write[e164], written[e164]
+                decide(e164)
+            written.update(await self._write_numbers({n: to_write[n] for n in unread if n in to_write}))
         for e164, ok in written.items():
             if ok:
                 job.success[e164] = _enc(numbers.success_entry(to_write[e164]))
             else:
                 job.errors[wanted[e164]] = _enc(numbers.number_exists(e164))
-        resumed = {n for n, doc in to_write.items() if existing.get(n) is doc}
-        await self._write_account_copies(plan.account_id, [to_write[n] for n, ok in written.items() if ok], resumed)
+        for e164, doc in ours.items():
+            job.success[e164] = _enc(numbers.success_entry(doc))
+        saved = [to_write[n] for n, ok in written.items() if ok]
+        await self._write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
+                                         may_exist=set(existing))
 
     async def _fetch_numbers(self, e164s: list[str]) -> dict[str, dict]:
         by_db: dict[str, list[str]] = {}
@@ -240,15 +292,12 @@ class Executor:
                     found[row["id"]] = row["doc"]
         return found
 
-    async def _write_numbers(self, docs_by_id: dict[str, dict], existing: dict[str, dict]) -> dict[str, bool]:
-        """Write new/changed number docs to their number DBs; {e164: saved (or already ours)}."""
+    async def _write_numbers(self, docs_by_id: dict[str, dict]) -> dict[str, bool]:
+        """Write number docs to their number DBs (one `_bulk_docs` each); {e164: saved}."""
         result: dict[str, bool] = {}
         by_db: dict[str, list[dict]] = {}
         for e164, doc in docs_by_id.items():
-            if existing.get(e164) is doc:
-                result[e164] = True  # already stored by this job
-            else:
-                by_db.setdefault(names.numbers_db(e164), []).append(doc)
+            by_db.setdefault(names.numbers_db(e164), []).append(doc)
         for db, batch in by_db.items():
             try:
                 answers = await self.couch.bulk_docs(db, batch)
@@ -265,14 +314,18 @@ class Executor:
             await self.bus.docs_changed(db, [d for d, a in zip(batch, answers) if "error" not in a])
         return result
 
-    async def _write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str]) -> None:
+    async def _write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str],
+                                    may_exist: set[str]) -> None:
         """The same number docs in the assigned account's database (skipped when it does not exist).
-        A number this job stored before a crash gets its copy only if the copy is missing."""
+        A number this job stored before a crash gets its copy only if the copy is missing. Only
+        numbers that existed before (`may_exist`) are looked up; a new number has no copy yet,
+        and a conflict is retried below."""
         if not number_docs:
             return
         db = names.account_db(account_id)
+        lookup = [d["_id"] for d in number_docs if d["_id"] in may_exist]
         try:
-            rows = await self.couch.all_docs(db, keys=[d["_id"] for d in number_docs])
+            rows = await self.couch.all_docs(db, keys=lookup) if lookup else []
         except NotFound:
             return
         revs = {r["id"]: r["value"]["rev"] for r in rows if "value" in r and not r["value"].get("deleted")}
@@ -286,7 +339,10 @@ class Executor:
             copies.append(copy)
         if not copies:
             return
-        answers = await self.couch.bulk_docs(db, copies)
+        try:
+            answers = await self.couch.bulk_docs(db, copies)
+        except NotFound:
+            return  # the account database does not exist: Kazoo skips the copy too
         for copy, answer in zip(copies, answers):
             if "rev" in answer and "error" not in answer:
                 copy["_rev"] = answer["rev"]
@@ -297,6 +353,18 @@ class Executor:
                 except (NotFound, Conflict):
                     log.warning("number_copy_failed", number=copy["_id"], db=db)
         await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])
+
+
+async def _none() -> None:
+    return None
+
+
+@dataclass
+class Batch:
+    wanted: dict[str, str] = field(default_factory=dict)  # E.164 → entry as submitted
+    existing: dict[str, dict] = field(default_factory=dict)  # stored number docs
+    read: set[str] = field(default_factory=set)  # numbers whose stored doc was read up front
+    failed: dict[str, str] = field(default_factory=dict)  # entry → encoded error
 
 
 @dataclass(frozen=True)
