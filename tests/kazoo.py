@@ -4,8 +4,9 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from aiohttp.test_utils import TestClient
 
@@ -73,6 +74,29 @@ class KazooData:
 
     def copy(self, doc: dict) -> dict:
         return copy.deepcopy(doc)
+
+    @asynccontextmanager
+    async def system_config(self, category: str, **values: Any) -> AsyncIterator[None]:
+        """Set `default` keys of a system_config category for the block, then put them back
+        (the service's config cache is dropped both times, as its TTL would do)."""
+        from kazoo_crossbar.app import SERVICES
+        from kazoo_crossbar.storage.couch import NotFound
+
+        try:
+            doc = await self.couch.get_doc("system_config", category)
+        except NotFound:
+            doc = {"_id": category, "default": {}}
+        before = copy.deepcopy(doc.get("default", {}))
+        doc.setdefault("default", {}).update(values)
+        await self.couch.save_doc("system_config", doc)
+        self.client.app[SERVICES].config.forget()
+        try:
+            yield
+        finally:
+            doc = await self.couch.get_doc("system_config", category)
+            doc["default"] = {**{k: v for k, v in doc["default"].items() if k not in values}, **before}
+            await self.couch.save_doc("system_config", doc)
+            self.client.app[SERVICES].config.forget()
 
 
 async def wait_for_job(client: TestClient, url: str, headers: dict, timeout_s: float = 60.0) -> dict:

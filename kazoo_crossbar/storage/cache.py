@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Generic, Hashable, TypeVar
+from typing import Generic, Hashable, TypeVar
 
 V = TypeVar("V")
 

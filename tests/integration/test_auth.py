@@ -175,17 +175,8 @@ async def test_token_in_query_string_and_envelope(client, kazoo):
     assert (await resp.json())["auth_token"] == token
 
 
-async def test_token_expiry_follows_config(client, couch, kazoo):
-    services = client.app[SERVICES]
-    doc = await couch.get_doc("system_config", "crossbar.auth")
-    doc["default"]["token_auth_expiry_s"] = 60
-    await couch.save_doc("system_config", doc)
-    services.config.forget()
-    try:
+async def test_token_expiry_follows_config(client, kazoo):
+    async with kazoo.system_config("crossbar.auth", token_auth_expiry_s=60):
         account = await kazoo.account()
         claims = jwt.decode(await kazoo.token_for(account), options={"verify_signature": False})
         assert 50 < claims["exp"] - time.time() <= 60
-    finally:
-        doc["default"]["token_auth_expiry_s"] = 3600
-        await couch.save_doc("system_config", doc)
-        services.config.forget()

@@ -7,7 +7,6 @@ import secrets
 import pytest
 from aiohttp import web
 
-from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.storage import names
 from kazoo_crossbar.storage.couch import NotFound
 
@@ -111,7 +110,6 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
     resp = await client.put("/v2/resources", json={"data": {"name": "Global", "gateways": []}}, headers=admin)
     global_rid = (await resp.json())["data"]["id"]
     nums = numbers_block(2)
-    services = client.app[SERVICES]
     # no phonebook configured: every new number fails as in Kazoo
     body = await submit(client, account, headers, nums[:1], global_rid)
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
@@ -131,28 +129,16 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
     app = web.Application()
     app.router.add_put("/numbers/{country}/order", order)
     phonebook = await aiohttp_server(app)
-    cfg = {"_id": "number_manager.other", "default": {"phonebook_url": str(phonebook.make_url("")),
-                                                     "default_country": "US", "endpoints": []}}
-    try:
-        cfg["_rev"] = (await couch.get_doc("system_config", "number_manager.other"))["_rev"]
-    except NotFound:
-        pass
-    await couch.save_doc("system_config", cfg)
-    services.config.forget()
-    try:
+    async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
+                                   default_country="US", endpoints=[]):
         body = await submit(client, account, headers, nums[1:], global_rid)
         done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
                                   headers)
-        assert list(done["successes"]) == [nums[1]], done
-        assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == [nums[1]]
-        doc = await couch.get_doc(names.numbers_db(nums[1]), nums[1])
-        assert doc["pvt_module_name"] == "knm_other" and doc["pvt_carrier_data"] == {"ref": nums[1][-4:]}
-        assert doc["pvt_features"] == {"locality": {"city": "Testville"}}
-    finally:
-        cfg = await couch.get_doc("system_config", "number_manager.other")
-        cfg["default"].pop("phonebook_url", None)
-        await couch.save_doc("system_config", cfg)
-        services.config.forget()
+    assert list(done["successes"]) == [nums[1]], done
+    assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == [nums[1]]
+    doc = await couch.get_doc(names.numbers_db(nums[1]), nums[1])
+    assert doc["pvt_module_name"] == "knm_other" and doc["pvt_carrier_data"] == {"ref": nums[1][-4:]}
+    assert doc["pvt_features"] == {"locality": {"city": "Testville"}}
 
 
 @pytest.mark.parametrize("data,key,code", [

@@ -6,7 +6,7 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from kazoo_crossbar.app import SERVICES, create_app
+from kazoo_crossbar.app import create_app
 from kazoo_crossbar.config import Settings
 
 from ..conftest import free_port
@@ -157,24 +157,15 @@ async def test_bad_envelopes_without_token(client, raw, key):
     assert resp.status == 400 and body["message"] == "validation error" and key in body["data"]
 
 
-async def test_body_size_limit(client, couch, tenant):
+async def test_body_size_limit(client, kazoo, tenant):
     account, token = tenant
-    services = client.app[SERVICES]
-    doc = await couch.get_doc("system_config", "crossbar")
-    doc["default"]["max_upload_size"] = 200
-    await couch.save_doc("system_config", doc)
-    services.config.forget()
-    try:
+    async with kazoo.system_config("crossbar", max_upload_size=200):
         resp = await client.put(f"/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": token},
                                 json={"data": {"name": "x" * 300, "gateways": []}})
         body = await resp.json()
         assert resp.status == 400
         assert body["data"] == {"file": {"maxSize": {
             "message": "Payload or Files must not be more than 200 bytes", "target": 200}}}
-    finally:
-        doc["default"]["max_upload_size"] = 8000000
-        await couch.save_doc("system_config", doc)
-        services.config.forget()
 
 
 async def test_couchdb_unreachable_is_503():

@@ -13,7 +13,7 @@ from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, views
 
-from ..kazoo import numbers_block, wait_for_job
+from ..kazoo import numbers_block
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -40,13 +40,6 @@ async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, 
            "pvt_created": stamp, "pvt_modified": stamp, **extra}
     await couch.save_doc(db, doc)
     return db, job_id
-
-
-async def set_recovery(couch, services, **values):
-    doc = await couch.get_doc("system_config", "crossbar.resources")
-    doc["default"].update(values)
-    await couch.save_doc("system_config", doc)
-    services.config.forget()
 
 
 async def wait_stored(couch, db, job_id, timeout_s=60.0) -> dict:
@@ -106,23 +99,16 @@ async def test_stale_running_job_resumes_where_it_stopped(client, couch, tenant)
         assert (await couch.get_doc(names.numbers_db(n), n))["_rev"].startswith("1-")
 
 
-async def test_settings_are_reread_every_pass(client, couch, tenant):
+async def test_settings_are_reread_every_pass(client, couch, kazoo, tenant):
     account, _, rid = tenant
     services = client.app[SERVICES]
     db, job_id = await stale_job(couch, account, rid, numbers_block(1), age_s=120)
-    await set_recovery(couch, services, job_recover_threshold_s=600)
-    try:
+    async with kazoo.system_config("crossbar.resources", job_recover_threshold_s=600):
         await services.recovery.run_pass()
         assert (await couch.get_doc(db, job_id))["pvt_status"] == "pending"
-        await set_recovery(couch, services, job_recovery_threshold_s=60)  # Kazoo's own key wins
-        await services.recovery.run_pass()
-        await wait_stored(couch, db, job_id)
-    finally:
-        doc = await couch.get_doc("system_config", "crossbar.resources")
-        doc["default"].pop("job_recovery_threshold_s", None)
-        doc["default"]["job_recover_threshold_s"] = 3600
-        await couch.save_doc("system_config", doc)
-        services.config.forget()
+        async with kazoo.system_config("crossbar.resources", job_recovery_threshold_s=60):  # Kazoo's key wins
+            await services.recovery.run_pass()
+            await wait_stored(couch, db, job_id)
 
 
 async def node_config(couch, node: str, **values) -> None:

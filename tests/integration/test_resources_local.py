@@ -5,7 +5,6 @@ import secrets
 
 import pytest
 
-from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.storage.couch import NotFound
 
 REGISTERING = {"name": "BYOC", "gateways": [{"server": "sip.byoc.example", "register": True,
@@ -60,42 +59,25 @@ async def test_global_resources_are_never_copied(client, couch, master_token):
     assert await sip_auth_doc(couch, (await resp.json())["data"]["id"]) is None
 
 
-async def set_allow_peers(client, couch, value):
-    try:
-        doc = await couch.get_doc("system_config", "crossbar.local_resources")
-    except NotFound:
-        doc = {"_id": "crossbar.local_resources", "default": {}}
-    doc["default"]["allow_peers"] = value
-    await couch.save_doc("system_config", doc)
-    client.app[SERVICES].config.forget()
-
-
-async def test_peers_refused_unless_allowed(client, couch, tenant):
+async def test_peers_refused_unless_allowed(client, kazoo, tenant):
     account, headers = tenant
-    await set_allow_peers(client, couch, False)
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "peer", "peer": True, "gateways": [{"server": "10.1.2.3"}]}},
-                            headers=headers)
+    async with kazoo.system_config("crossbar.local_resources", allow_peers=False):
+        resp = await client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers, json={
+            "data": {"name": "peer", "peer": True, "gateways": [{"server": "10.1.2.3"}]}})
     body = await resp.json()
     assert resp.status == 400
     assert body["data"] == {"peer": {"forbidden": {
         "message": "Peers are currently disabled, please contact the system admin"}}}
 
 
-async def test_peer_ip_checks(client, couch, tenant):
+async def test_peer_ip_checks(client, couch, kazoo, tenant):
     account, headers = tenant
     url = f"/v2/accounts/{account['_id']}/resources"
-    await set_allow_peers(client, couch, True)
     octet = secrets.randbelow(200) + 1
     ip_a, ip_b = f"10.{octet}.0.1", f"10.{octet}.0.2"
-    acl_doc = {"_id": "ecallmgr", "default": {"acls": {"carrier": {"cidr": f"10.{octet}.9.0/24", "type": "allow"}}}}
-    try:
-        acl_doc["_rev"] = (await couch.get_doc("system_config", "ecallmgr"))["_rev"]
-    except NotFound:
-        pass
-    await couch.save_doc("system_config", acl_doc)
-    client.app[SERVICES].config.forget()
-    try:
+    acls = {"carrier": {"cidr": f"10.{octet}.9.0/24", "type": "allow"}}
+    async with kazoo.system_config("crossbar.local_resources", allow_peers=True), \
+            kazoo.system_config("ecallmgr", acls=acls):
         resp = await client.put(url, json={"data": {"name": "peer1", "peer": True,
                                                    "gateways": [{"server": ip_a}]}}, headers=headers)
         body = await resp.json()
@@ -118,5 +100,3 @@ async def test_peer_ip_checks(client, couch, tenant):
                 "message": "Gateway server must be an IP when peering with the resource", "cause": 1}},
             "gateways.2.inbound_ip": {"unique": {"message": "Gateway inbound ip is already in use", "cause": 2}},
         }
-    finally:
-        await set_allow_peers(client, couch, False)
