@@ -20,6 +20,7 @@ from .http.envelope import node_hash
 from .http.pipeline import Pipeline
 from .jobs.executor import Executor
 from .jobs.recovery import Recovery
+from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .storage.accounts import Accounts
 from .storage.couch import CouchClient
 from .storage.system_config import SystemConfig
@@ -38,6 +39,7 @@ class Services:
     executor: Executor
     recovery: Recovery
     bus: NullBus
+    metrics: Metrics
     node_hash: str
 
 
@@ -46,7 +48,8 @@ def make_services(settings: Settings) -> Services:
     config = SystemConfig(couch, settings.node_name, settings.zone)
     keys = KeyStore(couch, config, settings.node_name)
     accounts = Accounts(couch)
-    executor = Executor(couch, config, accounts, settings.node_name)
+    metrics = Metrics()
+    executor = Executor(couch, config, accounts, settings.node_name, metrics=metrics)
 
     async def on_delegated_job(account_id: str, job_id: str) -> str:
         # The message is acknowledged once the job has run here: a node dying mid-job leaves
@@ -55,10 +58,10 @@ def make_services(settings: Settings) -> Services:
 
     bus = AmqpBus(settings.amqp_url, settings.node_name, on_delegated_job) if settings.amqp_url else NullBus()
     executor.bus = bus
-    recovery = Recovery(couch, config, settings.node_name, executor.resume, bus.delegate_job)
+    recovery = Recovery(couch, config, settings.node_name, executor.resume, bus.delegate_job, metrics)
     return Services(settings=settings, couch=couch, config=config, accounts=accounts, keys=keys,
                     tokens=Tokens(couch, config, keys), executor=executor, recovery=recovery, bus=bus,
-                    node_hash=node_hash(settings.node_name))
+                    metrics=metrics, node_hash=node_hash(settings.node_name))
 
 
 def endpoints() -> list[Endpoint]:
@@ -84,5 +87,31 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
         await services.couch.close()
 
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_route("*", "/{tail:.*}", Pipeline(services, endpoints()).handle)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/health", health_view)
+    app.router.add_get("/openapi.json", openapi_view)
+    # [\s\S]: every path reaches the pipeline, even one with an encoded newline in it
+    app.router.add_route("*", r"/{tail:[\s\S]*}", Pipeline(services, endpoints()).handle)
     return app
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def health_view(request: web.Request) -> web.Response:
+    """200 when CouchDB answers (and the broker is connected, when one is configured), else 503."""
+    services = request.app[SERVICES]
+    couchdb = await services.couch.up()
+    checks = {"couchdb": "up" if couchdb else "down"}
+    if services.settings.amqp_url:
+        checks["amqp"] = "up" if services.bus.connected else "down"
+    healthy = all(v == "up" for v in checks.values())
+    return web.json_response({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+
+
+async def openapi_view(request: web.Request) -> web.Response:
+    from .openapi import document
+
+    return web.json_response(document())

@@ -14,6 +14,7 @@ from ..http.context import Context
 from ..jobs import store
 from ..storage import names
 from ..storage.couch import NotFound
+from . import crud
 from .base import Endpoint, check_schema
 
 
@@ -63,7 +64,7 @@ class ResourceJobs(Endpoint):
             return await self._fetch(ctx, account_id, args[0])
         if ctx.method == "GET":
             return await self._summary(ctx, account_id)
-        data = await check_schema(ctx, "resource_jobs", ctx.data if isinstance(ctx.data, dict) else {})
+        data = await check_schema(ctx, "resource_jobs", crud.request_public_data(ctx.data))
         data.pop("id", None)
         data.pop("ui_metadata", None)
         if not await self._resource_exists(ctx, account_id, data["resource_id"]):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+import time
+
 import structlog
 from aiohttp import web
 
@@ -60,6 +62,7 @@ class Pipeline:
         self.known_nouns = set(self.endpoints) | {"accounts"}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
         ctx = Context(request=request, services=self.services, method=request.method.upper(),
                       request_id=new_request_id(request.headers.get("X-Request-ID")))
         allowed: frozenset[str] = frozenset()
@@ -89,6 +92,7 @@ class Pipeline:
                 response = envelope.error(ctx, exc, allowed)
             except CouchError as exc:
                 log.warning("couchdb_error", status=exc.status, error=exc.error, reason=exc.reason, db=exc.db)
+                self.services.metrics.couchdb_errors.labels(error=exc.error or str(exc.status)).inc()
                 response = envelope.error(ctx, errors.from_couch(exc), allowed)
             except Exception:  # a bug: log it, never show a traceback
                 log.exception("unhandled_error", path=request.path, method=ctx.method)
@@ -96,6 +100,10 @@ class Pipeline:
                                                         {"message": "unspecified fault"}), allowed)
             if ctx.method == "HEAD":
                 response.body = b""
+            label = endpoint_label(ctx)
+            metrics = self.services.metrics
+            metrics.requests.labels(endpoint=label, method=ctx.method, status=str(response.status)).inc()
+            metrics.latency.labels(endpoint=label, method=ctx.method).observe(time.perf_counter() - started)
             log.info("request", method=ctx.method, path=request.path, status=response.status)
             return response
 
@@ -164,6 +172,16 @@ class Pipeline:
             decision = generic_authorize(ctx)
         if not decision:
             raise errors.forbidden()
+
+
+def endpoint_label(ctx: Context) -> str:
+    """A low-cardinality name for metrics: the noun, `accounts/` when scoped, plus `jobs`/`collection`."""
+    if not ctx.nouns:
+        return "unknown"
+    noun, args = ctx.nouns[-1]
+    scope = "accounts/" if ctx.account_id is not None else ""
+    sub = f"/{args[0]}" if args and args[0] in ("jobs", "collection") else ("/{id}" if args else "")
+    return f"{scope}{noun}{sub}"
 
 
 def generic_authorize(ctx: Context) -> bool:

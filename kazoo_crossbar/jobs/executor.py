@@ -20,9 +20,10 @@ from typing import Any, Iterator
 import structlog
 
 from ..bus.amqp import NullBus
+from ..metrics import Metrics
 from ..storage import names, views
 from ..storage.accounts import Accounts
-from ..storage.couch import Conflict, CouchClient, CouchError, NotFound
+from ..storage.couch import Conflict, CouchClient, CouchError, NotFound, Unreachable
 from ..storage.system_config import SystemConfig
 from . import carriers, faults, numbers, store
 
@@ -57,9 +58,10 @@ class JobRun:
 
 class Executor:
     def __init__(self, couch: CouchClient, config: SystemConfig, accounts: Accounts, node: str,
-                 bus: NullBus | None = None, concurrency: int = 2):
+                 bus: NullBus | None = None, concurrency: int = 2, metrics: Metrics | None = None):
         self.couch, self.config, self.accounts, self.node = couch, config, accounts, node
         self.bus = bus or NullBus()
+        self.metrics = metrics or Metrics()
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
@@ -88,12 +90,27 @@ class Executor:
                 return "skipped"
             self._active.add(job_id)
             try:
-                return await self.run(account_id, job_id, claimed=claimed)
+                outcome = await self._run_through_outages(account_id, job_id, claimed)
             except Exception:
                 log.exception("job_failed", job_id=job_id, account_id=account_id)
-                return "failed"
+                outcome = "failed"
             finally:
                 self._active.discard(job_id)
+            if outcome in ("complete", "lost", "failed"):
+                self.metrics.jobs.labels(status=outcome).inc()
+            return outcome
+
+    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
+        """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it)."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.run(account_id, job_id, claimed=claimed)
+            except Unreachable as exc:
+                log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                claimed = True
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
@@ -121,6 +138,7 @@ class Executor:
         if not await self._checkpoint(job, status="running", inflight=inflight, claim=True):
             return "lost"
         log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
+        self.metrics.jobs.labels(status="started").inc()
         # Batch i is declared by checkpoint i-2, so it may be written while checkpoint i-1 is
         # being saved, and the reads of batch i+1 overlap both.
         pending: asyncio.Task[bool] | None = None
@@ -236,6 +254,7 @@ class Executor:
         conflict means the number exists, and only those are read and decided again."""
         inflight = set(job.doc.get("pvt_inflight") or [])
         job.errors.update(batch.failed)
+        done_before = len(job.success), len(job.errors)
         wanted, existing = batch.wanted, batch.existing
         now = names.gregorian_now()
         to_write: dict[str, dict] = {}
@@ -273,6 +292,8 @@ class Executor:
                 job.errors[wanted[e164]] = _enc(numbers.number_exists(e164))
         for e164, doc in ours.items():
             job.success[e164] = _enc(numbers.success_entry(doc))
+        self.metrics.numbers.labels(result="success").inc(len(job.success) - done_before[0])
+        self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self._write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                          may_exist=set(existing))

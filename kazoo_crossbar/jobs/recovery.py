@@ -17,6 +17,7 @@ from typing import Awaitable, Callable
 
 import structlog
 
+from ..metrics import Metrics
 from ..storage import names, views
 from ..storage.couch import CouchClient, CouchError, NotFound
 from ..storage.system_config import SystemConfig
@@ -54,9 +55,10 @@ async def month_dbs(couch: CouchClient, now: datetime) -> list[str]:
 
 class Recovery:
     def __init__(self, couch: CouchClient, config: SystemConfig, node: str, resume: Resume,
-                 announce: Announce | None = None):
+                 announce: Announce | None = None, metrics: Metrics | None = None):
         self.couch, self.config, self.node, self.resume = couch, config, node, resume
         self.announce = announce
+        self.metrics = metrics or Metrics()
         self._task: asyncio.Task | None = None
         self.passes = 0
 
@@ -96,6 +98,7 @@ class Recovery:
                     continue
                 if await store.claim(self.couch, db, doc, self.node, pvt_recovering=True):
                     claimed += 1
+                    self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
                     account_id = names.account_id(db) or ""
                     # We claimed it, so we resume it; the delegate message tells the cluster
@@ -104,4 +107,5 @@ class Recovery:
                     if self.announce:
                         await self.announce(account_id, doc["_id"], doc.get("pvt_request_id"))
         self.passes += 1
+        self.metrics.recovery_passes.inc()
         return claimed

@@ -111,16 +111,22 @@ class CouchClient:
         elif data is not None:
             kwargs["data"] = data
             kwargs["headers"] = headers or {}
-        try:
-            async with self.session.request(method, self.url + path, **kwargs) as resp:
-                payload = await resp.read()
-                if resp.status >= 400:
-                    raise self._error(resp.status, payload, db)
-                if raw:
-                    return payload, resp.headers
-                return json.loads(payload) if payload else None
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
-            raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
+        for attempt in (1, 2):
+            try:
+                async with self.session.request(method, self.url + path, **kwargs) as resp:
+                    payload = await resp.read()
+                    if resp.status >= 400:
+                        raise self._error(resp.status, payload, db)
+                    if raw:
+                        return payload, resp.headers
+                    return json.loads(payload) if payload else None
+            except aiohttp.ServerDisconnectedError as exc:
+                # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
+                if attempt == 2:
+                    raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
+            except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
+                raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:

@@ -263,3 +263,19 @@ async def test_listing_pages_over_equal_keys(client, couch, kazoo):
             if not start:
                 break
         assert sorted(seen) == sorted(ids), page_size  # nothing lost, nothing twice
+
+
+async def test_private_keys_in_a_job_are_dropped(client, couch, tenant):
+    account, headers, rid = tenant
+    body = await submit(client, account, headers, ["123"], rid, _weird="x", pvt_status="complete")
+    job_id = body["data"]["id"]
+    stored = await couch.get_doc(names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6])), job_id)
+    assert "_weird" not in stored and stored["pvt_status"] in ("pending", "running", "complete")
+    assert "pvt_status" not in body["data"]
+
+
+async def test_job_data_must_be_an_object(client, tenant):
+    account, headers, _ = tenant
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": ["+12223334444"]},
+                            headers=headers)
+    assert resp.status == 400
