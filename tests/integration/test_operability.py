@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate as validate_openapi
