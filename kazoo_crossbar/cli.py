@@ -1,4 +1,4 @@
-"""`kazoo-crossbar setup | serve | couchdb` (the fixed interface in decisions.md)."""
+"""`kazoo-crossbar setup | serve | couchdb | jobs` (the fixed interface in decisions.md, plus jobs)."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +82,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", default="var/couchdb")
     s.add_argument("--in-memory", action="store_true")
     s.set_defaults(func=cmd_couchdb)
+
+    from .jobs_cli import add_parser
+
+    add_parser(sub)
     return p
 
 
