@@ -53,6 +53,9 @@ class Tokens:
     def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore):
         self.couch, self.config, self.keys = couch, config, keys
         self._secrets: TTLCache[str] = TTLCache(10.0)
+        # Verified tokens, for as long as an identity secret stays cached: the RSA check and
+        # JWT parsing are most of a request's own cost (see docs/benchmarks.md).
+        self._verified: TTLCache[Claims] = TTLCache(10.0)
 
     async def _server_secret(self) -> str:
         return await self.config.get("auth", "secret_for_user_signature", secrets.token_hex(16))
@@ -103,6 +106,17 @@ class Tokens:
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     async def verify(self, token: str) -> Claims:
+        cached = self._verified.get(token)
+        if cached is not None and cached.exp > time.time():
+            return cached
+        claims = await self._verify(token)
+        return self._verified.put(token, claims)
+
+    def forget(self) -> None:
+        self._secrets.clear()
+        self._verified.clear()
+
+    async def _verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")

@@ -47,10 +47,13 @@ async def read_body(request: web.Request, max_size: int) -> bytes:
         "message": f"Payload or Files must not be more than {max_size} bytes", "target": max_size}}})
     if request.content_length is not None and request.content_length > max_size:
         raise too_big
-    raw = await request.content.read(max_size + 1)
-    if len(raw) > max_size:
-        raise too_big
-    return raw
+    chunks, size = [], 0
+    while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
+        size += len(chunk)
+        if size > max_size:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_envelope(raw: bytes, content_type: str) -> tuple[dict, Any]:

@@ -156,7 +156,7 @@ async def test_bad_tokens_get_401(client, couch, kazoo, problem):
         doc = await couch.get_doc(names.account_db(account["_id"]), account["_id"])
         doc["pvt_signature_secret"] = "reset" + doc["pvt_signature_secret"]
         await couch.save_doc(names.account_db(account["_id"]), doc)
-        client.app[SERVICES].tokens._secrets.clear()  # what the cache TTL would do a few seconds later
+        client.app[SERVICES].tokens.forget()  # what the cache TTL does a few seconds later
     elif problem == "account_header":
         headers["X-Auth-Account-ID"] = "0" * 32
     resp = await client.get(url, headers=headers)
