@@ -14,9 +14,10 @@ import time
 
 import aiohttp
 
-from harness import CouchClient, names, report, run, stack, views
+from harness import CouchClient, names, report, run, stack
 
 from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.storage import views
 
 
 def block(count: int, npa: int) -> list[str]:

@@ -35,9 +35,9 @@ def _enc(value: Any) -> str:
 
 
 def batch_size(total: int) -> int:
-    # About five checkpoints per job: each re-saves the whole job doc, so their cost grows
+    # About four checkpoints per job: each re-saves the whole job doc, so their cost grows
     # with the square of the job's size, while bigger batches cost only memory.
-    return max(250, min(5000, total // 5 or 1))
+    return max(250, min(5000, total // 4 or 1))
 
 
 @dataclass

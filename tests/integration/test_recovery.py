@@ -130,10 +130,10 @@ def check_numbers_once(couch, account, nums):
 
 
 @pytest.mark.parametrize("crash_at", ["after_numbers_written:1", "after_checkpoint:1", "after_numbers_written:3",
-                                      "after_checkpoint:4"])
+                                      "after_checkpoint:3"])
 async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, tenant, tmp_path, crash_at):
     account, headers, rid = tenant
-    nums = numbers_block(1200)  # batches of 250: five of them
+    nums = numbers_block(1200)  # four batches of 300
     doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path,
                             KAZOO_CROSSBAR_CRASH_AT=crash_at).start()
     try:
