@@ -34,6 +34,10 @@ WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 BANNER = "kazoo_crossbar: a Kazoo Crossbar compatible API. Requests go to /v2/...\n"
 
 
+class UnknownPath(Exception):
+    """The path after the version does not start with any noun."""
+
+
 def split_path(raw_path: str) -> tuple[str | None, list[str]]:
     """(version, tokens) of `/vN/...`; tokens are URI-decoded twice, as cb_context:path_tokens/1 does."""
     parts = [unquote(unquote(p)) for p in raw_path.split("?", 1)[0].split("/") if p]
@@ -75,7 +79,12 @@ class Pipeline:
                     return web.Response(text=BANNER, content_type="text/plain", charset="UTF-8")
                 ctx.version, ctx.path_tokens = version, tokens
                 await self._parse(ctx)
-                endpoint, args, allowed = self._route(ctx)
+                try:
+                    endpoint, args, allowed = self._route(ctx)
+                except UnknownPath:
+                    # Kazoo authenticates before it says a path names no endpoint (401, then 404)
+                    await self._authenticate(ctx)
+                    raise errors.not_found() from None
                 if ctx.method == "OPTIONS" and envelope.is_cors(request):
                     return web.Response(status=200, headers=envelope.cors_headers([*allowed, ctx.method]))
                 if ctx.method not in allowed:
@@ -121,9 +130,10 @@ class Pipeline:
 
     def _route(self, ctx: Context) -> tuple["Endpoint", list[str], frozenset[str]]:
         nouns = split_nouns(ctx.path_tokens, self.known_nouns)
-        target = nouns[-1][0] if nouns else None
-        endpoint = self.endpoints.get(target) if target else None
-        if endpoint is None or not nouns:
+        if not nouns:
+            raise UnknownPath()
+        endpoint = self.endpoints.get(nouns[-1][0])
+        if endpoint is None:
             raise errors.not_found()
         ctx.nouns = nouns
         if nouns[0][0] == "accounts":

@@ -109,7 +109,7 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
     admin = {"X-Auth-Token": master_token}
     resp = await client.put("/v2/resources", json={"data": {"name": "Global", "gateways": []}}, headers=admin)
     global_rid = (await resp.json())["data"]["id"]
-    nums = numbers_block(2)
+    nums = numbers_block(3)
     # no phonebook configured: every new number fails as in Kazoo
     body = await submit(client, account, headers, nums[:1], global_rid)
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
@@ -123,7 +123,8 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
         payload = await request.json()
         orders.append((request.match_info["country"], payload))
         return web.json_response({"data": {n: {"status": "success", "opaque": {"ref": n[-4:]},
-                                               "locality": {"city": "Testville"}}
+                                               "locality": {"city": "Testville"}} if n != nums[2] else
+                                           {"status": "error", "message": "sold out"}
                                            for n in payload["data"]["numbers"]}})
 
     app = web.Application()
@@ -135,7 +136,11 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
         done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
                                   headers)
     assert list(done["successes"]) == [nums[1]], done
-    assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == [nums[1]]
+    assert done["errors"][nums[2]] == {"code": 500, "error": "unspecified_fault", "message": "fault by carrier",
+                                       "cause": nums[2]}
+    assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == nums[1:]
+    with pytest.raises(NotFound):  # a number the carrier refused is not written
+        await couch.get_doc(names.numbers_db(nums[2]), nums[2])
     doc = await couch.get_doc(names.numbers_db(nums[1]), nums[1])
     assert doc["pvt_module_name"] == "knm_other" and doc["pvt_carrier_data"] == {"ref": nums[1][-4:]}
     assert doc["pvt_features"] == {"locality": {"city": "Testville"}}
