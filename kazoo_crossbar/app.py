@@ -49,7 +49,6 @@ def make_services(settings: Settings) -> Services:
     keys = KeyStore(couch, config, settings.node_name)
     accounts = Accounts(couch)
     metrics = Metrics()
-    executor = Executor(couch, config, accounts, settings.node_name, metrics=metrics)
 
     async def on_delegated_job(account_id: str, job_id: str) -> str:
         # The message is acknowledged once the job has run here: a node dying mid-job leaves
@@ -57,7 +56,7 @@ def make_services(settings: Settings) -> Services:
         return await executor.submit(account_id, job_id)
 
     bus = AmqpBus(settings.amqp_url, settings.node_name, on_delegated_job) if settings.amqp_url else NullBus()
-    executor.bus = bus
+    executor = Executor(couch, config, accounts, settings.node_name, bus=bus, metrics=metrics)
     recovery = Recovery(couch, config, settings.node_name, executor.resume, bus.delegate_job, metrics)
     return Services(settings=settings, couch=couch, config=config, accounts=accounts, keys=keys,
                     tokens=Tokens(couch, config, keys), executor=executor, recovery=recovery, bus=bus,

@@ -21,11 +21,12 @@ import structlog
 
 from ..bus.amqp import NullBus
 from ..metrics import Metrics
-from ..storage import names, views
+from ..storage import names
 from ..storage.accounts import Accounts
 from ..storage.couch import Conflict, CouchClient, CouchError, NotFound, Unreachable
 from ..storage.system_config import SystemConfig
 from . import carriers, faults, numbers, store
+from .number_store import NumberStore
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,7 @@ class Executor:
         self.couch, self.config, self.accounts, self.node = couch, config, accounts, node
         self.bus = bus or NullBus()
         self.metrics = metrics or Metrics()
+        self.numbers = NumberStore(couch, self.bus)
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
@@ -126,43 +128,46 @@ class Executor:
         job = JobRun.from_doc(db, doc)
         plan = await self._plan(account_id, job)
         batches = list(self._batches(job, plan))
-        n = len(batches)
-
-        def declared(i: int) -> list[str]:
-            """What checkpoint i declares in flight: the two batches after it."""
-            return [e164 for b in batches[i + 1:i + 3] for e164 in b[1]]
-
         # The claim declares the first two batches, keeping what a crashed run declared
         # (those numbers may be stored already).
-        inflight = sorted(set(job.doc.get("pvt_inflight") or []) | set(declared(-1)))
+        inflight = sorted(set(job.doc.get("pvt_inflight") or []) | set(declared(batches, -1)))
         if not await self._checkpoint(job, status="running", inflight=inflight, claim=True):
             return "lost"
         log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
         self.metrics.jobs.labels(status="started").inc()
-        # Batch i is declared by checkpoint i-2, so it may be written while checkpoint i-1 is
-        # being saved, and the reads of batch i+1 overlap both.
+        outcome = await self._run_batches(job, plan, batches)
+        if outcome == "complete":
+            log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
+        return outcome
+
+    async def _run_batches(self, job: JobRun, plan: "Plan", batches: list[tuple[list[str], list[str]]]) -> str:
+        """Batch i is declared by checkpoint i-2, so it may be written while checkpoint i-1 is
+        being saved, and the reads of batch i+1 overlap both."""
+        n = len(batches)
         pending: asyncio.Task[bool] | None = None
-        prepared = await self._prepare_batch(job, plan, batches[0][0]) if n else None
-        for i in range(n):
-            assert prepared is not None
-            _, following = await asyncio.gather(
-                self._apply_batch(job, plan, prepared),
-                self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none())
-            faults.point("after_numbers_written")
-            if pending is not None and not await pending:
-                return "lost"
-            if pending is not None:
-                faults.point("after_checkpoint")
-            last = i + 1 == n
-            pending = asyncio.create_task(self._checkpoint(
-                job, status="complete" if last else "running", inflight=None if last else declared(i)))
-            prepared = following
-        if pending is None:
-            pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
-        if not await pending:
-            return "lost"
-        log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
-        return "complete"
+        try:
+            prepared = await self._prepare_batch(job, plan, batches[0][0]) if n else None
+            for i in range(n):
+                assert prepared is not None
+                _, following = await asyncio.gather(
+                    self._apply_batch(job, plan, prepared),
+                    self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none())
+                faults.point("after_numbers_written")
+                if pending is not None:
+                    if not await pending:
+                        return "lost"
+                    faults.point("after_checkpoint")
+                last = i + 1 == n
+                pending = asyncio.create_task(self._checkpoint(
+                    job, status="complete" if last else "running", inflight=None if last else declared(batches, i)))
+                prepared = following
+            if pending is None:
+                pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
+            return "complete" if await pending else "lost"
+        finally:
+            # never leave a checkpoint saving behind us: a resumed run must start from its result
+            if pending is not None and not pending.done():
+                await asyncio.gather(pending, return_exceptions=True)
 
     async def _checkpoint(self, job: JobRun, *, status: str, inflight: list[str] | None,
                           claim: bool = False) -> bool:
@@ -232,7 +237,7 @@ class Executor:
             else:
                 batch.wanted[e164] = entry
         if plan.module == numbers.OTHER:
-            batch.existing = await self._fetch_numbers(list(batch.wanted))
+            batch.existing = await self.numbers.fetch(list(batch.wanted))
             batch.read = set(batch.wanted)
         return batch
 
@@ -277,14 +282,14 @@ class Executor:
             else:
                 to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
                                                     carrier=outcome["ok"])
-        written = await self._write_numbers(to_write)
+        written = await self.numbers.write(to_write)
         unread = [n for n, ok in written.items() if not ok and n not in batch.read]
         if unread:  # they exist after all: read them, decide again, write the takeable ones
-            existing.update(await self._fetch_numbers(unread))
+            existing.update(await self.numbers.fetch(unread))
             for e164 in unread:
                 del to_write[e164], written[e164]
                 decide(e164)
-            written.update(await self._write_numbers({n: to_write[n] for n in unread if n in to_write}))
+            written.update(await self.numbers.write({n: to_write[n] for n in unread if n in to_write}))
         for e164, ok in written.items():
             if ok:
                 job.success[e164] = _enc(numbers.success_entry(to_write[e164]))
@@ -295,89 +300,16 @@ class Executor:
         self.metrics.numbers.labels(result="success").inc(len(job.success) - done_before[0])
         self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
         saved = [to_write[n] for n, ok in written.items() if ok]
-        await self._write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
+        await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                          may_exist=set(existing))
-
-    async def _fetch_numbers(self, e164s: list[str]) -> dict[str, dict]:
-        by_db: dict[str, list[str]] = {}
-        for n in e164s:
-            by_db.setdefault(names.numbers_db(n), []).append(n)
-        found: dict[str, dict] = {}
-        for db, keys in by_db.items():
-            try:
-                rows = await self.couch.all_docs(db, keys=keys, include_docs=True)
-            except NotFound:
-                continue
-            for row in rows:
-                if row.get("doc"):
-                    found[row["id"]] = row["doc"]
-        return found
-
-    async def _write_numbers(self, docs_by_id: dict[str, dict]) -> dict[str, bool]:
-        """Write number docs to their number DBs (one `_bulk_docs` each); {e164: saved}."""
-        result: dict[str, bool] = {}
-        by_db: dict[str, list[dict]] = {}
-        for e164, doc in docs_by_id.items():
-            by_db.setdefault(names.numbers_db(e164), []).append(doc)
-        for db, batch in by_db.items():
-            try:
-                answers = await self.couch.bulk_docs(db, batch)
-            except NotFound as exc:
-                if not exc.db_missing:
-                    raise
-                await views.ensure_db(self.couch, db)
-                answers = await self.couch.bulk_docs(db, batch)
-            for doc, answer in zip(batch, answers):
-                ok = "error" not in answer
-                if ok:
-                    doc["_rev"] = answer["rev"]
-                result[doc["_id"]] = ok
-            await self.bus.docs_changed(db, [d for d, a in zip(batch, answers) if "error" not in a])
-        return result
-
-    async def _write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str],
-                                    may_exist: set[str]) -> None:
-        """The same number docs in the assigned account's database (skipped when it does not exist).
-        A number this job stored before a crash gets its copy only if the copy is missing. Only
-        numbers that existed before (`may_exist`) are looked up; a new number has no copy yet,
-        and a conflict is retried below."""
-        if not number_docs:
-            return
-        db = names.account_db(account_id)
-        lookup = [d["_id"] for d in number_docs if d["_id"] in may_exist]
-        try:
-            rows = await self.couch.all_docs(db, keys=lookup) if lookup else []
-        except NotFound:
-            return
-        revs = {r["id"]: r["value"]["rev"] for r in rows if "value" in r and not r["value"].get("deleted")}
-        copies = []
-        for doc in number_docs:
-            if doc["_id"] in resumed and doc["_id"] in revs:
-                continue
-            copy = {k: v for k, v in doc.items() if k != "_rev"}
-            if doc["_id"] in revs:
-                copy["_rev"] = revs[doc["_id"]]
-            copies.append(copy)
-        if not copies:
-            return
-        try:
-            answers = await self.couch.bulk_docs(db, copies)
-        except NotFound:
-            return  # the account database does not exist: Kazoo skips the copy too
-        for copy, answer in zip(copies, answers):
-            if "rev" in answer and "error" not in answer:
-                copy["_rev"] = answer["rev"]
-            if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
-                try:
-                    current = await self.couch.get_doc(db, copy["_id"])
-                    await self.couch.save_doc(db, {**copy, "_rev": current["_rev"]})
-                except (NotFound, Conflict):
-                    log.warning("number_copy_failed", number=copy["_id"], db=db)
-        await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])
-
 
 async def _none() -> None:
     return None
+
+
+def declared(batches: list[tuple[list[str], list[str]]], i: int) -> list[str]:
+    """What checkpoint i declares in flight: the E.164 numbers of the two batches after it."""
+    return [e164 for batch in batches[i + 1:i + 3] for e164 in batch[1]]
 
 
 @dataclass

@@ -1,0 +1,93 @@
+"""Number documents in bulk: the number databases (`numbers/+1222`) and the assigned
+account's copy, read with `_all_docs` and written with `_bulk_docs`, change events included."""
+from __future__ import annotations
+
+import structlog
+
+from ..bus.amqp import NullBus
+from ..storage import names, views
+from ..storage.couch import Conflict, CouchClient, NotFound
+
+log = structlog.get_logger(__name__)
+
+
+class NumberStore:
+    def __init__(self, couch: CouchClient, bus: NullBus):
+        self.couch, self.bus = couch, bus
+
+    async def fetch(self, e164s: list[str]) -> dict[str, dict]:
+        by_db: dict[str, list[str]] = {}
+        for n in e164s:
+            by_db.setdefault(names.numbers_db(n), []).append(n)
+        found: dict[str, dict] = {}
+        for db, keys in by_db.items():
+            try:
+                rows = await self.couch.all_docs(db, keys=keys, include_docs=True)
+            except NotFound:
+                continue
+            for row in rows:
+                if row.get("doc"):
+                    found[row["id"]] = row["doc"]
+        return found
+
+    async def write(self, docs_by_id: dict[str, dict]) -> dict[str, bool]:
+        """Write number docs to their number DBs (one `_bulk_docs` each); {e164: saved}."""
+        result: dict[str, bool] = {}
+        by_db: dict[str, list[dict]] = {}
+        for e164, doc in docs_by_id.items():
+            by_db.setdefault(names.numbers_db(e164), []).append(doc)
+        for db, batch in by_db.items():
+            try:
+                answers = await self.couch.bulk_docs(db, batch)
+            except NotFound as exc:
+                if not exc.db_missing:
+                    raise
+                await views.ensure_db(self.couch, db)
+                answers = await self.couch.bulk_docs(db, batch)
+            for doc, answer in zip(batch, answers):
+                ok = "error" not in answer
+                if ok:
+                    doc["_rev"] = answer["rev"]
+                result[doc["_id"]] = ok
+            await self.bus.docs_changed(db, [d for d, a in zip(batch, answers) if "error" not in a])
+        return result
+
+    async def write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str],
+                                    may_exist: set[str]) -> None:
+        """The same number docs in the assigned account's database (skipped when it does not exist).
+        A number this job stored before a crash gets its copy only if the copy is missing. Only
+        numbers that existed before (`may_exist`) are looked up; a new number has no copy yet,
+        and a conflict is retried below."""
+        if not number_docs:
+            return
+        db = names.account_db(account_id)
+        lookup = [d["_id"] for d in number_docs if d["_id"] in may_exist]
+        try:
+            rows = await self.couch.all_docs(db, keys=lookup) if lookup else []
+        except NotFound:
+            return
+        revs = {r["id"]: r["value"]["rev"] for r in rows if "value" in r and not r["value"].get("deleted")}
+        copies = []
+        for doc in number_docs:
+            if doc["_id"] in resumed and doc["_id"] in revs:
+                continue
+            copy = {k: v for k, v in doc.items() if k != "_rev"}
+            if doc["_id"] in revs:
+                copy["_rev"] = revs[doc["_id"]]
+            copies.append(copy)
+        if not copies:
+            return
+        try:
+            answers = await self.couch.bulk_docs(db, copies)
+        except NotFound:
+            return  # the account database does not exist: Kazoo skips the copy too
+        for copy, answer in zip(copies, answers):
+            if "rev" in answer and "error" not in answer:
+                copy["_rev"] = answer["rev"]
+            if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
+                try:
+                    current = await self.couch.get_doc(db, copy["_id"])
+                    await self.couch.save_doc(db, {**copy, "_rev": current["_rev"]})
+                except (NotFound, Conflict):
+                    log.warning("number_copy_failed", number=copy["_id"], db=db)
+        await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])
