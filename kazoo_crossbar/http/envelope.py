@@ -88,9 +88,18 @@ def success(ctx: Context, allowed: Iterable[str] = ()) -> web.Response:
     return _json_response(ctx.status, body, headers)
 
 
+def error_data(ctx: Context, exc: ApiError) -> Any:
+    """v1 clients get a system error's human message as a plain string; validation errors
+    keep their object in every version (cb_context:build_system_error/4)."""
+    data = exc.data
+    if ctx.version == "v1" and exc.message != "validation error" and isinstance(data, dict) and "message" in data:
+        return data["message"]
+    return data
+
+
 def error(ctx: Context, exc: ApiError, allowed: Iterable[str] = ()) -> web.Response:
     body: dict[str, Any] = {
-        "data": exc.data,
+        "data": error_data(ctx, exc),
         "error": str(exc.code),
         "message": exc.message,
         "status": "error",

@@ -197,3 +197,17 @@ async def test_large_bodies_arrive_whole(client, tenant):
     body = await resp.json()
     assert resp.status == 201, body["data"] if resp.status != 201 else None
     assert len(body["data"]["notes"]) == 2_000_000
+
+
+async def test_v1_is_served_without_pagination_and_with_string_errors(client, tenant):
+    account, token = tenant
+    url = f"/v1/accounts/{account['_id']}/resources"
+    resp = await client.get(url)
+    body = await resp.json()
+    assert resp.status == 401 and body["data"] == "invalid credentials"
+    resp = await client.get(url, headers={"X-Auth-Token": token})
+    body = await resp.json()
+    assert resp.status == 200 and "page_size" not in body and isinstance(body["data"], list)
+    resp = await client.put(url, json={"data": {}}, headers={"X-Auth-Token": token})
+    body = await resp.json()
+    assert resp.status == 400 and body["data"]["name"]["required"]["value"] == "name"
