@@ -3,7 +3,10 @@
 Sequential (p50, p99 over N requests each, interleaved) and at concurrency 32 (requests/s).
 Targets: API p50 <= 1.2x direct; API throughput >= 0.8x direct.
 
-    python bench/p1_get.py [N]
+    python bench/p1_get.py [N] [AMQP_URL]
+
+With AMQP_URL the service runs with a broker, and so with its document cache (Kazoo's
+open_cache_doc, invalidated by doc-change events); without, every GET reads CouchDB.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ async def throughput(http: aiohttp.ClientSession, url: str, headers: dict, total
 
 async def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    async with stack(KAZOO_LOG_FORMAT="json") as s:
+    amqp_url = sys.argv[2] if len(sys.argv) > 2 else ""
+    async with stack(KAZOO_LOG_FORMAT="json", KAZOO_AMQP_URL=amqp_url) as s:
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
             base = f"{s.api_url}/v2/accounts/{s.account['_id']}/resources"
@@ -49,6 +53,11 @@ async def main() -> None:
                     "rules": ["^\\\\+1(\\\\d{10})$"]}}) as resp:
                 rid = (await resp.json())["data"]["id"]
             api = f"{base}/{rid}"
+            while amqp_url:  # the cache works only once the broker is connected
+                async with http.get(f"{s.api_url}/health") as resp:
+                    if (await resp.json()).get("amqp") == "up":
+                        break
+                await asyncio.sleep(0.1)
             direct = f"{s.couch_url}/{names.url_path(names.account_db(s.account['_id']))}/{rid}"
             for _ in range(50):  # warm both paths (connections, caches)
                 await timed_get(http, api, s.headers)
@@ -61,7 +70,7 @@ async def main() -> None:
             api_rps = await throughput(http, api, s.headers, total, 32)
             direct_rps = await throughput(http, direct, {}, total, 32)
     a, d = summary(api_t), summary(direct_t)
-    report("p1_get", {"requests_sequential": n, "api": a, "direct": d,
+    report("p1_get", {"broker": bool(amqp_url), "requests_sequential": n, "api": a, "direct": d,
                       "p50_ratio_api_over_direct": round(a["p50_ms"] / d["p50_ms"], 3),
                       "p99_ratio_api_over_direct": round(a["p99_ms"] / d["p99_ms"], 3),
                       "concurrency": 32, "api_rps": round(api_rps), "direct_rps": round(direct_rps),

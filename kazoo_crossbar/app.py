@@ -23,6 +23,7 @@ from .jobs.recovery import Recovery
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .storage.accounts import Accounts
 from .storage.couch import CouchClient
+from .storage.doc_cache import DocCache
 from .storage.system_config import SystemConfig
 
 SERVICES = web.AppKey("services", "Services")
@@ -39,6 +40,7 @@ class Services:
     executor: Executor
     recovery: Recovery
     bus: NullBus
+    doc_cache: DocCache
     metrics: Metrics
     node_hash: str
 
@@ -55,12 +57,14 @@ def make_services(settings: Settings) -> Services:
         # it to be redelivered (and to the recovery loop once it is stale).
         return await executor.submit(account_id, job_id)
 
-    bus = AmqpBus(settings.amqp_url, settings.node_name, on_delegated_job) if settings.amqp_url else NullBus()
+    doc_cache = DocCache()
+    bus = AmqpBus(settings.amqp_url, settings.node_name, on_delegated_job, on_change=doc_cache.on_routing_key,
+                  on_state=doc_cache.set_enabled) if settings.amqp_url else NullBus()
     executor = Executor(couch, config, accounts, settings.node_name, bus=bus, metrics=metrics)
     recovery = Recovery(couch, config, settings.node_name, executor.resume, bus.delegate_job, metrics)
     return Services(settings=settings, couch=couch, config=config, accounts=accounts, keys=keys,
                     tokens=Tokens(couch, config, keys), executor=executor, recovery=recovery, bus=bus,
-                    metrics=metrics, node_hash=node_hash(settings.node_name))
+                    doc_cache=doc_cache, metrics=metrics, node_hash=node_hash(settings.node_name))
 
 
 def endpoints() -> list[Endpoint]:

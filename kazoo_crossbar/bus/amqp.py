@@ -21,6 +21,8 @@ from . import messages
 
 log = structlog.get_logger(__name__)
 OnJob = Callable[[str, str], Awaitable[str]]
+OnChange = Callable[[str], None]  # a doc change routing key
+OnState = Callable[[bool], None]  # connected or not
 PUBLISH_TIMEOUT_S = 5.0
 
 
@@ -48,8 +50,10 @@ class NullBus:
 
 
 class AmqpBus(NullBus):
-    def __init__(self, url: str, node: str, on_job: OnJob, prefetch: int = 2):
+    def __init__(self, url: str, node: str, on_job: OnJob, prefetch: int = 2,
+                 on_change: OnChange | None = None, on_state: OnState | None = None):
         self.url, self.node, self.on_job, self.prefetch = url, node, on_job, prefetch
+        self.on_change, self.on_state = on_change, on_state
         self._connection: AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
@@ -65,7 +69,7 @@ class AmqpBus(NullBus):
             await asyncio.gather(self._task, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
-        self.connected = False
+        self._set_connected(False)
 
     async def _connect_loop(self) -> None:
         delay = 0.5
@@ -76,7 +80,7 @@ class AmqpBus(NullBus):
                 connection.reconnect_callbacks.add(self._on_reconnect)
                 self._connection = connection
                 await self._declare(connection)
-                self.connected = True
+                self._set_connected(True)
                 log.info("amqp_connected", url=_redact(self.url))
             except asyncio.CancelledError:
                 raise
@@ -99,14 +103,28 @@ class AmqpBus(NullBus):
         queue = await consumer.declare_queue(messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True)
         await queue.bind(self._exchanges[messages.KAPPS], routing_key=messages.JOBS_ROUTING_KEY)
         await queue.consume(self._on_message, exclusive=False)
+        if self.on_change is not None:
+            # our own queue of resource change events, to keep cached documents fresh
+            changes = await consumer.declare_queue("", exclusive=True, auto_delete=True)
+            await changes.bind(self._exchanges[messages.CONFIGURATION], routing_key="*.*.resource.*")
+            await changes.consume(self._on_change_message, no_ack=True)
+
+    async def _on_change_message(self, message: AbstractIncomingMessage) -> None:
+        if self.on_change is not None and message.routing_key:
+            self.on_change(message.routing_key)
+
+    def _set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        if self.on_state is not None:
+            self.on_state(connected)
 
     def _on_close(self, *_: Any) -> None:
         if self.connected:
             log.warning("amqp_disconnected")
-        self.connected = False
+        self._set_connected(False)
 
     def _on_reconnect(self, *_: Any) -> None:
-        self.connected = True
+        self._set_connected(True)
         log.info("amqp_reconnected")
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:

@@ -20,10 +20,15 @@ def valid_id(doc_id: Any) -> bool:
             and doc_id.isprintable())
 
 
-async def load(ctx: Context, db: str, doc_id: str, pvt_type: str) -> dict:
-    """The stored document, or 404 bad_identifier when missing, deleted or of another type."""
+async def load(ctx: Context, db: str, doc_id: str, pvt_type: str, *, cached: bool = False) -> dict:
+    """The stored document, or 404 bad_identifier when missing, deleted or of another type.
+    `cached` (reads that change nothing) may answer from the document cache; the caller must
+    not modify what it gets."""
     if not valid_id(doc_id):
         raise errors.bad_identifier(doc_id)
+    doc = ctx.services.doc_cache.get(db, doc_id) if cached else None
+    if doc is not None:
+        return doc
     try:
         doc = await ctx.services.couch.get_doc(db, doc_id)
     except NotFound as exc:
@@ -36,6 +41,8 @@ async def load(ctx: Context, db: str, doc_id: str, pvt_type: str) -> dict:
         raise
     if doc.get("pvt_deleted") or doc.get("pvt_type", pvt_type) != pvt_type:
         raise errors.bad_identifier(doc_id)
+    if cached:
+        ctx.services.doc_cache.put(db, doc)
     return doc
 
 
@@ -52,10 +59,12 @@ def check_if_match(ctx: Context, stored: dict) -> None:
 
 async def save(ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:
     docs.update_pvt_parameters(doc, db, ctx.writer(account_id))
+    ctx.services.doc_cache.drop(db, doc["_id"])
     try:
         await ctx.services.couch.save_doc(db, doc)
     except Conflict as exc:
         raise errors.conflict() from exc
+    ctx.services.doc_cache.drop(db, doc["_id"])  # a read may have cached the old one meanwhile
     await ctx.services.bus.doc_changed(db, doc, doc["_rev"], msg_id=ctx.request_id)
     return doc
 
@@ -66,6 +75,7 @@ async def soft_delete(ctx: Context, db: str, doc: dict, account_id: str | None) 
 
 
 async def hard_delete(ctx: Context, db: str, doc: dict) -> None:
+    ctx.services.doc_cache.drop(db, doc["_id"])
     try:
         rev = await ctx.services.couch.delete_doc(db, doc["_id"], doc["_rev"])
     except Conflict as exc:
@@ -78,6 +88,7 @@ async def bulk_save(ctx: Context, db: str, batch: list[dict], account_id: str | 
     writer = ctx.writer(account_id)
     for doc in batch:
         docs.update_pvt_parameters(doc, db, writer)
+        ctx.services.doc_cache.drop(db, doc["_id"])
     results = await ctx.services.couch.bulk_docs(db, batch)
     for doc, result in zip(batch, results):
         if "rev" in result and "error" not in result:

@@ -74,7 +74,7 @@ class Resources(Endpoint):
             return await resource_collection.validate(ctx, db, is_global(ctx))
         doc_id = args[0]
         if ctx.method == "GET":
-            doc = await crud.load(ctx, db, doc_id, PVT_TYPE)
+            doc = await crud.load(ctx, db, doc_id, PVT_TYPE, cached=True)
             ctx.resp_data, ctx.revision = docs.to_public(doc), doc["_rev"]
         elif ctx.method == "POST":
             # Schema errors are reported before existence, as Kazoo does.

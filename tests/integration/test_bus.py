@@ -258,3 +258,48 @@ async def test_delegation_between_two_processes(couchdb_url, kazoo, tmp_path):
     # queue, such as this test run's in-process service, may take some too)
     assert len(started) == len(set(started))
     assert sorted(started) == sorted(j for j, node in ran_on.items() if node in nodes)
+
+
+async def test_cached_documents_follow_change_events(bus_client, couch, master_token):
+    """With a broker, GET serves from a cache that doc-change events invalidate (Kazoo's open_cache_doc)."""
+    headers = {"X-Auth-Token": master_token}
+    resp = await bus_client.put("/v2/resources", json={"data": {"name": "Cached", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    assert (await (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).json())["data"]["name"] == "Cached"
+    # a write that announces nothing is not seen: the document really came from the cache
+    doc = await couch.get_doc("offnet", rid)
+    doc["name"] = "Changed elsewhere"
+    await couch.save_doc("offnet", doc)
+    assert (await (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).json())["data"]["name"] == "Cached"
+    # the change event another node publishes after its write invalidates it
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange("configuration", aio_pika.ExchangeType.TOPIC, durable=False)
+    await exchange.publish(aio_pika.Message(b"{}", content_type="application/json"),
+                           routing_key=f"doc_edited.offnet.resource.{rid}")
+    await connection.close()
+    deadline = time.monotonic() + 5
+    while True:
+        body = await (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).json()
+        if body["data"]["name"] == "Changed elsewhere":
+            break
+        assert time.monotonic() < deadline, "the change event did not reach the cache"
+        await asyncio.sleep(0.05)
+    # our own writes are seen at once
+    await bus_client.patch(f"/v2/resources/{rid}", json={"data": {"name": "Patched"}}, headers=headers)
+    body = await (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).json()
+    assert body["data"]["name"] == "Patched"
+    await bus_client.delete(f"/v2/resources/{rid}", headers=headers)
+    assert (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).status == 404
+
+
+async def test_no_cache_without_a_broker(client, couch, master_token):
+    headers = {"X-Auth-Token": master_token}
+    resp = await client.put("/v2/resources", json={"data": {"name": "Uncached", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    await client.get(f"/v2/resources/{rid}", headers=headers)
+    doc = await couch.get_doc("offnet", rid)
+    doc["name"] = "Changed elsewhere"
+    await couch.save_doc("offnet", doc)
+    body = await (await client.get(f"/v2/resources/{rid}", headers=headers)).json()
+    assert body["data"]["name"] == "Changed elsewhere"

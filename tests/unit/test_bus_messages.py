@@ -50,3 +50,22 @@ def test_switch_and_delegate():
     assert payload["Delegate-Message"] == {"Account-ID": AID, "Job-ID": "202611-abcd"}
     assert payload["Event-Category"] == "delegate" and payload["Event-Name"] == "job"
     assert payload["App-Name"] == "crossbar" and payload["Msg-ID"] == "req1"
+
+
+def test_doc_cache_follows_routing_keys():
+    from kazoo_crossbar.storage.doc_cache import DocCache
+
+    cache = DocCache()
+    cache.put("offnet", {"_id": "x"})
+    assert cache.get("offnet", "x") is None  # disabled until the bus is connected
+    cache.set_enabled(True)
+    db = f"account/6b/71/{AID[4:]}"
+    for doc_id in ("res.1", "a b", "+12223334444"):
+        cache.put(db, {"_id": doc_id})
+        assert cache.get(messages.names.encode(db), doc_id) == {"_id": doc_id}
+        key, _ = messages.doc_change(db, {"_id": doc_id, "pvt_type": "resource"}, "2-x", "n@h")
+        cache.on_routing_key(key)
+        assert cache.get(db, doc_id) is None
+    cache.put("offnet", {"_id": "y"})
+    cache.set_enabled(False)
+    assert cache.get("offnet", "y") is None
