@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..auth.tokens import Claims
+from ..storage.accounts import is_superduper_admin
 from ..storage.docs import Writer
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Context:
 
     @property
     def is_superduper_admin(self) -> bool:
-        return bool(self.auth_account_doc and self.auth_account_doc.get("pvt_superduper_admin") is True)
+        return is_superduper_admin(self.auth_account_doc)
 
     def req_value(self, key: str, default: Any = None) -> Any:
         """cb_context:req_value/2: request data first, then the query string, then the envelope."""

@@ -36,9 +36,9 @@ def _enc(value: Any) -> str:
 
 
 def batch_size(total: int) -> int:
-    # About four checkpoints per job: each re-saves the whole job doc, so their cost grows
+    # Few checkpoints per job: each re-saves the whole job doc, so their cost grows
     # with the square of the job's size, while bigger batches cost only memory.
-    return max(250, min(5000, total // 4 or 1))
+    return max(250, min(10_000, total // 2 or 1))
 
 
 @dataclass

@@ -166,9 +166,6 @@ class CouchClient:
         except Conflict:
             return False
 
-    async def delete_db(self, db: str) -> None:
-        await self.request("DELETE", f"/{names.url_path(db)}", db=db)
-
     # --- documents -----------------------------------------------------------------
     async def get_doc(self, db: str, doc_id: str, **params: Any) -> dict:
         return await self.request("GET", f"/{names.url_path(db)}/{doc_path(doc_id)}", params=params, db=db)

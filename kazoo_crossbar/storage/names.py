@@ -32,7 +32,7 @@ _RAW_MODB = re.compile(r"^([a-z0-9]{32})-(\d{4})(\d{2})$")
 
 
 def gregorian_now() -> int:
-    return int(time.time()) + GREGORIAN_OFFSET
+    return unix_to_gregorian(time.time())
 
 
 def unix_to_gregorian(seconds: float) -> int:
