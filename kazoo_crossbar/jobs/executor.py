@@ -103,16 +103,22 @@ class Executor:
             return outcome
 
     async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
-        """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it)."""
-        delay = 0.5
+        """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it).
+        Other CouchDB errors get a few more tries; after that the recovery loop has it."""
+        delay, other_errors = 0.5, 0
         while True:
             try:
                 return await self.run(account_id, job_id, claimed=claimed)
             except Unreachable as exc:
                 log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                claimed = True
+            except CouchError as exc:
+                other_errors += 1
+                if other_errors > 3:
+                    raise
+                log.warning("job_retrying", job_id=job_id, error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            claimed = True
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from . import names
-from .couch import CouchClient, NotFound
+from .couch import Conflict, CouchClient, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -51,17 +51,22 @@ async def install(couch: CouchClient, db: str) -> int:
     klass = names.classify(db)
     written = 0
     for wanted in design_docs(klass) if klass else ():
-        try:
-            stored = await couch.get_doc(db, wanted["_id"])
-        except NotFound as exc:
-            if exc.db_missing:
-                raise
-            stored = None
-        doc = _missing_views(stored, wanted)
-        if doc is None:
-            continue
-        await couch.save_doc(db, doc)
-        written += 1
+        for _ in range(5):  # another writer (a concurrent job, Kazoo) may install it at the same time
+            try:
+                stored = await couch.get_doc(db, wanted["_id"])
+            except NotFound as exc:
+                if exc.db_missing:
+                    raise
+                stored = None
+            doc = _missing_views(stored, wanted)
+            if doc is None:
+                break
+            try:
+                await couch.save_doc(db, doc)
+            except Conflict:
+                continue
+            written += 1
+            break
     if written:
         log.info("design_docs_installed", db=db, count=written)
     return written

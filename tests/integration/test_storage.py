@@ -13,7 +13,7 @@ from kazoo_crossbar.storage.system_config import SystemConfig
 from ..kazoo import fixture
 
 
-async def test_system_config_lookup_order(couch):
+async def test_system_config_lookup_order(couch, master):
     category = "test_cfg_" + secrets.token_hex(4)
     await couch.save_doc("system_config", {"_id": category, "default": {"a": 1, "b": 2, "c": 3},
                                            "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}})
@@ -25,7 +25,7 @@ async def test_system_config_lookup_order(couch):
     assert await other.get(category, "a") == 1
 
 
-async def test_system_config_writes_missing_defaults(couch):
+async def test_system_config_writes_missing_defaults(couch, master):
     category = "test_cfg_" + secrets.token_hex(4)
     cfg = SystemConfig(couch, "n@h")
     assert await cfg.get(category, "x", 42) == 42  # the category doc did not exist
@@ -143,3 +143,12 @@ async def test_hierarchy(client, kazoo):
     for who, target, status in expect:
         resp = await client.get(f"/v2/accounts/{target['_id']}/resources", headers={"X-Auth-Token": tokens[who]})
         assert resp.status == status, (who, target["_id"])
+
+
+async def test_concurrent_installs_of_one_database(couch):
+    """Two jobs creating the same number database at once both get it, views included."""
+    import asyncio
+
+    db = f"numbers/+1{secrets.randbelow(800) + 100}"
+    await asyncio.gather(*(views.ensure_db(couch, db) for _ in range(6)))
+    assert (await couch.get_doc(db, "_design/numbers"))["views"]
