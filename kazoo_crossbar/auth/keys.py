@@ -61,6 +61,15 @@ class KeyStore:
         assert isinstance(key, rsa.RSAPrivateKey)
         return key
 
+    async def _theirs(self, kid: str) -> rsa.RSAPrivateKey | None:
+        """Another node is creating this key: its attachment follows its doc within moments."""
+        for _ in range(20):
+            key = await self._load(kid)
+            if key is not None:
+                return key
+            await asyncio.sleep(0.1)
+        return None
+
     async def _create(self, kid: str) -> rsa.RSAPrivateKey | None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         try:
@@ -72,10 +81,10 @@ class KeyStore:
             try:
                 await self.couch.save_doc(names.SYSTEM_AUTH, doc)
             except Conflict:
-                return await self._load(kid)
+                return await self._theirs(kid)
         try:
             await self.couch.put_attachment(names.SYSTEM_AUTH, kid, ATTACHMENT, private_key_pem(key),
                                             ATTACHMENT_CTYPE, doc["_rev"])
         except Conflict:
-            return await self._load(kid)
+            return await self._theirs(kid)
         return key
