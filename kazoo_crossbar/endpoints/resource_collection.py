@@ -24,8 +24,7 @@ NOT_FOUND = "resource does not exist"
 async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool) -> tuple[str, dict | None, Any]:
     """(id, prepared doc or None, error) for one collection item."""
     if not isinstance(item, dict):
-        return str(index), None, {"data": {"type": {"message": "Value did not match type(s): object",
-                                                    "target": "object", "value": item}}}
+        return str(index), None, errors.wrong_type(item, "object").data
     item = crud.request_public_data(item)
     doc_id = item.pop("id", None) or docs.new_id()
     if not crud.valid_id(doc_id):
@@ -46,8 +45,7 @@ async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool) -> t
 
 async def validate(ctx: Context, db: str, is_global: bool) -> None:
     if not isinstance(ctx.data, list):
-        raise errors.validation({"data": {"type": {"message": "Value did not match type(s): array",
-                                                   "target": "array", "value": ctx.data}}})
+        raise errors.wrong_type(ctx.data, "array")
     strict = await ctx.services.config.get("crossbar", "schema_strict_validation", False) is True
     prepared: list[dict] = []
     failed: dict[str, Any] = {}

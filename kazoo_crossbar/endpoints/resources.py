@@ -82,9 +82,12 @@ class Resources(Endpoint):
             stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
             ctx.doc = {**docs.private_fields(stored), **data}
         elif ctx.method == "PATCH":
+            patch = crud.request_public_data(ctx.data)
+            if not isinstance(patch, dict):
+                raise errors.wrong_type(patch, "object")
             stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
             merged = docs.public_fields(stored)
-            for key, value in crud.request_public_data(ctx.data).items():
+            for key, value in patch.items():
                 if value is None:  # deliberate: a top-level null removes the key
                     merged.pop(key, None)
                 else:
@@ -132,8 +135,7 @@ class Resources(Endpoint):
     async def _prepare_create(self, ctx: Context, db: str) -> None:
         data = crud.request_public_data(ctx.data)
         if not isinstance(data, dict):
-            raise errors.validation({"data": {"type": {"message": "Value did not match type(s): object",
-                                                       "target": "object", "value": data}}})
+            raise errors.wrong_type(data, "object")
         doc_id = data.get("id", None)
         if doc_id is not None and not crud.valid_id(doc_id):
             raise errors.validation({"id": {"invalid": {"message": "Invalid document id", "value": doc_id}}})
@@ -143,8 +145,7 @@ class Resources(Endpoint):
     async def _checked(self, ctx: Context, data: Any, doc_id: str | None) -> dict:
         """Schema validation (defaults inserted), then the local-only checks."""
         if not isinstance(data, dict):
-            raise errors.validation({"data": {"type": {"message": "Value did not match type(s): object",
-                                                       "target": "object", "value": data}}})
+            raise errors.wrong_type(data, "object")
         validated = await check_schema(ctx, SCHEMA, data)
         validated.pop("id", None)
         if not is_global(ctx):

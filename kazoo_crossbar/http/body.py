@@ -78,6 +78,5 @@ def parse_envelope(raw: bytes, content_type: str) -> tuple[dict, Any]:
         raise errors.validation({"data": {"required": {"message": "Field is required but missing", "value": body}}})
     data = envelope["data"]
     if not isinstance(data, (dict, list)):
-        raise errors.validation({"data": {"type": {
-            "message": "Value did not match type(s): object, array", "target": "object, array", "value": data}}})
+        raise errors.wrong_type(data, "object, array")
     return envelope, data

@@ -23,6 +23,11 @@ def validation(errors: dict) -> ApiError:
     return ApiError(400, "validation error", errors)
 
 
+def wrong_type(value: object, types: str, key: str = "data") -> ApiError:
+    return validation({key: {"type": {"message": f"Value did not match type(s): {types}", "target": types,
+                                      "value": value}}})
+
+
 def invalid_json(reason: str) -> ApiError:
     return validation({"json": {"invalid": {"message": reason, "target": "body"}}})
 

@@ -298,3 +298,16 @@ async def test_if_match(client, admin):
     assert resp.status == 412 and (await resp.json())["status"] == "error"
     resp = await client.post(f"/v2/resources/{rid}", json={"data": MINIMAL}, headers={**admin, "If-Match": f'"{rev}"'})
     assert resp.status == 200
+
+
+async def test_array_data_on_every_write_is_a_400(client, tenant, admin):
+    account, headers = tenant
+    resp = await client.put("/v2/resources", json={"data": MINIMAL}, headers=admin)
+    rid = (await resp.json())["data"]["id"]
+    for method, url, hdrs in (("PUT", "/v2/resources", admin), ("POST", f"/v2/resources/{rid}", admin),
+                              ("PATCH", f"/v2/resources/{rid}", admin),
+                              ("PUT", f"/v2/accounts/{account['_id']}/resources/jobs", headers),
+                              ("PUT", "/v2/api_auth", {}), ("PUT", "/v2/user_auth", {})):
+        resp = await client.request(method, url, json={"data": [1, "x"]}, headers=hdrs)
+        body = await resp.json()
+        assert resp.status == 400 and body["message"] == "validation error", (method, url, body)
