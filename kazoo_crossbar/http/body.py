@@ -28,13 +28,32 @@ def parse_query(query_string: str) -> dict[str, Any]:
     return out
 
 
+MAX_DEPTH = 64  # no Kazoo document nests this deep; deeper input would only exhaust the stack
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def _decode_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"))  # JSON on the wire is UTF-8, as jiffy requires
+        value = json.loads(raw.decode("utf-8"))  # JSON on the wire is UTF-8, as jiffy requires
     except UnicodeDecodeError as exc:
         raise errors.invalid_json(f"invalid_string around {exc.start + 1}") from exc
     except json.JSONDecodeError as exc:
         raise errors.invalid_json(f"invalid_json around {exc.pos + 1}") from exc
+    except RecursionError as exc:
+        raise errors.invalid_json("nesting too deep") from exc
+    if _too_deep(value):
+        raise errors.invalid_json("nesting too deep")
+    return value
 
 
 def _normalize_envelope(envelope: dict) -> dict:

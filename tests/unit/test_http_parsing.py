@@ -99,3 +99,19 @@ def test_filters(filters, expected):
 def test_filters_of_ignores_other_params():
     assert listing.filters_of({"_": "1", "page_size": "5", "filter_x": "1", "has_key": "a"}) == \
         {"filter_x": "1", "has_key": "a"}
+
+
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_too_deep_json_is_a_400(depth):
+    raw = b'{"data":' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(ApiError) as exc:
+        body.parse_envelope(raw, "application/json")
+    assert exc.value.code == 400 and exc.value.data["json"]["invalid"]["message"] == "nesting too deep"
+
+
+def test_reasonable_nesting_is_fine():
+    raw = b'{"data":{"a":' + b"[" * 30 + b"]" * 30 + b"}}"
+    value: list = []
+    for _ in range(29):
+        value = [value]
+    assert body.parse_envelope(raw, "application/json")[1] == {"a": value}
