@@ -201,7 +201,10 @@ class Executor:
         resource_id = str(job.doc.get("resource_id", ""))
         try:
             offnet = await self.couch.get_doc(names.OFFNET, resource_id) if resource_id else None
-        except (NotFound, CouchError):
+        except CouchError as exc:
+            # only "no such resource" means local; an outage must not turn a global resource local
+            if not isinstance(exc, NotFound) and exc.status != 400:
+                raise
             offnet = None
         module = numbers.OTHER if offnet and not offnet.get("pvt_deleted") else numbers.LOCAL
         account_doc = await self.accounts.get(account_id) or {"_id": account_id}
@@ -307,7 +310,8 @@ class Executor:
         self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
-                                         may_exist=set(existing))
+                                                may_exist=set(existing))
+
 
 async def _none() -> None:
     return None

@@ -87,7 +87,9 @@ class NumberStore:
             if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
                 try:
                     current = await self.couch.get_doc(db, copy["_id"])
-                    await self.couch.save_doc(db, {**copy, "_rev": current["_rev"]})
+                    copy["_rev"] = current["_rev"]
+                    await self.couch.save_doc(db, copy)
                 except (NotFound, Conflict):
+                    copy.pop("_rev", None)
                     log.warning("number_copy_failed", number=copy["_id"], db=db)
         await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])

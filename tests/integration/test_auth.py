@@ -180,3 +180,20 @@ async def test_token_expiry_follows_config(client, kazoo):
         account = await kazoo.account()
         claims = jwt.decode(await kazoo.token_for(account), options={"verify_signature": False})
         assert 50 < claims["exp"] - time.time() <= 60
+
+
+async def test_two_nodes_creating_the_signing_key_agree(couch, master):
+    """Both sides may create a new key at once; the loser of the race uses the winner's key."""
+    import asyncio
+    import secrets as _secrets
+
+    from kazoo_crossbar.auth.keys import KeyStore
+    from kazoo_crossbar.storage.system_config import SystemConfig
+
+    kid = _secrets.token_hex(16)
+    stores = [KeyStore(couch, SystemConfig(couch, f"n{i}@h"), f"n{i}@h") for i in range(3)]
+    keys = await asyncio.gather(*(s.private_key(kid, create=True) for s in stores))
+    numbers = {k.private_numbers().d for k in keys}
+    assert len(numbers) == 1
+    stored = await stored_key(couch, kid)
+    assert stored.private_numbers().d in numbers

@@ -284,3 +284,17 @@ async def test_job_data_must_be_an_object(client, tenant):
     resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": ["+12223334444"]},
                             headers=headers)
     assert resp.status == 400
+
+
+async def test_stale_account_copy_of_a_new_number_is_replaced(client, couch, tenant):
+    """A new number whose copy already sits in the account DB (left there earlier): the optimistic
+    copy write conflicts, is retried with the stored revision, and the copy is the job's."""
+    account, headers, rid = tenant
+    number = numbers_block(1)[0]
+    adb = names.account_db(account["_id"])
+    await couch.save_doc(adb, {"_id": number, "pvt_type": "number", "pvt_state": "deleted"})
+    body = await submit(client, account, headers, [number], rid)
+    done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
+    assert list(done["successes"]) == [number]
+    copy = await couch.get_doc(adb, number)
+    assert copy["_rev"].startswith("2-") and copy["pvt_state"] == "reserved" and copy["resource_id"] == rid
