@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Embedded dev/test stand-in for Apache CouchDB 3: express-pouchdb 4.2.0 on PouchDB 7.3.1, plus
-// the fixes for the differences measured in shared/spec/couchdb-dev-server.md (table 2b).
+// the fixes for the differences listed in couchdb_server/README.md.
 // Usage: node server.js --host 127.0.0.1 --port 5984 (--data-dir DIR | --in-memory)
 'use strict';
 const crypto = require('crypto');

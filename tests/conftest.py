@@ -21,6 +21,7 @@ from kazoo_crossbar.app import create_app
 from kazoo_crossbar.config import Settings
 from kazoo_crossbar.storage.couch import CouchClient
 
+from . import broker
 from .kazoo import KazooData
 
 NODE = "kazoo_crossbar_test@localhost"
@@ -129,3 +130,11 @@ def pytest_collection_modifyitems(items: list) -> None:
     for item in items:
         if asyncio.iscoroutinefunction(getattr(item, "function", None)):
             item.add_marker(pytest.mark.asyncio(loop_scope="session"))
+
+
+def pytest_configure(config) -> None:
+    broker.create_vhost()
+
+
+def pytest_unconfigure(config) -> None:
+    broker.delete_vhost()

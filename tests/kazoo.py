@@ -1,4 +1,4 @@
-"""Test data written as a Kazoo 4.3 cluster writes it (from shared/kazoo-fixtures)."""
+"""Test data written as a Kazoo 4.3 cluster writes it (from tests/fixtures/kazoo)."""
 from __future__ import annotations
 
 import copy
@@ -14,8 +14,8 @@ from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import CouchClient
 from kazoo_crossbar.storage.provision import credentials
 
-# shared/ lies beside the repository, in a developer's checkout and in CI alike.
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "kazoo-fixtures"
+# Documents exactly as Kazoo 4.3 stores them, kept in the repository (see their README).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kazoo"
 
 
 def fixture(name: str) -> Any:

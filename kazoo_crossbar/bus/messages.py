@@ -1,7 +1,7 @@
 """Kazoo's bus messages, as pure functions (kzs_publish, kapi_conf, kapi_switch,
 kapi_delegate, kz_amqp_util). Exchange names, routing keys and payload
 fields are Kazoo 4.3's; `Date-Created`/`Date-Modified` are not swapped (a
-deliberate difference, see shared/spec/decisions.md)."""
+deliberate difference, see docs/decisions.md)."""
 from __future__ import annotations
 
 import secrets

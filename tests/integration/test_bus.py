@@ -15,12 +15,12 @@ from kazoo_crossbar.app import SERVICES, create_app
 from kazoo_crossbar.config import Settings
 from kazoo_crossbar.storage import names
 
+from .. import broker
 from ..conftest import NODE, free_port
 from ..kazoo import numbers_block, wait_for_job
 from ..services import ServiceProcess
 from ..tcp_proxy import CuttableProxy
 
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 class Listener:
@@ -30,7 +30,7 @@ class Listener:
         self.messages: list[tuple[str, str, dict]] = []
 
     async def start(self) -> "Listener":
-        self.connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        self.connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
         channel = await self.connection.channel()
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
         for exchange, key in (("configuration", "#"), ("switch", "switch.*"), ("kapps", "delegate.*")):
@@ -58,7 +58,7 @@ class Listener:
 @pytest.fixture(scope="module")
 async def bus_client(settings, master):
     node = f"bus_{secrets.token_hex(3)}@test"
-    app = create_app(Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=AMQP_URL),
+    app = create_app(Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()),
                      background=False)
     async with TestClient(TestServer(app)) as c:
         deadline = time.monotonic() + 15
@@ -177,7 +177,7 @@ async def test_broker_down_at_start_still_serves_and_runs_jobs(settings, master,
 
 async def test_broker_goes_away_mid_job(settings, master, kazoo, listener):
     proxy = await CuttableProxy("127.0.0.1", 5672).start()
-    url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/"
+    url = broker.amqp_url(proxy.port)
     app = create_app(Settings(couchdb_url=settings.couchdb_url, node_name=NODE, amqp_url=url), background=False)
     try:
         async with TestClient(TestServer(app)) as c:
@@ -220,7 +220,7 @@ async def test_delegation_between_two_processes(couchdb_url, kazoo, tmp_path):
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
     nodes = [f"deleg{i}{secrets.token_hex(2)}@test" for i in range(2)]
-    procs = [ServiceProcess(couchdb_url, n, tmp_path, KAZOO_AMQP_URL=AMQP_URL).start() for n in nodes]
+    procs = [ServiceProcess(couchdb_url, n, tmp_path, KAZOO_AMQP_URL=broker.amqp_url()).start() for n in nodes]
     try:
         import aiohttp
         async with aiohttp.ClientSession() as http:
@@ -272,7 +272,7 @@ async def test_cached_documents_follow_change_events(bus_client, couch, master_t
     await couch.save_doc("offnet", doc)
     assert (await (await bus_client.get(f"/v2/resources/{rid}", headers=headers)).json())["data"]["name"] == "Cached"
     # the change event another node publishes after its write invalidates it
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(broker.amqp_url())
     channel = await connection.channel()
     exchange = await channel.declare_exchange("configuration", aio_pika.ExchangeType.TOPIC, durable=False)
     await exchange.publish(aio_pika.Message(b"{}", content_type="application/json"),
