@@ -16,8 +16,9 @@ MAX_ID_LENGTH = 255
 
 def valid_id(doc_id: Any) -> bool:
     # CouchDB reserves ids starting with `_`; Kazoo ids are short printable strings.
+    # `.`/`..` would be path segments in the CouchDB URL: the server's root or the database info.
     return (isinstance(doc_id, str) and 0 < len(doc_id) <= MAX_ID_LENGTH and not doc_id.startswith("_")
-            and doc_id.isprintable())
+            and doc_id.isprintable() and doc_id not in (".", ".."))
 
 
 async def load(ctx: Context, db: str, doc_id: str, pvt_type: str, *, cached: bool = False) -> dict:

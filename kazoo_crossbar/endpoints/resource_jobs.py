@@ -9,6 +9,8 @@ and needs a super-duper admin. Running the job is the executor's business
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from ..http import errors, listing
 from ..http.context import Context
 from ..jobs import store
@@ -27,6 +29,12 @@ async def job_account(ctx: Context) -> str:
     return master
 
 
+# Gregorian seconds a date can have (years 1 to 9999): outside, no month database can exist.
+MIN_GREGORIAN = names.unix_to_gregorian(datetime(1, 1, 1, tzinfo=timezone.utc).timestamp())
+MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+DEFAULT_JOB_MAX_NUMBERS = 10_000
+
+
 async def date_range(ctx: Context) -> tuple[int, int]:
     """created_from/created_to (gregorian s) with Kazoo's defaults and date_range errors."""
     max_range = await ctx.services.config.get_int("crossbar", "maximum_range", 2682000)
@@ -40,6 +48,10 @@ async def date_range(ctx: Context) -> tuple[int, int]:
 
     to = value("created_to") or names.gregorian_now()
     frm = value("created_from") or to - max_range
+    for key, number in (("created_from", frm), ("created_to", to)):
+        if not MIN_GREGORIAN <= number <= MAX_GREGORIAN:
+            raise errors.validation({key: {"date_range": {
+                "message": f"{key} must be between {MIN_GREGORIAN} and {MAX_GREGORIAN}", "cause": number}}})
     if to < frm:
         raise errors.validation({"created_from": {"date_range": {
             "message": f"created_to {to} is prior to created_from {frm}", "cause": frm}}})
@@ -47,6 +59,15 @@ async def date_range(ctx: Context) -> tuple[int, int]:
         raise errors.validation({"created_from": {"date_range": {
             "message": f"created_to {to} is more than {max_range} seconds from created_from {frm}", "cause": to}}})
     return frm, to
+
+
+async def _check_job_size(ctx: Context, data: object) -> None:
+    """A job document must stay far below CouchDB's max_document_size (the CLI splits files)."""
+    limit = await ctx.services.config.get_int("crossbar.resources", "job_max_numbers", DEFAULT_JOB_MAX_NUMBERS)
+    numbers = data.get("numbers") if isinstance(data, dict) else None
+    if isinstance(numbers, list) and len(numbers) > limit:
+        raise errors.validation({"numbers": {"maxItems": {
+            "message": f"The list is more than {limit} items", "target": limit}}})
 
 
 class ResourceJobs(Endpoint):
@@ -64,7 +85,9 @@ class ResourceJobs(Endpoint):
             return await self._fetch(ctx, account_id, args[0])
         if ctx.method == "GET":
             return await self._summary(ctx, account_id)
-        data = await check_schema(ctx, "resource_jobs", crud.request_public_data(ctx.data))
+        public = crud.request_public_data(ctx.data)
+        await _check_job_size(ctx, public)  # before the schema: validating 400k items takes seconds
+        data = await check_schema(ctx, "resource_jobs", public)
         data.pop("id", None)
         data.pop("ui_metadata", None)
         if not await self._resource_exists(ctx, account_id, data["resource_id"]):
@@ -85,6 +108,8 @@ class ResourceJobs(Endpoint):
         ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
 
     async def _resource_exists(self, ctx: Context, account_id: str, resource_id: str) -> bool:
+        if not crud.valid_id(resource_id):
+            return False  # `.`/`..` would address the database info, not a resource
         for db in (names.account_db(account_id), names.OFFNET):
             try:
                 doc = await ctx.services.couch.get_doc(db, resource_id)

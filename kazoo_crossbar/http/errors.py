@@ -19,7 +19,25 @@ class ApiError(Exception):
         self.allowed = allowed  # for 405: the methods to list in the CORS headers
 
 
+MAX_ECHO = 256  # characters of a rejected value an error may quote back
+
+
+def _small(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_ECHO
+    if isinstance(value, (dict, list)):
+        items = value.values() if isinstance(value, dict) else value
+        return depth < 2 and len(value) <= 16 and all(_small(v, depth + 1) for v in items)
+    return True
+
+
 def validation(errors: dict) -> ApiError:
+    """Kazoo quotes the rejected value; a large one is left out (input is never echoed in bulk)."""
+    for detail in (d for codes in errors.values() if isinstance(codes, dict) for d in codes.values()):
+        if isinstance(detail, dict):
+            for key in ("value", "cause"):
+                if key in detail and not _small(detail[key]):
+                    del detail[key]
     return ApiError(400, "validation error", errors)
 
 

@@ -34,6 +34,20 @@ WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 BANNER = "kazoo_crossbar: a Kazoo Crossbar compatible API. Requests go to /v2/...\n"
 
 
+AUTH_NOUNS = frozenset({"api_auth", "user_auth"})
+AUTH_MAX_BODY = 16 * 1024
+# Headers whose values reach storage or token checks (X-Request-ID is replaced when unprintable).
+CHECKED_HEADERS = ("X-Auth-Token", "X-Auth-Account-ID", "If-Match")
+
+
+def _refuse_surrogates(ctx: Context) -> None:
+    """Invalid Unicode anywhere a value can come from is a 400 before anything is read or written."""
+    values = [*ctx.path_tokens, *ctx.query, *(v for v in ctx.query.values() if isinstance(v, str)),
+              *(ctx.request.headers.get(h, "") for h in CHECKED_HEADERS)]
+    if any(body.has_surrogate(v) for v in values):
+        raise errors.invalid_json("invalid_string")
+
+
 class UnknownPath(Exception):
     """The path after the version does not start with any noun."""
 
@@ -73,7 +87,8 @@ class Pipeline:
         with structlog.contextvars.bound_contextvars(request_id=ctx.request_id):
             try:
                 if ctx.method not in KNOWN_METHODS:
-                    return web.Response(status=501)
+                    # cowboy's 501 for methods it does not know (TRACE, CONNECT…), with a Kazoo body
+                    raise ApiError(501, "not_implemented", {"message": "method not implemented"})
                 version, tokens = split_path(request.raw_path)
                 if version is None:
                     return web.Response(text=BANNER, content_type="text/plain", charset="UTF-8")
@@ -118,9 +133,13 @@ class Pipeline:
 
     async def _parse(self, ctx: Context) -> None:
         ctx.query = body.parse_query(ctx.request.query_string)
-        max_size = await self.services.config.get_int("crossbar", "max_upload_size", 8_000_000)
+        _refuse_surrogates(ctx)
+        if ctx.path_tokens[:1] and ctx.path_tokens[0] in AUTH_NOUNS:
+            max_size = AUTH_MAX_BODY  # a login body is a few hundred bytes; read no more than that
+        else:
+            max_size = await self.services.config.get_int("crossbar", "max_upload_size", 8_000_000)
         raw = await body.read_body(ctx.request, max_size)
-        ctx.envelope, ctx.data = body.parse_envelope(raw, ctx.request.headers.get("Content-Type", ""))
+        ctx.envelope, ctx.data = await body.parse_envelope_off_loop(raw, ctx.request.headers.get("Content-Type", ""))
         header_token = ctx.request.headers.get("X-Auth-Token", "").strip()
         token = header_token or ctx.req_value("auth_token")
         ctx.auth_token = token if isinstance(token, str) and token else None
