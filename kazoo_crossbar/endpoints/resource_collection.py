@@ -21,7 +21,8 @@ PVT_TYPE = "resource"
 NOT_FOUND = "resource does not exist"
 
 
-async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool) -> tuple[str, dict | None, Any]:
+async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool,
+                is_global: bool) -> tuple[str, dict | None, Any]:
     """(id, prepared doc or None, error) for one collection item."""
     if not isinstance(item, dict):
         return str(index), None, errors.wrong_type(item, "object").data
@@ -36,6 +37,8 @@ async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool) -> t
         except errors.ApiError:
             return doc_id, None, NOT_FOUND
         item = docs.deep_merge(docs.public_fields(stored), item)
+    if not is_global and (conflict := await resource_local.owner_conflict(ctx, doc_id)):
+        return doc_id, None, conflict
     validated, problems = validation.validate("resources", item, strict=strict)
     if problems:
         return doc_id, None, problems
@@ -51,7 +54,7 @@ async def validate(ctx: Context, db: str, is_global: bool) -> None:
     failed: dict[str, Any] = {}
     seen: set[str] = set()
     for index, item in enumerate(ctx.data):
-        doc_id, doc, problem = await _item(ctx, db, index, item, strict)
+        doc_id, doc, problem = await _item(ctx, db, index, item, strict, is_global)
         if doc is not None and doc_id in seen:
             doc, problem = None, {"id": {"unique": {"message": "Duplicate id in collection", "value": doc_id}}}
         if doc is None:

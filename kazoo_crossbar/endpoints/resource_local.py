@@ -67,8 +67,29 @@ async def _peer_errors(ctx: Context, doc: dict, resource_id: str | None) -> dict
     return merge_errors(*problems)
 
 
+def _foreign(stored: dict, account_id: str | None) -> bool:
+    """A `sip_auth` document of another account (a device, another account's resource copy)."""
+    return bool(stored) and stored.get("pvt_account_id") != account_id
+
+
+async def owner_conflict(ctx: Context, resource_id: str | None) -> dict | None:
+    """The `{"id": {"unique": …}}` error when `sip_auth` holds another account's document with
+    this id: writing the resource would overwrite or delete it (a deliberate difference from 4.3)."""
+    if not resource_id:
+        return None
+    try:
+        stored = await ctx.services.couch.get_doc(names.SIP_AUTH, resource_id)
+    except NotFound:
+        return None
+    if not _foreign(stored, ctx.account_id):
+        return None
+    return {"id": {"unique": {"message": "Resource id is already in use", "value": resource_id}}}
+
+
 async def check(ctx: Context, doc: dict, resource_id: str | None) -> bool:
     """Kazoo's extra checks for local resources; True when the resource belongs in `sip_auth`."""
+    if conflict := await owner_conflict(ctx, resource_id):
+        raise errors.validation(conflict)
     peer = doc.get("peer", ctx.query.get("peer"))
     if not peer or is_false(peer):
         return registers(doc)
@@ -91,6 +112,8 @@ async def sync_aggregate(ctx: Context, doc: dict, aggregate: bool) -> None:
             stored = await couch.get_doc(names.SIP_AUTH, doc["_id"])
         except NotFound:
             stored = {}
+        if _foreign(stored, ctx.account_id):
+            return  # validation refused colliding ids; never touch another account's entry
         # Key-by-key update, as Kazoo: keys dropped from the resource stay in the copy.
         copy = {**stored, **{k: v for k, v in doc.items() if k != "_rev"}}
         if "_rev" in stored:
@@ -113,6 +136,8 @@ async def remove_aggregate(ctx: Context, resource_id: str) -> bool:
             stored = await couch.get_doc(names.SIP_AUTH, resource_id)
         except NotFound:
             return False
+        if _foreign(stored, ctx.account_id):
+            return False  # another account's entry (a device, a resource) is not ours to delete
         try:
             rev = await couch.delete_doc(names.SIP_AUTH, resource_id, stored["_rev"])
         except NotFound:
