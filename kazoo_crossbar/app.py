@@ -2,6 +2,7 @@
 the lifecycle: CouchDB client, the job executor and the recovery loop."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -18,6 +19,7 @@ from .endpoints.resources import Resources
 from .endpoints.user_auth import UserAuth
 from .http.envelope import node_hash
 from .http.pipeline import Pipeline
+from .http.ratelimit import TokenBuckets
 from .jobs.executor import Executor
 from .jobs.recovery import Recovery
 from .metrics import CONTENT_TYPE_LATEST, Metrics
@@ -27,6 +29,7 @@ from .storage.doc_cache import DocCache
 from .storage.system_config import SystemConfig
 
 SERVICES = web.AppKey("services", "Services")
+HEALTH_TIMEOUT_S = 1.5
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Services:
     doc_cache: DocCache
     metrics: Metrics
     node_hash: str
+    buckets: TokenBuckets
 
 
 def make_services(settings: Settings) -> Services:
@@ -64,7 +68,8 @@ def make_services(settings: Settings) -> Services:
     recovery = Recovery(couch, config, settings.node_name, executor.resume, bus.delegate_job, metrics)
     return Services(settings=settings, couch=couch, config=config, accounts=accounts, keys=keys,
                     tokens=Tokens(couch, config, keys), executor=executor, recovery=recovery, bus=bus,
-                    doc_cache=doc_cache, metrics=metrics, node_hash=node_hash(settings.node_name))
+                    doc_cache=doc_cache, metrics=metrics, node_hash=node_hash(settings.node_name),
+                    buckets=TokenBuckets(config, settings.node_name, settings.zone))
 
 
 def endpoints() -> list[Endpoint]:
@@ -106,7 +111,10 @@ async def metrics_view(request: web.Request) -> web.Response:
 async def health_view(request: web.Request) -> web.Response:
     """200 when CouchDB answers (and the broker is connected, when one is configured), else 503."""
     services = request.app[SERVICES]
-    couchdb = await services.couch.up()
+    try:  # a CouchDB that accepts connections but never answers must not hang the probe
+        couchdb = await asyncio.wait_for(services.couch.up(), HEALTH_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        couchdb = False
     checks = {"couchdb": "up" if couchdb else "down"}
     if services.settings.amqp_url:
         checks["amqp"] = "up" if services.bus.connected else "down"

@@ -95,11 +95,16 @@ async def couch(couchdb_url: str) -> AsyncIterator[CouchClient]:
 
 
 @pytest.fixture(scope="session")
-async def master(couchdb_url: str) -> dict:
+async def master(couchdb_url: str, couch: CouchClient) -> dict:
     """`setup` once: system databases, views, config, the master account and its admin."""
     from kazoo_crossbar.storage.bootstrap import setup
 
-    return await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
+    created = await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
+    # The shared test server logs in far more often than Kazoo's 100-token buckets allow; only
+    # its node gets roomy buckets (tests/hostile/test_rate_limit.py runs another node name).
+    await couch.save_doc("system_config", {"_id": "token_buckets", NODE: {"crossbar": {
+        "max_bucket_tokens": 1_000_000, "tokens_fill_rate": 1_000_000}}})
+    return created
 
 
 @pytest.fixture(scope="session")

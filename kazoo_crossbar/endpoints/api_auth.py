@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..http import errors
+from ..http import ratelimit
 from ..http.context import Context
 from ..storage import names
 from .auth_common import check_account_usable, grant
@@ -16,6 +17,7 @@ class ApiAuth(Endpoint):
         return frozenset({"PUT"}) if not args else frozenset()
 
     async def validate(self, ctx: Context, args: list[str]) -> None:
+        await ratelimit.check(ctx, "api_auth_tokens")  # before any lookup: a guess costs tokens
         data = await check_schema(ctx, "api_auth", ctx.data)
         api_key = data["api_key"]
         for account_id in await ctx.services.accounts.by_view("listing_by_api", api_key):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..http import errors
+from ..http import ratelimit
 from ..http.context import Context
 from ..storage import names
 from ..storage.couch import NotFound
@@ -40,6 +41,7 @@ class UserAuth(Endpoint):
         return []
 
     async def validate(self, ctx: Context, args: list[str]) -> None:
+        await ratelimit.check(ctx, "user_auth_tokens")  # before any lookup: a guess costs tokens
         data = await check_schema(ctx, "user_auth", ctx.data)
         method = data.get("method", "md5")
         for account_id in await self._candidates(ctx, data):

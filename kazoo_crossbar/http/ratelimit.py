@@ -1,0 +1,65 @@
+"""Per-client token buckets (Kazoo's kz_buckets, as cb_api_auth/cb_user_auth use them).
+
+Configuration is Kazoo's: system_config `token_buckets` holds `max_bucket_tokens` (100) and
+`tokens_fill_rate` (10 a second), each optionally under an app key (`crossbar`), looked up
+node, zone, then `default`; the cost of a request is crossbar `token_costs` when it is an
+integer (Kazoo's default 1), else the endpoint's `api_auth_tokens` / `user_auth_tokens` (35).
+A client that runs out gets 429 `too_many_requests`. Buckets are keyed `IP/no_account`.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from ..storage.system_config import SystemConfig
+from .errors import ApiError
+
+APP = "crossbar"
+MAX_BUCKETS = 100_000  # oldest buckets are forgotten first: memory stays bounded under spoofed IPs
+
+
+def too_many_requests() -> ApiError:
+    return ApiError(429, "too_many_requests", {"message": "too many requests"})
+
+
+class TokenBuckets:
+    def __init__(self, config: SystemConfig, node: str, zone: str):
+        self.config, self.node, self.zone = config, node, zone
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
+
+    async def _setting(self, key: str, default: int) -> int:
+        doc = await self.config.category("token_buckets") or {}
+        for section in (self.node, self.zone, "default"):
+            values = doc.get(section) if isinstance(doc.get(section), dict) else {}
+            for value in ((values.get(APP) or {}).get(key) if isinstance(values.get(APP), dict) else None,
+                          values.get(key)):
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    return value
+        return default
+
+    async def cost(self, endpoint_key: str) -> int:
+        costs: Any = await self.config.get("crossbar", "token_costs", 1)
+        if isinstance(costs, int) and not isinstance(costs, bool):
+            return max(costs, 0)
+        return await self.config.get_int("crossbar", endpoint_key, 35)
+
+    async def consume(self, client_ip: str | None, cost: int) -> bool:
+        """Take `cost` tokens; False (and the bucket emptied, as consume_tokens_until) if short."""
+        size = await self._setting("max_bucket_tokens", 100)
+        rate = await self._setting("tokens_fill_rate", 10)
+        key = f"{client_ip or 'no_ip'}/no_account"
+        now = time.monotonic()
+        tokens, at = self._buckets.pop(key, (float(size), now))
+        tokens = min(float(size), tokens + (now - at) * rate)
+        allowed = tokens >= cost
+        self._buckets[key] = (tokens - cost if allowed else 0.0, now)
+        while len(self._buckets) > MAX_BUCKETS:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
+async def check(ctx: Any, endpoint_key: str) -> None:
+    buckets: TokenBuckets = ctx.services.buckets
+    if not await buckets.consume(ctx.request.remote, await buckets.cost(endpoint_key)):
+        raise too_many_requests()
