@@ -164,6 +164,13 @@ function parseBody(req, res, then) {
   });
 }
 
+// CouchDB 3's [couchdb] max_document_size default: a document whose JSON exceeds it is refused
+// (couch_doc:from_json_obj_validate) with 413 document_too_large, reason = the doc id; in
+// _bulk_docs one such document fails the whole request the same way.
+const MAX_DOCUMENT_SIZE = 8000000;
+const tooLarge = (doc) => doc && typeof doc === 'object' && Buffer.byteLength(JSON.stringify(doc)) > MAX_DOCUMENT_SIZE;
+const refuseLarge = (res, doc) => json(res, 413, { error: 'document_too_large', reason: String(doc._id || '') });
+
 function fixBodies(req, res, next) {
   const rest = req.couchRest;
   if (!rest) return next();
@@ -186,12 +193,21 @@ function fixBodies(req, res, next) {
       if (!body || typeof body !== 'object' || Array.isArray(body))
         return json(res, 400, { error: 'bad_request', reason: 'Document must be a JSON object' });
       body._id = id; // the URL id wins over a body _id (couch_doc_from_req)
+      if (tooLarge(body)) return refuseLarge(res, body);
       next();
     });
   }
   if (req.method === 'POST' && first === '') { // POST /db: CouchDB's ids are 32 hex chars
     return parseBody(req, res, (body) => {
       if (body && typeof body === 'object' && !Array.isArray(body) && !body._id) body._id = crypto.randomBytes(16).toString('hex');
+      if (tooLarge(body)) return refuseLarge(res, body);
+      next();
+    });
+  }
+  if (req.method === 'POST' && first === '_bulk_docs' && rest.length === 1) {
+    return parseBody(req, res, (body) => {
+      const big = body && Array.isArray(body.docs) ? body.docs.find(tooLarge) : undefined;
+      if (big) return refuseLarge(res, big);
       next();
     });
   }
