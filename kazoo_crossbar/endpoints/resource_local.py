@@ -75,8 +75,8 @@ def _foreign(stored: dict, account_id: str | None) -> bool:
 async def owner_conflict(ctx: Context, resource_id: str | None) -> dict | None:
     """The `{"id": {"unique": …}}` error when `sip_auth` holds another account's document with
     this id: writing the resource would overwrite or delete it (a deliberate difference from 4.3)."""
-    if not resource_id:
-        return None
+    if not resource_id or resource_id in (".", ".."):
+        return None  # not an id at all: the resource lookup answers 404
     try:
         stored = await ctx.services.couch.get_doc(names.SIP_AUTH, resource_id)
     except NotFound:

@@ -168,6 +168,8 @@ class CouchClient:
 
     # --- documents -----------------------------------------------------------------
     async def get_doc(self, db: str, doc_id: str, **params: Any) -> dict:
+        if doc_id in ("", ".", ".."):  # URL normalisation would read the database info or the root
+            raise NotFound(404, "not_found", "missing", db)
         return await self.request("GET", f"/{names.url_path(db)}/{doc_path(doc_id)}", params=params, db=db)
 
     async def save_doc(self, db: str, doc: dict) -> dict:

@@ -1,0 +1,122 @@
+"""Issue 12 items 2-4: bodies built to be slow, invalid Unicode, numbers JSON cannot carry,
+dot ids, out-of-range dates and unknown methods. Each answer is a Kazoo envelope, small,
+valid JSON, and nothing is written."""
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from kazoo_crossbar.storage import names
+
+
+@pytest.fixture(scope="module")
+async def tenant(kazoo):
+    account = await kazoo.account()
+    return account, {"X-Auth-Token": await kazoo.token_for(account)}
+
+
+def strict_json(text: str) -> dict:
+    def refuse(value):
+        raise AssertionError(f"not JSON: {value}")
+    return json.loads(text, parse_constant=refuse)
+
+
+async def envelope(resp, status: int) -> dict:
+    text = await resp.text()
+    assert resp.status == status, text[:500]
+    assert resp.headers["Content-Type"].startswith("application/json")
+    body = strict_json(text)
+    assert body["status"] == "error" and body["error"] == str(status)
+    return body
+
+
+MANY_LISTS = b'{"data":[' + b",".join([b"[]"] * 2_600_000) + b"]}"  # about 7.8 MB
+
+
+async def test_huge_unauthenticated_api_auth_body_is_refused_without_reading(client):
+    resp = await client.put("/v2/api_auth", data=MANY_LISTS, headers={"Content-Type": "application/json"})
+    body = await envelope(resp, 400)
+    assert len(await resp.read()) < 2000 and "maxSize" in body["data"]["file"]
+
+
+async def test_body_of_millions_of_values_is_refused_and_not_echoed(client):
+    resp = await client.put("/v2/resources", data=MANY_LISTS, headers={"Content-Type": "application/json"})
+    body = await envelope(resp, 400)
+    assert len(await resp.read()) < 2000 and body["data"]["json"]["invalid"]["message"] == "too many values"
+
+
+async def test_large_scalar_data_is_not_echoed(client):
+    resp = await client.put("/v2/api_auth", json={"data": "x" * 10_000})
+    await envelope(resp, 400)
+    assert len(await resp.read()) < 2000
+
+
+@pytest.mark.parametrize("raw", [b'{"data":{"api_key":"\\ud800"}}', b'{"data":{"api_key":"\\udc00x"}}',
+                                 b'{"data":{"api_key":"\xed\xa0\x80"}}'])
+async def test_lone_surrogate_api_key_gets_a_kazoo_envelope(client, raw):
+    resp = await client.put("/v2/api_auth", data=raw, headers={"Content-Type": "application/json"})
+    await envelope(resp, 400)
+
+
+async def test_lone_surrogate_is_refused_and_listings_keep_working(client, couch, tenant):
+    account, headers = tenant
+    url = f"/v2/accounts/{account['_id']}/resources"
+    rid = secrets.token_hex(16)
+    raw = ('{"data":{"id":"%s","name":"poison \\ud800","gateways":[{"server":"s.example"}]}}' % rid).encode()
+    resp = await client.put(url, data=raw, headers={**headers, "Content-Type": "application/json"})
+    await envelope(resp, 400)
+    rows = (await couch.request("GET", f"/{names.url_path(names.account_db(account['_id']))}/_all_docs"))["rows"]
+    assert rid not in [row["id"] for row in rows]
+    assert (await client.get(url, headers=headers)).status == 200
+    job = ('{"data":{"name":"poison \\ud800","resource_id":"x","numbers":["+15550001111"]}}').encode()
+    resp = await client.put(f"{url}/jobs", data=job, headers={**headers, "Content-Type": "application/json"})
+    await envelope(resp, 400)
+    assert (await client.get(f"{url}/jobs", headers=headers)).status == 200
+
+
+@pytest.mark.parametrize("number", [b"1" * 5000, b"-" + b"9" * 5000, b"1e999", b"-1e999", b"NaN", b"Infinity",
+                                    b"-Infinity"])
+async def test_numbers_json_cannot_carry_are_a_400_before_auth(client, number):
+    raw = b'{"data":{"api_key":"k","n":' + number + b"}}"
+    resp = await client.put("/v2/api_auth", data=raw, headers={"Content-Type": "application/json"})
+    body = await envelope(resp, 400)
+    assert "json" in body["data"]
+
+
+# (`.` and `%2E` alone are normalised away by the test client before they are sent)
+@pytest.mark.parametrize("doc_id", ["%2E%2E", "%252E%252E", "%2e%2e", "%252E", "%252e%252e"])
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
+async def test_dot_ids_never_reach_couchdb_root(client, tenant, doc_id, method):
+    account, headers = tenant
+    data = {"data": {"name": "x", "gateways": [{"server": "s.example"}]}}
+    resp = await client.request(method, f"/v2/accounts/{account['_id']}/resources/{doc_id}",
+                                json=None if method in ("GET", "DELETE") else data, headers=headers)
+    body = await envelope(resp, 404)
+    assert "couchdb" not in json.dumps(body).lower()
+
+
+@pytest.mark.parametrize("resource_id", [".", ".."])
+async def test_job_with_dot_resource_id_is_a_400(client, tenant, resource_id):
+    account, headers = tenant
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
+                            json={"data": {"resource_id": resource_id, "numbers": ["+15550001111"]}})
+    body = await envelope(resp, 400)
+    assert "resource_id" in body["data"]
+
+
+@pytest.mark.parametrize("query", ["created_from=1&created_to=2", "created_to=99999999999999",
+                                   "created_from=99999999999998&created_to=99999999999999"])
+async def test_jobs_listing_dates_out_of_range_are_a_400(client, tenant, query):
+    account, headers = tenant
+    resp = await client.get(f"/v2/accounts/{account['_id']}/resources/jobs?{query}", headers=headers)
+    body = await envelope(resp, 400)
+    assert "date_range" in json.dumps(body["data"])
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "BREW"])
+async def test_unknown_methods_get_a_kazoo_envelope(client, method):
+    resp = await client.request(method, "/v2/resources")
+    body = await envelope(resp, 501)
+    assert body["message"] == "not_implemented"
