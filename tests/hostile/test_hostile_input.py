@@ -115,7 +115,7 @@ async def test_jobs_listing_dates_out_of_range_are_a_400(client, tenant, query):
     assert "date_range" in json.dumps(body["data"])
 
 
-@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "BREW"])
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND"])
 async def test_unknown_methods_get_a_kazoo_envelope(client, method):
     resp = await client.request(method, "/v2/resources")
     body = await envelope(resp, 501)
