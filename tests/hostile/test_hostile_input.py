@@ -3,6 +3,7 @@ dot ids, out-of-range dates and unknown methods. Each answer is a Kazoo envelope
 valid JSON, and nothing is written."""
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 
@@ -74,6 +75,31 @@ async def test_lone_surrogate_is_refused_and_listings_keep_working(client, couch
     resp = await client.put(f"{url}/jobs", data=job, headers={**headers, "Content-Type": "application/json"})
     await envelope(resp, 400)
     assert (await client.get(f"{url}/jobs", headers=headers)).status == 200
+
+
+async def raw_request(client, request: bytes) -> tuple[int, bytes]:
+    """Bytes on the wire, as no HTTP client library would send them."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), payload
+
+
+@pytest.mark.parametrize("header", [b"X-Auth-Token: \xed\xa0\x80", b"X-Auth-Token: abc\xff",
+                                    b"X-Auth-Account-ID: \xff", b"If-Match: \xed\xb0\x80"])
+async def test_undecodable_header_bytes_are_a_400_envelope(client, tenant, header):
+    account, headers = tenant
+    token = headers["X-Auth-Token"].encode() if not header.startswith(b"X-Auth-Token") else b""
+    request = (b"DELETE /v2/accounts/" + account["_id"].encode() + b"/resources/x HTTP/1.1\r\nHost: t\r\n"
+               + (b"X-Auth-Token: " + token + b"\r\n" if token else b"") + header
+               + b"\r\nConnection: close\r\n\r\n")
+    status, payload = await raw_request(client, request)
+    assert status == 400, payload[:300]
+    body = strict_json(payload.decode())
+    assert body["data"]["json"]["invalid"]["message"] == "invalid_string"
 
 
 @pytest.mark.parametrize("number", [b"1" * 5000, b"-" + b"9" * 5000, b"1e999", b"-1e999", b"NaN", b"Infinity",
