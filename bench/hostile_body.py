@@ -9,6 +9,7 @@ and how many hostile requests were answered, with which status and largest respo
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 
@@ -47,8 +48,23 @@ async def attacker(url: str, until: float, seen: dict) -> None:
                 seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
 
 
+async def attack_process(url: str, seconds: float, seen: dict) -> None:
+    """An attacker in its own process, so sending 7.8 MB does not slow the measuring loop."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--attack", url, str(seconds),
+                                                stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    for key, value in json.loads(out).items():
+        seen[key] = max(seen.get(key, 0), value) if key == "max_response_bytes" else seen.get(key, 0) + value
+
+
+async def attack_main(url: str, seconds: float) -> None:
+    seen: dict = {}
+    await attacker(url, time.monotonic() + seconds, seen)
+    print(json.dumps(seen))
+
+
 async def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 15.0
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 15.0  # per target
     results: dict = {"body_bytes": len(BODY), "seconds": seconds}
     async with stack(KAZOO_LOG_FORMAT="json") as s:
         async with aiohttp.ClientSession() as http:
@@ -62,8 +78,8 @@ async def main() -> None:
                 seen: dict = {}
                 get_statuses: dict = {}
                 until = time.monotonic() + seconds
-                _, _, busy = await asyncio.gather(attacker(s.api_url + target, until, seen),
-                                                  attacker(s.api_url + target, until, seen),
+                _, _, busy = await asyncio.gather(attack_process(s.api_url + target, seconds, seen),
+                                                  attack_process(s.api_url + target, seconds, seen),
                                                   gets(http, url, s.headers, until, get_statuses))
                 results[target] = {**summary(busy), "max_ms": max(busy) * 1000, "gets": len(busy),
                                    "get_statuses": get_statuses, "hostile_answers": seen}
@@ -71,4 +87,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    if sys.argv[1:2] == ["--attack"]:
+        asyncio.run(attack_main(sys.argv[2], float(sys.argv[3])))
+    else:
+        run(main)
