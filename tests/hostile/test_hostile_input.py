@@ -111,16 +111,22 @@ async def test_numbers_json_cannot_carry_are_a_400_before_auth(client, number):
     assert "json" in body["data"]
 
 
-# (`.` and `%2E` alone are normalised away by the test client before they are sent)
-@pytest.mark.parametrize("doc_id", ["%2E%2E", "%252E%252E", "%2e%2e", "%252E", "%252e%252e"])
-@pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
+# Sent raw: an HTTP client library would normalise `.`/`%2E` segments away before sending.
+@pytest.mark.parametrize("doc_id", [b"%2E", b"%2E%2E", b"%252E%252E", b".", b"..", b"%2e%2e", b"%252E"])
+@pytest.mark.parametrize("method", [b"GET", b"POST", b"PATCH", b"DELETE"])
 async def test_dot_ids_never_reach_couchdb_root(client, tenant, doc_id, method):
     account, headers = tenant
-    data = {"data": {"name": "x", "gateways": [{"server": "s.example"}]}}
-    resp = await client.request(method, f"/v2/accounts/{account['_id']}/resources/{doc_id}",
-                                json=None if method in ("GET", "DELETE") else data, headers=headers)
-    body = await envelope(resp, 404)
-    assert "couchdb" not in json.dumps(body).lower()
+    data = b"" if method in (b"GET", b"DELETE") else \
+        json.dumps({"data": {"name": "x", "gateways": [{"server": "s.example"}]}}).encode()
+    request = (method + b" /v2/accounts/" + account["_id"].encode() + b"/resources/" + doc_id
+               + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: " + headers["X-Auth-Token"].encode()
+               + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(data)).encode()
+               + b"\r\nConnection: close\r\n\r\n" + data)
+    status, payload = await raw_request(client, request)
+    assert status == 404, payload[:300]
+    body = strict_json(payload.decode())
+    assert body["status"] == "error" and body["message"] == "bad_identifier"
+    assert "couchdb" not in payload.decode().lower() and "db_name" not in payload.decode()
 
 
 @pytest.mark.parametrize("resource_id", [".", ".."])
