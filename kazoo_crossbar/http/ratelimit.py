@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..storage.system_config import SystemConfig
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .context import Context
 
 APP = "crossbar"
 MAX_BUCKETS = 100_000  # oldest buckets are forgotten first: memory stays bounded under spoofed IPs
@@ -59,7 +62,8 @@ class TokenBuckets:
         return allowed
 
 
-async def check(ctx: Any, endpoint_key: str) -> None:
+async def check(ctx: "Context", endpoint_key: str) -> None:
+    """429 when the client's bucket cannot pay for this request (Kazoo's consume_tokens/1)."""
     buckets: TokenBuckets = ctx.services.buckets
     if not await buckets.consume(ctx.request.remote, await buckets.cost(endpoint_key)):
         raise too_many_requests()
