@@ -49,6 +49,11 @@ def bad_identifier_list(value: str) -> ApiError:
     return ApiError(404, "bad identifier", [value])
 
 
+def bad_account_id(message: str) -> ApiError:
+    # api_resource: a missing or malformed account id in the URL
+    return ApiError(404, "bad identifier", {"message": message})
+
+
 def not_found() -> ApiError:
     return ApiError(404, "not_found", {"message": "not found"})
 
@@ -59,6 +64,14 @@ def invalid_method(allowed: frozenset[str]) -> ApiError:
 
 def conflict() -> ApiError:
     return ApiError(409, "datastore_conflict", {"message": "conflicting documents"})
+
+
+def precondition_failed() -> ApiError:
+    return ApiError(412, "precondition_failed", {"message": "revision does not match"})
+
+
+def unspecified_fault(message: str = "unspecified fault") -> ApiError:
+    return ApiError(500, "unspecified_fault", {"message": message})
 
 
 def faulty_request(message: str) -> ApiError:

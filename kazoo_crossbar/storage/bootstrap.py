@@ -15,6 +15,7 @@ from aiocouch import CouchDB
 from . import names, provision, views
 from .couch import CouchClient, NotFound
 from .system_config import SystemConfig, install_defaults
+from .writes import Writes
 
 
 async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
@@ -46,8 +47,9 @@ async def setup(url: str, node: str, *, master_account_name: str = "Master Accou
         await create_system_dbs(url)
         for db in names.SYSTEM_DBS:
             await views.install(couch, db)
-        await install_defaults(couch, node)
-        config = SystemConfig(couch, node)
+        writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+        await install_defaults(writes, node)
+        config = SystemConfig(couch, node, writes=writes)
         master_id = await config.get("accounts", "master_account_id")
         master = None
         if names.is_account_id(master_id):
@@ -59,7 +61,7 @@ async def setup(url: str, node: str, *, master_account_name: str = "Master Accou
             master = await provision.create_account(couch, master_account_name, superduper=True, node=node)
             doc = await couch.get_doc(names.SYSTEM_CONFIG, "accounts")
             doc.setdefault("default", {})["master_account_id"] = master["_id"]
-            await couch.save_doc(names.SYSTEM_CONFIG, doc)
+            await writes.save(names.SYSTEM_CONFIG, doc)
         else:
             await views.install(couch, names.account_db(master["_id"]))
         username = (admin_username or "admin").lower()
@@ -72,7 +74,7 @@ async def setup(url: str, node: str, *, master_account_name: str = "Master Accou
                 await provision.create_user(couch, master, username, password)
             else:
                 user["pvt_md5_auth"], user["pvt_sha1_auth"] = provision.credentials(username, password)
-                await couch.save_doc(names.account_db(master["_id"]), user)
+                await writes.save(names.account_db(master["_id"]), user)
             result["admin_password"] = password
         return result
     finally:

@@ -9,6 +9,7 @@ import secrets
 from . import names, views
 from .couch import CouchClient
 from .docs import document_hash, new_id
+from .writes import Writes
 
 
 def credentials(username: str, password: str) -> tuple[str, str]:
@@ -52,9 +53,10 @@ async def create_account(couch: CouchClient, name: str, *, parent: dict | None =
     doc = account_doc(account_id, name, tree=tree, superduper=superduper, node=node)
     db = names.account_db(account_id)
     await views.ensure_db(couch, db)
-    await couch.save_doc(db, doc)
+    writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+    await writes.save(db, doc)
     copy = {k: v for k, v in doc.items() if k != "_rev"}
-    await couch.save_doc(names.ACCOUNTS, copy)
+    await writes.save(names.ACCOUNTS, copy)
     return doc
 
 
@@ -78,5 +80,5 @@ async def create_user(couch: CouchClient, account: dict, username: str, password
         "pvt_created": now,
         "pvt_modified": now,
     }
-    await couch.save_doc(names.account_db(account["_id"]), user)
+    await Writes(couch).save(names.account_db(account["_id"]), user)
     return user
