@@ -206,7 +206,7 @@ class JobRunner:
         to_write: dict[str, dict] = {}
         ours: dict[str, dict] = {}
 
-        def decide(e164: str) -> None:
+        def judge(e164: str) -> None:
             verdict, value = decide(plan, e164, existing.get(e164), inflight, now)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
@@ -214,7 +214,7 @@ class JobRunner:
                 (ours if verdict == "ours" else to_write)[e164] = value
 
         for e164 in wanted:
-            decide(e164)
+            judge(e164)
         new = [n for n in to_write if n not in existing]
         for e164, outcome in (await carriers.acquire(self.config, plan.module, new)).items():
             if "error" in outcome:
@@ -229,7 +229,7 @@ class JobRunner:
             existing.update(await self.numbers.fetch(unread))
             for e164 in unread:
                 del to_write[e164], written[e164]
-                decide(e164)
+                judge(e164)
             written.update(await self.numbers.write({n: to_write[n] for n in unread if n in to_write}))
         for e164, ok in written.items():
             if ok:
