@@ -51,11 +51,12 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
                 log.warning("couchdb_error", status=exc.status, error=exc.error, reason=exc.reason, db=exc.db)
                 metrics.couchdb_errors.labels(error=exc.error or str(exc.status)).inc()
                 response = envelope.error(ctx, errors.from_couch(exc), ctx.allowed)
-            except web.HTTPException as exc:  # aiohttp's own answers (405 on /health…)
+            except web.HTTPException as exc:  # aiohttp's own answers
                 response = exc
             except Exception:  # a bug: log it, never show a traceback
                 log.exception("unhandled_error", path=request.path, method=ctx.method)
                 response = envelope.error(ctx, errors.unspecified_fault(), ctx.allowed)
+            response.headers.setdefault("X-Request-ID", ctx.request_id)
             if ctx.method == "HEAD" and isinstance(response, web.Response):
                 response.body = b""
             elapsed = time.perf_counter() - started
