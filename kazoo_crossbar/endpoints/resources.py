@@ -76,7 +76,7 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
         if is_global(ctx):
             return ctx.is_superduper_admin
-        return None  # the account hierarchy rule (a deliberate difference from 4.3, see decisions)
+        return None  # the account hierarchy rule (differs from 4.3: docs/decisions.md, HTTP)
 
     async def validate(self, ctx: Context, args: list[str]) -> ResourceChange | CollectionPlan | None:
         db = target_db(ctx)
