@@ -1,27 +1,16 @@
 """PUT /v2/api_auth: an account API key (`pvt_api_key`) for a token (cb_api_auth)."""
 from __future__ import annotations
 
-from ..auth.tokens import Tokens
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Endpoint
 from ..http.operations import op
 from ..storage import names
-from ..storage.accounts import Accounts
-from ..storage.system_config import SystemConfig
-from .auth_common import Login, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant
 from .base import check_schema
 
 
-class ApiAuth(Endpoint[Login]):
+class ApiAuth(LoginEndpoint):
     nouns = ("api_auth",)
-    authenticates_itself = True
-
-    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig):
-        self.accounts, self.tokens, self.config = accounts, tokens, config
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
 
     async def validate(self, ctx: Context, args: list[str]) -> Login:
         data = await check_schema(self.config, "api_auth", ctx.data)

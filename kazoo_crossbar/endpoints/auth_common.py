@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from ..auth.tokens import Tokens
 from ..http import errors
 from ..http.context import Context
+from ..http.endpoint import Endpoint
 from ..storage import accounts as account_rules
+from ..storage.accounts import Accounts
 from ..storage.system_config import SystemConfig
 
 
@@ -17,6 +19,18 @@ class Login:
 
     account_doc: dict
     owner_id: str | None = None
+
+
+class LoginEndpoint(Endpoint[Login]):
+    """`PUT /v2/<noun>` that issues a token: no token needed, no arguments."""
+
+    authenticates_itself = True
+
+    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig):
+        self.accounts, self.tokens, self.config = accounts, tokens, config
+
+    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
+        return frozenset({"PUT"}) if not args else frozenset()
 
 
 def check_account_usable(doc: dict) -> None:

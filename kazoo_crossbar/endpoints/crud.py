@@ -69,7 +69,6 @@ class Docs:
             await self.writes.save(db, doc, msg_id=ctx.request_id)
         except Conflict as exc:
             raise errors.conflict() from exc
-        self.cache.drop(db, doc["_id"])  # a read may have cached the old one meanwhile
         return doc
 
     async def soft_delete(self, ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import re
 
-from ..auth.tokens import Tokens
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Endpoint
 from ..http.operations import op
 from ..storage import names
-from ..storage.accounts import Accounts
 from ..storage.couch import NotFound
 from ..storage.docs import alphanum_name
-from ..storage.system_config import SystemConfig
-from .auth_common import Login, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant
 from .base import check_schema
 
 _DIGITS = re.compile(r"\D")
 
 
-class UserAuth(Endpoint[Login]):
+class UserAuth(LoginEndpoint):
     nouns = ("user_auth",)
-    authenticates_itself = True
-
-    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig):
-        self.accounts, self.tokens, self.config = accounts, tokens, config
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
 
     async def _candidates(self, ctx: Context, data: dict) -> list[str]:
         accounts = self.accounts

@@ -38,6 +38,8 @@ class CacheDropper(Protocol):
 
 
 class _NoEvents:
+    connected = False
+
     async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
                           msg_id: str | None = None) -> None:
         return None
@@ -84,6 +86,8 @@ class Writes:
         """Drop cache entries, then publish (doc, rev, hard_deleted) events, Kazoo's exclusions applied."""
         for doc, _, _ in docs:
             self.cache.drop(db, doc["_id"])
+        if not getattr(self.events, "connected", True):
+            return  # no broker (NullBus) or broker away: nothing could be published
         wanted = [d for d in docs if not is_design(d[0]["_id"])]
         if not wanted:
             return
