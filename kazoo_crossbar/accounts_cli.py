@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any, Callable
 
+from . import log
 from .cli_errors import CliError, redact_url
 from .config import Settings
 from .storage import names, provision
@@ -70,6 +71,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(couchdb_url=args.couchdb_url)
+    log.configure(settings.log_format)  # log lines to stderr: stdout is the JSON result
     for row in asyncio.run(_run(args, settings)):
         print(json.dumps(row), flush=True)
     return 0
