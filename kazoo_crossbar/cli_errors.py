@@ -23,6 +23,13 @@ def redact_url(url: str) -> str:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, CliError):
         return str(exc)
+    from .storage.couch import CouchError  # late: keeps `--version` and usage errors light
+
+    if isinstance(exc, CouchError) or type(exc).__module__.startswith("aiocouch"):
+        status = getattr(exc, "status", None)
+        hint = "check the user and password in the CouchDB URL" if status in (401, 403) or "Unauthorized" in \
+            type(exc).__name__ else "check that the URL is a CouchDB 3 server"
+        return f"CouchDB refused the request ({exc}); {hint}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return (f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error}); "
                 "is the server running, and is the URL right?")
