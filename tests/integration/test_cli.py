@@ -24,7 +24,7 @@ def cli(*args: str, api_key: str, url: str, timeout: float = 120) -> tuple[dict 
 
 @pytest.fixture(scope="module")
 async def running(couchdb_url, kazoo, tmp_path_factory):
-    account = await kazoo.plain_account("CLI")
+    account = await kazoo.plain_account("CLI", allow_additions=True)
     service = ServiceProcess(couchdb_url, "cli@test", tmp_path_factory.mktemp("cli")).start()
     async with aiohttp.ClientSession() as http:
         async with http.put(f"{service.url}/v2/api_auth", json={"data": {"api_key": account["pvt_api_key"]}}) as r:
