@@ -113,3 +113,13 @@ def test_accounts_with_couchdb_down(argv):
     url = f"http://admin:{SECRET}@127.0.0.1:{free_port()}"
     line = one_line_failure(kc(*argv, "--couchdb-url", url), "accounts", "is not answering", "admin:***@")
     assert SECRET not in line
+
+
+def test_couchdb_port_already_in_use():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        proc = kc("couchdb", "--in-memory", "--port", str(busy.getsockname()[1]))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert "address already in use" in line, line
