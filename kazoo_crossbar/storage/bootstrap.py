@@ -19,11 +19,13 @@ from .writes import Writes
 
 
 async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await couch.up():
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"CouchDB at {couch.url} is not answering")
-        await asyncio.sleep(0.2)
+    """Raises TimeoutError when CouchDB has not answered `/_up` within timeout_s."""
+    async def poll() -> None:
+        while not await couch.up():
+            await asyncio.sleep(0.2)
+
+    # Bounded as a whole: one attempt alone may hang on a black-holed address.
+    await asyncio.wait_for(poll(), timeout_s)
 
 
 async def create_system_dbs(url: str) -> None:
@@ -39,11 +41,11 @@ async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict
     return res["rows"][0]["doc"] if res["rows"] else None
 
 
-async def setup(url: str, node: str, *, master_account_name: str = "Master Account",
+async def setup(url: str, node: str, *, wait_s: float = 30.0, master_account_name: str = "Master Account",
                 admin_username: str | None = None, admin_password: str | None = None) -> dict[str, Any]:
     couch = CouchClient(url)
     try:
-        await wait_until_up(couch)
+        await wait_until_up(couch, wait_s)
         await create_system_dbs(url)
         for db in names.SYSTEM_DBS:
             await views.install(couch, db)

@@ -8,7 +8,7 @@ operators see every key the service uses. Documents are cached briefly.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from . import names
@@ -17,7 +17,6 @@ from .couch import Conflict, CouchClient, NotFound
 from .docs import system_pvt_fields
 from .writes import Writes
 
-DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "system_config"
 _MISSING = object()
 
 
@@ -89,8 +88,10 @@ class SystemConfig:
 def shipped_defaults() -> dict[str, dict]:
     """The default documents under system_config/, by category id."""
     out = {}
-    for path in sorted(DEFAULTS_DIR.glob("*.json")):
-        doc = json.loads(path.read_text())
+    # The top-level system_config/ folder ships as a package (wheel or source checkout alike).
+    paths = sorted((p for p in files("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    for path in paths:
+        doc = json.loads(path.read_text(encoding="utf-8"))
         out[doc["_id"]] = doc
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import structlog
@@ -20,15 +20,16 @@ from .retry import read_modify_write
 
 log = structlog.get_logger(__name__)
 
-VIEWS_DIR = Path(__file__).resolve().parents[2] / "couchdb_views"
 
 
 @lru_cache(maxsize=None)
 def design_docs(klass: str) -> tuple[dict, ...]:
-    folder = VIEWS_DIR / klass
+    # The top-level couchdb_views/ folder ships as a package (wheel or source checkout alike).
+    folder = files("couchdb_views") / klass
     if not folder.is_dir():
         return ()
-    return tuple(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
+    paths = sorted((p for p in folder.iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in paths)
 
 
 def _missing_views(stored: dict | None, wanted: dict) -> dict | None:
