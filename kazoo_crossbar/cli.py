@@ -1,18 +1,52 @@
-"""`kazoo-crossbar setup | serve | couchdb | jobs` (the fixed interface in decisions.md, plus jobs)."""
+"""`kazoo-crossbar setup | serve | couchdb | jobs | accounts` (the fixed interface in decisions.md).
+
+Every failure ends with one line on stderr (`kazoo-crossbar CMD: error: ...`) and a
+non-zero exit; `--debug` shows the traceback instead.
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from . import log
-from .config import Settings
+from .cli_errors import CliError, describe, redact_url
+from .config import ConfigError, Settings, parse_port
 
-COUCHDB_SERVER_DIR = Path(__file__).resolve().parents[1] / "couchdb_server"
+SECRET_OPTIONS = ("--api-key", "--admin-password")
+
+
+def package_version() -> str:
+    try:
+        return version("kazoo_crossbar")
+    except PackageNotFoundError:  # a source tree on sys.path without an install
+        return "unknown"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that never echo a secret back."""
+
+    secrets: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _secrets(argv: list[str]) -> tuple[str, ...]:
+    found = []
+    for i, arg in enumerate(argv):
+        name, eq, value = arg.partition("=")
+        if name in SECRET_OPTIONS:
+            found.append(value if eq else (argv[i + 1] if i + 1 < len(argv) else ""))
+        elif "://" in arg and "@" in arg:  # a URL with credentials
+            found.append(arg)
+    return tuple(s for s in found if s)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -25,73 +59,106 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     log.configure(settings.log_format)
-    result = asyncio.run(setup(settings.couchdb_url, settings.node_name,
-                               master_account_name=args.master_account_name,
-                               admin_username=args.admin_username, admin_password=args.admin_password))
+    try:
+        result = asyncio.run(setup(settings.couchdb_url, settings.node_name, wait_s=args.wait,
+                                   master_account_name=args.master_account_name,
+                                   admin_username=args.admin_username, admin_password=args.admin_password))
+    except TimeoutError:
+        raise CliError(f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
+                       "start it (kazoo-crossbar couchdb) or set --couchdb-url / KAZOO_COUCHDB_URL") from None
     print(json.dumps(result), flush=True)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import structlog
     from aiohttp import web
 
     from .app import create_app
 
     settings = _settings(args)
     log.configure(settings.log_format)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
-                print=lambda msg: print(msg, file=sys.stderr))
+
+    def started(_aiohttp_banner: str) -> None:
+        # aiohttp calls this once every socket listens: the operator's one startup line.
+        structlog.get_logger("kazoo_crossbar").info(
+            "started", version=package_version(), node=settings.node_name,
+            couchdb=redact_url(settings.couchdb_url), broker="on" if settings.amqp_url else "off",
+            listen=f"{settings.host}:{settings.port}")
+
+    try:
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=started)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; stop the other "
+                       "process or choose --port / KAZOO_CROSSBAR_PORT") from None
     return 0
 
 
 def cmd_couchdb(args: argparse.Namespace) -> int:
-    node = shutil.which("node")
-    if node is None:
-        print("node (Node.js) is required for the embedded CouchDB", file=sys.stderr)
-        return 1
-    if not (COUCHDB_SERVER_DIR / "node_modules").is_dir():
-        print(f"run `npm ci` in {COUCHDB_SERVER_DIR} first (make does)", file=sys.stderr)
-        return 1
-    argv = [node, str(COUCHDB_SERVER_DIR / "server.js"), "--host", args.host, "--port", str(args.port)]
-    argv += ["--in-memory"] if args.in_memory else ["--data-dir", args.data_dir]
-    os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
-    return 1
+    from . import couchdb_launcher
+
+    return couchdb_launcher.run(args.host, args.port, args.data_dir, args.in_memory)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kazoo-crossbar", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def parser() -> Parser:
+    p = Parser(prog="kazoo-crossbar", description=__doc__)
+    p.add_argument("--version", action="version", version=f"kazoo-crossbar {package_version()}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("setup", help="prepare CouchDB: databases, views, config, master account")
+    def command(name: str, **kw: object) -> Parser:
+        s = sub.add_parser(name, **kw)
+        s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return s
+
+    s = command("setup", help="prepare CouchDB: databases, views, config, master account")
     s.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
     s.add_argument("--master-account-name", default="Master Account")
     s.add_argument("--admin-username")
     s.add_argument("--admin-password")
+    s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
     s.set_defaults(func=cmd_setup)
 
-    s = sub.add_parser("serve", help="serve the API")
+    s = command("serve", help="serve the API")
     s.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
     s.add_argument("--host", help="env KAZOO_CROSSBAR_HOST (default 0.0.0.0)")
-    s.add_argument("--port", type=int, help="env KAZOO_CROSSBAR_PORT (default 8000)")
+    s.add_argument("--port", type=lambda v: parse_port(v, "--port"), help="env KAZOO_CROSSBAR_PORT (default 8000)")
     s.add_argument("--amqp-url", help="env KAZOO_AMQP_URL")
     s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("couchdb", help="run the embedded CouchDB in the foreground")
+    s = command("couchdb", help="run the embedded CouchDB in the foreground")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=5984)
+    s.add_argument("--port", type=lambda v: parse_port(v, "--port"), default=5984)
     s.add_argument("--data-dir", default="var/couchdb")
     s.add_argument("--in-memory", action="store_true")
     s.set_defaults(func=cmd_couchdb)
 
-    from .jobs_cli import add_parser
+    from .accounts_cli import add_parser as add_accounts
+    from .jobs_cli import add_parser as add_jobs
 
-    add_parser(sub)
+    add_jobs(command)
+    add_accounts(command)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    Parser.secrets = _secrets(argv)
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into one line
+        if args.debug:
+            raise
+        message = str(exc) if isinstance(exc, ConfigError) else describe(exc)
+        print(f"kazoo-crossbar {args.command}: error: {message}", file=sys.stderr, flush=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -5,7 +5,36 @@ import os
 import socket
 from dataclasses import dataclass
 
+from yarl import URL
+
 DEFAULT_COUCHDB_URL = "http://127.0.0.1:5984"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and what is wrong."""
+
+
+def parse_port(value: object, source: str) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{source}={value!r} is not a port number; use 1-65535") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source}={port} is out of range; use 1-65535")
+    return port
+
+
+def check_http_url(value: str, source: str) -> str:
+    """value if it is an absolute http(s) URL; the error never shows its password."""
+    try:
+        url = URL(value)
+        ok = url.scheme in ("http", "https") and bool(url.host) and url.port is not None
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        shown = "an unparsable value" if "@" in value else repr(value)  # may hold a password
+        raise ConfigError(f"{source} is {shown}, not an http(s) URL such as http://user:pass@127.0.0.1:5984")
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,11 +54,13 @@ class Settings:
         values: dict[str, object] = {
             "couchdb_url": env.get("KAZOO_COUCHDB_URL", DEFAULT_COUCHDB_URL),
             "host": env.get("KAZOO_CROSSBAR_HOST", "0.0.0.0"),
-            "port": int(env.get("KAZOO_CROSSBAR_PORT", "8000")),
+            "port": parse_port(env.get("KAZOO_CROSSBAR_PORT", "8000"), "KAZOO_CROSSBAR_PORT"),
             "amqp_url": env.get("KAZOO_AMQP_URL") or None,
             "node_name": env.get("KAZOO_NODE_NAME") or cls.node_name,
             "zone": env.get("KAZOO_ZONE", "local"),
             "log_format": env.get("KAZOO_LOG_FORMAT", "json"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        source = "--couchdb-url" if overrides.get("couchdb_url") else "KAZOO_COUCHDB_URL"
+        check_http_url(str(values["couchdb_url"]), source)
         return cls(**values)  # type: ignore[arg-type]

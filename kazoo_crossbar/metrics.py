@@ -1,4 +1,4 @@
-"""Prometheus metrics (prometheus-client) and the health answer.
+"""Prometheus metrics (prometheus-client); /metrics and /health are served by ops.py.
 
 One registry per app, so several apps in one process (tests) do not collide."""
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document, built from the shipped JSON schemas (one source of truth).
+"""The OpenAPI 3.1 document, generated from the route table (routes.py: every endpoint's
+paths and the plain routes) and the shipped JSON schemas (one source of truth).
 
 Request bodies are Kazoo's envelope `{"data": <schema>}`; every answer is Kazoo's success
 or error envelope. Draft-04 `$ref`s by schema id become component references.
@@ -11,11 +12,9 @@ from typing import Any
 
 from . import validation
 from .http.envelope import KAZOO_VERSION
-
-ERRORS = {"400": "validation error", "401": "invalid credentials", "403": "forbidden",
-          "404": "bad identifier / not found", "405": "method not allowed", "409": "conflicting documents",
-          "503": "datastore unavailable"}
-
+from .config import Settings
+from .routes import RouteTable, table
+from .services import make_services
 
 def _convert(node: Any) -> Any:
     """Draft-04 schema → OpenAPI 3.1 schema object (JSON Schema 2020-12 dialect)."""
@@ -38,86 +37,8 @@ def _convert(node: Any) -> Any:
     return out
 
 
-def _envelope(data_schema: dict) -> dict:
-    return {"type": "object", "required": ["data"], "properties": {"data": data_schema}}
-
-
-def _body(data_schema: dict) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": _envelope(data_schema)}}}
-
-
-def _responses(success: str, data: dict) -> dict:
-    out = {success: {"description": "success", "content": {"application/json": {"schema": {
-        "allOf": [{"$ref": "#/components/schemas/SuccessEnvelope"},
-                  {"type": "object", "properties": {"data": data}}]}}}}}
-    for code, text in ERRORS.items():
-        out[code] = {"description": text, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-    return out
-
-
-def _op(op_id: str, summary: str, success: str, data: dict, body: dict | None = None,
-        params: list | None = None, deprecated: bool = False, public: bool = False) -> dict:
-    op: dict[str, Any] = {"operationId": op_id, "summary": summary, "responses": _responses(success, data)}
-    if body is not None:
-        op["requestBody"] = _body(body)
-    if params:
-        op["parameters"] = params
-    if deprecated:
-        op["deprecated"] = True
-    if public:
-        op["security"] = []
-    return op
-
-
-def _path_param(name: str, pattern: str | None = None) -> dict:
-    schema: dict[str, Any] = {"type": "string", "minLength": 1}
-    if pattern:
-        schema["pattern"] = pattern
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-LISTING_PARAMS = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                  for n in ("page_size", "start_key", "paginate", "created_from", "created_to")]
-
-
-def _resource_paths(prefix: str, tag: str, params: list, deprecated: bool) -> dict:
-    ref = {"$ref": "#/components/schemas/resources"}
-    rid = _path_param("resource_id")
-    one = {"type": "object"}
-    listing = {"type": "array", "items": {"type": "object"}}
-    collection = {"type": "object", "properties": {"successes": {"type": "object"}, "errors": {"type": "object"}}}
-    paths = {
-        f"{prefix}": {
-            "get": _op(f"list_{tag}", "List resources", "200", listing, params=params + LISTING_PARAMS,
-                       deprecated=deprecated),
-            "put": _op(f"create_{tag}", "Create a resource", "201", one, ref, params, deprecated)},
-        f"{prefix}/{{resource_id}}": {
-            "get": _op(f"get_{tag}", "Fetch a resource", "200", one, params=params + [rid], deprecated=deprecated),
-            "post": _op(f"replace_{tag}", "Replace a resource", "200", one, ref, params + [rid], deprecated),
-            "patch": _op(f"patch_{tag}", "Change some fields of a resource", "200", one, {"type": "object"},
-                         params + [rid], deprecated),
-            "delete": _op(f"delete_{tag}", "Remove a resource", "200", one, params=params + [rid],
-                          deprecated=deprecated)},
-        f"{prefix}/collection": {
-            "put": _op(f"create_collection_{tag}", "Create many resources", "201", collection,
-                       {"type": "array", "items": ref}, params, deprecated),
-            "post": _op(f"update_collection_{tag}", "Change many resources", "200", collection,
-                        {"type": "array", "items": {"type": "object"}}, params, deprecated)},
-    }
-    if not deprecated:
-        job = {"$ref": "#/components/schemas/resource_jobs"}
-        jid = _path_param("job_id", r"^\d{6}-[0-9a-f]{16}$")
-        paths[f"{prefix}/jobs"] = {
-            "get": _op(f"list_jobs_{tag}", "List bulk number jobs", "200", listing, params=params + LISTING_PARAMS),
-            "put": _op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params)}
-        paths[f"{prefix}/jobs/{{job_id}}"] = {
-            "get": _op(f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid])}
-    return paths
-
-
 @lru_cache(maxsize=1)
-def _document() -> dict:
+def _schemas() -> dict:
     schemas = {name: _convert(validation.load_schema(name)) for name in validation.schema_names()}
     schemas["SuccessEnvelope"] = {"type": "object", "required": ["status", "request_id"], "properties": {
         "status": {"const": "success"}, "data": {}, "request_id": {"type": "string"},
@@ -127,17 +48,18 @@ def _document() -> dict:
                                 "properties": {"status": {"const": "error"}, "error": {"type": "string"},
                                                "message": {"type": "string"}, "data": {},
                                                "request_id": {"type": "string"}, "auth_token": {"type": "string"}}}
-    account = [_path_param("account_id", r"^[a-z0-9]{32}$")]
-    paths: dict[str, Any] = {
-        "/v2/api_auth": {"put": _op("api_auth", "A token for an account API key", "201", {"type": "object"},
-                                    {"$ref": "#/components/schemas/api_auth"}, public=True)},
-        "/v2/user_auth": {"put": _op("user_auth", "A token for user credentials", "201", {"type": "object"},
-                                     {"$ref": "#/components/schemas/user_auth"}, public=True)},
-    }
-    paths.update(_resource_paths("/v2/resources", "global", [], False))
-    paths.update(_resource_paths("/v2/accounts/{account_id}/resources", "local", account, False))
-    paths.update(_resource_paths("/v2/accounts/{account_id}/local_resources", "local_alias", account, True))
-    paths.update(_resource_paths("/v2/accounts/{account_id}/global_resources", "global_alias", account, True))
+    return schemas
+
+
+def document(routes: RouteTable | None = None) -> dict:
+    """The document for a route table (by default the service's own, as `make_services` builds it)."""
+    if routes is None:
+        routes = table(make_services(Settings(couchdb_url="http://127.0.0.1:5984")))  # nothing connects
+    paths: dict[str, Any] = {}
+    for endpoint in routes.endpoints:
+        paths.update(endpoint.paths())
+    for plain in routes.plain:
+        paths.setdefault(plain.path, {})[plain.method.lower()] = plain.operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "kazoo_crossbar resources API", "version": KAZOO_VERSION,
@@ -145,10 +67,7 @@ def _document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"XAuthToken": []}],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
+        "components": {"schemas": copy.deepcopy(_schemas()), "securitySchemes": {
             "XAuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
     }
 
-
-def document() -> dict:
-    return copy.deepcopy(_document())

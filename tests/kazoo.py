@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 
 from aiohttp.test_utils import TestClient
 
-from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage import names, provision, views
 from kazoo_crossbar.storage.couch import CouchClient
 from kazoo_crossbar.storage.provision import credentials
 
@@ -52,6 +52,11 @@ class KazooData:
         await self.couch.save_doc(db, doc)
         await self.couch.save_doc(names.ACCOUNTS, {k: v for k, v in doc.items() if k != "_rev"})
         return doc
+
+    async def plain_account(self, name: str = "Plain", **kw: Any) -> dict:
+        """An account made the way `kazoo-crossbar accounts create` makes it (under the master)."""
+        parent = await provision.get_account(self.couch, self.master["master_account_id"])
+        return await provision.create_account(self.couch, name, parent=parent, **kw)
 
     async def user(self, account: dict, username: str, password: str, **extra: Any) -> dict:
         doc = fixture("account-db.user-doc.json")

@@ -17,6 +17,7 @@ from ..storage import names
 from ..storage.couch import Conflict, CouchClient, NotFound
 from ..storage.docs import system_pvt_fields
 from ..storage.system_config import SystemConfig
+from ..storage.writes import Writes
 
 ATTACHMENT = "private_key.pem"
 ATTACHMENT_CTYPE = "application/x-pem-file"
@@ -28,8 +29,9 @@ def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 class KeyStore:
-    def __init__(self, couch: CouchClient, config: SystemConfig, node: str):
+    def __init__(self, couch: CouchClient, config: SystemConfig, node: str, writes: Writes | None = None):
         self.couch, self.config, self.node = couch, config, node
+        self.writes = writes or Writes(couch, node=node)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._lock = asyncio.Lock()
 
@@ -79,12 +81,12 @@ class KeyStore:
                 await self.couch.create_db(names.SYSTEM_AUTH)
             doc = {"_id": kid, **system_pvt_fields(names.SYSTEM_AUTH, self.node), "pvt_type": "system_key"}
             try:
-                await self.couch.save_doc(names.SYSTEM_AUTH, doc)
+                await self.writes.save(names.SYSTEM_AUTH, doc)
             except Conflict:
                 return await self._theirs(kid)
         try:
-            await self.couch.put_attachment(names.SYSTEM_AUTH, kid, ATTACHMENT, private_key_pem(key),
-                                            ATTACHMENT_CTYPE, doc["_rev"])
+            await self.writes.put_attachment(names.SYSTEM_AUTH, doc, ATTACHMENT, private_key_pem(key),
+                                             ATTACHMENT_CTYPE)
         except Conflict:
             return await self._theirs(kid)
         return key

@@ -20,8 +20,9 @@ import jwt
 
 from ..storage import names
 from ..storage.cache import TTLCache
-from ..storage.couch import Conflict, CouchClient, NotFound
+from ..storage.couch import Conflict, CouchClient
 from ..storage.system_config import SystemConfig
+from ..storage.writes import Writes
 from .keys import KeyStore
 
 ALGORITHMS = ["RS256", "RS384", "RS512"]
@@ -50,8 +51,9 @@ def b64url_decode(value: str) -> bytes:
 
 
 class Tokens:
-    def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore):
+    def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore, writes: Writes | None = None):
         self.couch, self.config, self.keys = couch, config, keys
+        self.writes = writes or Writes(couch)
         self._secrets: TTLCache[str] = TTLCache(10.0)
         # Verified tokens, for as long as an identity secret stays cached: the RSA check and
         # JWT parsing are most of a request's own cost (see docs/benchmarks.md).
@@ -64,24 +66,18 @@ class Tokens:
         cached = self._secrets.get((account_id, identity))
         if cached is not None:
             return cached
-        db = names.account_db(account_id)
-        for _ in range(5):
-            try:
-                doc = await self.couch.get_doc(db, identity)
-            except NotFound:
+
+        def change(doc: dict | None) -> dict | None:
+            if doc is None or doc.get("pvt_signature_secret") or not create:
                 return None
-            secret = doc.get("pvt_signature_secret")
-            if secret:
-                return self._secrets.put((account_id, identity), secret)
-            if not create:
-                return None
-            doc["pvt_signature_secret"] = secrets.token_hex(16)
-            try:
-                await self.couch.save_doc(db, doc)
-            except Conflict:
-                continue
-            return self._secrets.put((account_id, identity), doc["pvt_signature_secret"])
-        return None
+            return {**doc, "pvt_signature_secret": secrets.token_hex(16)}
+
+        try:
+            doc = await self.writes.update(names.account_db(account_id), identity, change)
+        except Conflict:
+            return None
+        secret = (doc or {}).get("pvt_signature_secret")
+        return self._secrets.put((account_id, identity), secret) if secret else None
 
     async def _identity_sig(self, account_id: str, owner_id: str | None, *, create: bool) -> bytes | None:
         identity = owner_id or account_id

@@ -1,6 +1,6 @@
 """The AMQP side of the service (aio-pika, publisher confirms on).
 
-`NullBus` when no broker is configured: the service works alone. `AmqpBus`
+`NullBus` (base.py) when no broker is configured: the service works alone. `AmqpBus`
 connects in the background and keeps trying with back-off while the broker
 is away; HTTP never waits for it. A message is an optimisation, never the
 only copy: CouchDB and the recovery loop are the source of truth, so a
@@ -11,48 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from . import messages
+from .base import OnJob
 
 log = structlog.get_logger(__name__)
-OnJob = Callable[[str, str], Awaitable[str]]
 OnChange = Callable[[str], None]  # a doc change routing key
 OnState = Callable[[bool], None]  # connected or not
 PUBLISH_TIMEOUT_S = 5.0
 
 
-class NullBus:
-    connected = False
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None:
-        return None
-
-    async def docs_changed(self, db: str, docs: list[dict]) -> None:
-        return None
-
-    async def reload_switch(self) -> None:
-        return None
-
-    async def delegate_job(self, account_id: str, job_id: str, msg_id: str | None) -> bool:
-        return False
-
-
-class AmqpBus(NullBus):
-    def __init__(self, url: str, node: str, on_job: OnJob, prefetch: int = 2,
+class AmqpBus:
+    def __init__(self, url: str, node: str, prefetch: int = 2,
                  on_change: OnChange | None = None, on_state: OnState | None = None):
-        self.url, self.node, self.on_job, self.prefetch = url, node, on_job, prefetch
+        self.url, self.node, self.prefetch = url, node, prefetch
+        self.on_job: OnJob | None = None
         self.on_change, self.on_state = on_change, on_state
         self._connection: AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -60,7 +38,9 @@ class AmqpBus(NullBus):
         self._task: asyncio.Task | None = None
         self.connected = False
 
-    async def start(self) -> None:
+    async def start(self, on_job: OnJob) -> None:
+        """Connect in the background; delegated jobs go to `on_job` (the job service)."""
+        self.on_job = on_job
         self._task = asyncio.create_task(self._connect_loop(), name="amqp-connect")
 
     async def stop(self) -> None:
@@ -138,6 +118,8 @@ class AmqpBus(NullBus):
                 return
             if not (isinstance(account_id, str) and isinstance(job_id, str)):
                 return
+            if self.on_job is None:
+                return
             log.info("job_delegated", job_id=job_id, account_id=account_id)
             outcome = await self.on_job(account_id, job_id)
             if outcome == "missing" and not message.redelivered:
@@ -162,10 +144,6 @@ class AmqpBus(NullBus):
         built = messages.doc_change(db, doc, rev, self.node, hard_deleted=hard_deleted, msg_id=msg_id)
         if built is not None:
             await self._publish(messages.CONFIGURATION, *built)
-
-    async def docs_changed(self, db: str, docs: list[dict]) -> None:
-        if self.connected:
-            await asyncio.gather(*(self.doc_changed(db, d, d["_rev"]) for d in docs if "_rev" in d))
 
     async def reload_switch(self) -> None:
         for what in ("reload_acls", "reload_gateways"):

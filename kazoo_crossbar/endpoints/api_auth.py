@@ -2,31 +2,31 @@
 from __future__ import annotations
 
 from ..http import errors
-from ..http import ratelimit
 from ..http.context import Context
+from ..http.operations import op
 from ..storage import names
-from .auth_common import check_account_usable, grant
-from .base import Endpoint, check_schema
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .base import check_schema
 
 
-class ApiAuth(Endpoint):
+class ApiAuth(LoginEndpoint):
     nouns = ("api_auth",)
-    authenticates_itself = True
+    token_cost_key = "api_auth_tokens"
 
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
-
-    async def validate(self, ctx: Context, args: list[str]) -> None:
-        await ratelimit.check(ctx, "api_auth_tokens")  # before any lookup: a guess costs tokens
-        data = await check_schema(ctx, "api_auth", ctx.data)
+    async def validate(self, ctx: Context, args: list[str]) -> Login:
+        await self.spend_tokens(ctx)
+        data = await check_schema(self.config, "api_auth", ctx.data)
         api_key = data["api_key"]
-        for account_id in await ctx.services.accounts.by_view("listing_by_api", api_key):
-            doc = await ctx.services.accounts.get(account_id)
+        for account_id in await self.accounts.by_view("listing_by_api", api_key):
+            doc = await self.accounts.get(account_id)
             if doc is not None and names.is_account_id(account_id):
                 check_account_usable(doc)
-                ctx.doc = doc
-                return
+                return Login(doc)
         raise errors.bad_identifier_list(api_key)
 
-    async def execute(self, ctx: Context, args: list[str]) -> None:
-        await grant(ctx, ctx.doc, None, "cb_api_auth")
+    async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
+        await grant(ctx, self.tokens, self.config, prepared, "cb_api_auth")
+
+    def paths(self) -> dict[str, dict]:
+        return {"/v2/api_auth": {"put": op("api_auth", "A token for an account API key", "201", {"type": "object"},
+                                           {"$ref": "#/components/schemas/api_auth"}, public=True)}}

@@ -1,7 +1,7 @@
-"""Shared document operations for endpoint modules (Kazoo's crossbar_doc):
-load with type and soft-delete checks, save with Kazoo's private fields,
-soft and hard delete. Every write of an endpoint goes through here, so side
-effects that follow a write (change events) live in one place."""
+"""Document operations for endpoint modules (Kazoo's crossbar_doc): load with type and
+soft-delete checks, save with Kazoo's private fields, soft and hard delete, bulk save.
+Writes go through the storage write path (storage/writes.py), which publishes the change
+events and drops the cached documents; here a conflict becomes Kazoo's 409."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +9,9 @@ from typing import Any
 from ..http import errors
 from ..http.context import Context
 from ..storage import docs
-from ..storage.couch import Conflict, CouchError, NotFound
+from ..storage.couch import Conflict, CouchClient, CouchError, NotFound
+from ..storage.doc_cache import DocCache
+from ..storage.writes import Writes
 
 MAX_ID_LENGTH = 255
 
@@ -21,32 +23,6 @@ def valid_id(doc_id: Any) -> bool:
             and doc_id.isprintable() and doc_id not in (".", ".."))
 
 
-async def load(ctx: Context, db: str, doc_id: str, pvt_type: str, *, cached: bool = False) -> dict:
-    """The stored document, or 404 bad_identifier when missing, deleted or of another type.
-    `cached` (reads that change nothing) may answer from the document cache; the caller must
-    not modify what it gets."""
-    if not valid_id(doc_id):
-        raise errors.bad_identifier(doc_id)
-    doc = ctx.services.doc_cache.get(db, doc_id) if cached else None
-    if doc is not None:
-        return doc
-    try:
-        doc = await ctx.services.couch.get_doc(db, doc_id)
-    except NotFound as exc:
-        if exc.db_missing:
-            raise
-        raise errors.bad_identifier(doc_id) from exc
-    except CouchError as exc:
-        if exc.status == 400:  # an id CouchDB refuses cannot exist
-            raise errors.bad_identifier(doc_id) from exc
-        raise
-    if doc.get("pvt_deleted") or doc.get("pvt_type", pvt_type) != pvt_type:
-        raise errors.bad_identifier(doc_id)
-    if cached:
-        ctx.services.doc_cache.put(db, doc)
-    return doc
-
-
 def request_public_data(data: Any) -> dict:
     """The client's fields: private keys are dropped silently, as Kazoo does."""
     return docs.public_fields(data) if isinstance(data, dict) else data
@@ -55,44 +31,60 @@ def request_public_data(data: Any) -> dict:
 def check_if_match(ctx: Context, stored: dict) -> None:
     wanted = ctx.request.headers.get("If-Match")
     if wanted and wanted.strip('"') not in ("*", stored.get("_rev")):
-        raise errors.ApiError(412, "precondition_failed", {"message": "revision does not match"})
+        raise errors.precondition_failed()
 
 
-async def save(ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:
-    docs.update_pvt_parameters(doc, db, ctx.writer(account_id))
-    ctx.services.doc_cache.drop(db, doc["_id"])
-    try:
-        await ctx.services.couch.save_doc(db, doc)
-    except Conflict as exc:
-        raise errors.conflict() from exc
-    ctx.services.doc_cache.drop(db, doc["_id"])  # a read may have cached the old one meanwhile
-    await ctx.services.bus.doc_changed(db, doc, doc["_rev"], msg_id=ctx.request_id)
-    return doc
+class Docs:
+    def __init__(self, writes: Writes, cache: DocCache):
+        self.writes, self.cache = writes, cache
+        self.couch: CouchClient = writes.couch
 
+    async def load(self, db: str, doc_id: str, pvt_type: str, *, cached: bool = False) -> dict:
+        """The stored document, or 404 bad_identifier when missing, deleted or of another type.
+        `cached` (reads that change nothing) may answer from the document cache; the caller must
+        not modify what it gets."""
+        if not valid_id(doc_id):
+            raise errors.bad_identifier(doc_id)
+        doc = self.cache.get(db, doc_id) if cached else None
+        if doc is not None:
+            return doc
+        try:
+            doc = await self.couch.get_doc(db, doc_id)
+        except NotFound as exc:
+            if exc.db_missing:
+                raise
+            raise errors.bad_identifier(doc_id) from exc
+        except CouchError as exc:
+            if exc.status == 400:  # an id CouchDB refuses cannot exist
+                raise errors.bad_identifier(doc_id) from exc
+            raise
+        if doc.get("pvt_deleted") or doc.get("pvt_type", pvt_type) != pvt_type:
+            raise errors.bad_identifier(doc_id)
+        if cached:
+            self.cache.put(db, doc)
+        return doc
 
-async def soft_delete(ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:
-    doc["pvt_deleted"] = True
-    return await save(ctx, db, doc, account_id)
+    async def save(self, ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:
+        docs.update_pvt_parameters(doc, db, ctx.writer(account_id))
+        try:
+            await self.writes.save(db, doc, msg_id=ctx.request_id)
+        except Conflict as exc:
+            raise errors.conflict() from exc
+        return doc
 
+    async def soft_delete(self, ctx: Context, db: str, doc: dict, account_id: str | None) -> dict:
+        doc["pvt_deleted"] = True
+        return await self.save(ctx, db, doc, account_id)
 
-async def hard_delete(ctx: Context, db: str, doc: dict) -> None:
-    ctx.services.doc_cache.drop(db, doc["_id"])
-    try:
-        rev = await ctx.services.couch.delete_doc(db, doc["_id"], doc["_rev"])
-    except Conflict as exc:
-        raise errors.conflict() from exc
-    await ctx.services.bus.doc_changed(db, doc, rev, hard_deleted=True, msg_id=ctx.request_id)
+    async def hard_delete(self, ctx: Context, db: str, doc: dict) -> None:
+        try:
+            await self.writes.delete(db, doc, msg_id=ctx.request_id)
+        except Conflict as exc:
+            raise errors.conflict() from exc
 
-
-async def bulk_save(ctx: Context, db: str, batch: list[dict], account_id: str | None) -> list[dict]:
-    """Save several documents in one `_bulk_docs`; per-document results in request order."""
-    writer = ctx.writer(account_id)
-    for doc in batch:
-        docs.update_pvt_parameters(doc, db, writer)
-        ctx.services.doc_cache.drop(db, doc["_id"])
-    results = await ctx.services.couch.bulk_docs(db, batch)
-    for doc, result in zip(batch, results):
-        if "rev" in result and "error" not in result:
-            doc["_rev"] = result["rev"]
-    await ctx.services.bus.docs_changed(db, [d for d, r in zip(batch, results) if "error" not in r])
-    return results
+    async def bulk_save(self, ctx: Context, db: str, batch: list[dict], account_id: str | None) -> list[dict]:
+        """Save several documents in one `_bulk_docs`; per-document results in request order."""
+        writer = ctx.writer(account_id)
+        for doc in batch:
+            docs.update_pvt_parameters(doc, db, writer)
+        return await self.writes.bulk_save(db, batch, msg_id=ctx.request_id)

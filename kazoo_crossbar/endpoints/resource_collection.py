@@ -9,20 +9,32 @@ per-document conflict is reported under `errors`, never dropped.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import validation
+from ..bus.base import Bus
 from ..http import errors
 from ..http.context import Context
 from ..storage import docs
-from . import crud, resource_local
+from ..storage.system_config import SystemConfig
+from . import crud
+from .resource_local import LocalResources, registers
 
 PVT_TYPE = "resource"
 NOT_FOUND = "resource does not exist"
 
 
-async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool,
-                is_global: bool) -> tuple[str, dict | None, Any]:
+@dataclass
+class CollectionPlan:
+    """What validate hands to execute: the documents to save, and the items already refused."""
+
+    prepared: list[dict]
+    failed: dict[str, Any]
+
+
+async def _item(ctx: Context, store: crud.Docs, db: str, index: int, item: Any,
+                strict: bool, local: LocalResources | None) -> tuple[str, dict | None, Any]:
     """(id, prepared doc or None, error) for one collection item."""
     if not isinstance(item, dict):
         return str(index), None, errors.wrong_type(item, "object").data
@@ -33,11 +45,11 @@ async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool,
     stored: dict = {}
     if ctx.method == "POST":
         try:
-            stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
+            stored = await store.load(db, doc_id, PVT_TYPE)
         except errors.ApiError:
             return doc_id, None, NOT_FOUND
         item = docs.deep_merge(docs.public_fields(stored), item)
-    if not is_global and (conflict := await resource_local.owner_conflict(ctx, doc_id)):
+    if local is not None and (conflict := await local.owner_conflict(ctx, doc_id)):
         return doc_id, None, conflict
     validated, problems = validation.validate("resources", item, strict=strict)
     if problems:
@@ -46,15 +58,17 @@ async def _item(ctx: Context, db: str, index: int, item: Any, strict: bool,
     return doc_id, {**docs.private_fields(stored), "_id": doc_id, **validated, "pvt_type": PVT_TYPE}, None
 
 
-async def validate(ctx: Context, db: str, is_global: bool) -> None:
+async def validate(ctx: Context, store: crud.Docs, config: SystemConfig, db: str,
+                   local: LocalResources | None) -> CollectionPlan:
+    """`local`: the account's local-resource checks; None for global resources."""
     if not isinstance(ctx.data, list):
         raise errors.wrong_type(ctx.data, "array")
-    strict = await ctx.services.config.get("crossbar", "schema_strict_validation", False) is True
+    strict = await config.get("crossbar", "schema_strict_validation", False) is True
     prepared: list[dict] = []
     failed: dict[str, Any] = {}
     seen: set[str] = set()
     for index, item in enumerate(ctx.data):
-        doc_id, doc, problem = await _item(ctx, db, index, item, strict, is_global)
+        doc_id, doc, problem = await _item(ctx, store, db, index, item, strict, local)
         if doc is not None and doc_id in seen:
             doc, problem = None, {"id": {"unique": {"message": "Duplicate id in collection", "value": doc_id}}}
         if doc is None:
@@ -62,22 +76,23 @@ async def validate(ctx: Context, db: str, is_global: bool) -> None:
         else:
             seen.add(doc_id)
             prepared.append(doc)
-    ctx.doc = (prepared, failed)
+    return CollectionPlan(prepared, failed)
 
 
-async def execute(ctx: Context, db: str, account_id: str | None, is_global: bool) -> None:
-    prepared, failed = ctx.doc
+async def execute(ctx: Context, store: crud.Docs, local: LocalResources, bus: Bus, plan: CollectionPlan, db: str,
+                  account_id: str | None, is_global: bool) -> None:
+    prepared, failed = plan.prepared, plan.failed
     successes: dict[str, dict] = {}
-    results = await crud.bulk_save(ctx, db, prepared, account_id) if prepared else []
+    results = await store.bulk_save(ctx, db, prepared, account_id) if prepared else []
     for doc, result in zip(prepared, results):
         if "error" in result:
             failed[doc["_id"]] = {"message": "conflicting documents", "error": result["error"]}
             continue
         if not is_global:
             # collection items get no peer checks (as in 4.3); registering gateways still aggregate
-            await resource_local.sync_aggregate(ctx, doc, resource_local.registers(doc))
+            await local.sync_aggregate(ctx, doc, registers(doc))
         successes[doc["_id"]] = docs.to_public(doc)
     if is_global and successes:
-        await ctx.services.bus.reload_switch()
+        await bus.reload_switch()
     ctx.resp_data = {"successes": successes, "errors": failed}
     ctx.status = 201 if ctx.method == "PUT" else 200

@@ -4,28 +4,41 @@
   [job_id]   GET one job with `status` and `timestamp`
 
 On `/v2/resources/jobs` (no account) the job belongs to the master account
-and needs a super-duper admin. Running the job is the executor's business
-(kazoo_crossbar.jobs); this module only stores it and hands it over.
+and needs a super-duper admin. Who runs the job is the job service's business
+(jobs/service.py); this module checks the request and hands it over.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..http import errors, listing
 from ..http.context import Context
+from ..http.endpoint import Endpoint
+from ..http.operations import LISTING_PARAMS, op, path_param
 from ..jobs import store
+from ..jobs.service import JobService
 from ..storage import names
-from ..storage.couch import NotFound
+from ..storage.couch import CouchClient, NotFound
+from ..storage.system_config import SystemConfig
 from . import crud
-from .base import Endpoint, check_schema
+from .base import check_schema
 
 
-async def job_account(ctx: Context) -> str:
+@dataclass(frozen=True)
+class NewJob:
+    """What validate hands to execute: the job's account and its checked request data."""
+
+    account_id: str
+    data: dict
+
+
+async def job_account(ctx: Context, config: SystemConfig) -> str:
     if ctx.account_id is not None:
         return ctx.account_id
-    master = await ctx.services.config.get("accounts", "master_account_id")
+    master = await config.get("accounts", "master_account_id")
     if not names.is_account_id(master):
-        raise errors.ApiError(500, "unspecified_fault", {"message": "no master account configured"})
+        raise errors.unspecified_fault("no master account configured")
     return master
 
 
@@ -35,9 +48,9 @@ MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinf
 DEFAULT_JOB_MAX_NUMBERS = 10_000
 
 
-async def date_range(ctx: Context) -> tuple[int, int]:
+async def date_range(ctx: Context, config: SystemConfig) -> tuple[int, int]:
     """created_from/created_to (gregorian s) with Kazoo's defaults and date_range errors."""
-    max_range = await ctx.services.config.get_int("crossbar", "maximum_range", 2682000)
+    max_range = await config.get_int("crossbar", "maximum_range", 2682000)
 
     def value(key: str) -> int | None:
         try:
@@ -61,17 +74,24 @@ async def date_range(ctx: Context) -> tuple[int, int]:
     return frm, to
 
 
-async def _check_job_size(ctx: Context, data: object) -> None:
+async def _check_job_size(config: SystemConfig, data: object) -> None:
     """A job document must stay far below CouchDB's max_document_size (the CLI splits files)."""
-    limit = await ctx.services.config.get_int("crossbar.resources", "job_max_numbers", DEFAULT_JOB_MAX_NUMBERS)
+    limit = await config.get_int("crossbar.resources", "job_max_numbers", DEFAULT_JOB_MAX_NUMBERS)
     numbers = data.get("numbers") if isinstance(data, dict) else None
     if isinstance(numbers, list) and len(numbers) > limit:
         raise errors.validation({"numbers": {"maxItems": {
             "message": f"The list is more than {limit} items", "target": limit}}})
 
 
-class ResourceJobs(Endpoint):
+class ResourceJobs(Endpoint[NewJob]):
+    """The `jobs` sub-noun of `resources` (not of the deprecated global/local nouns)."""
+
+    def __init__(self, jobs: JobService, couch: CouchClient, config: SystemConfig):
+        self.jobs, self.couch, self.config = jobs, couch, config
+
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
+        if ctx.nouns[-1][0] != "resources":
+            return frozenset()
         if not args:
             return frozenset({"GET", "PUT"})
         return frozenset({"GET"}) if len(args) == 1 else frozenset()
@@ -79,40 +99,34 @@ class ResourceJobs(Endpoint):
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
         return ctx.is_superduper_admin if ctx.account_id is None else None
 
-    async def validate(self, ctx: Context, args: list[str]) -> None:
-        account_id = await job_account(ctx)
+    async def validate(self, ctx: Context, args: list[str]) -> NewJob | None:
+        account_id = await job_account(ctx, self.config)
         if args:
             return await self._fetch(ctx, account_id, args[0])
         if ctx.method == "GET":
             return await self._summary(ctx, account_id)
         public = crud.request_public_data(ctx.data)
-        await _check_job_size(ctx, public)  # before the schema: validating 400k items takes seconds
-        data = await check_schema(ctx, "resource_jobs", public)
+        await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
+        data = await check_schema(self.config, "resource_jobs", public)
         data.pop("id", None)
         data.pop("ui_metadata", None)
-        if not await self._resource_exists(ctx, account_id, data["resource_id"]):
+        if not await self._resource_exists(account_id, data["resource_id"]):
             raise errors.validation({"resource_id": {"not_found": {
                 "message": f"resource {data['resource_id']} does not exist", "value": data["resource_id"]}}})
-        ctx.doc = (account_id, data)
+        return NewJob(account_id, data)
 
-    async def execute(self, ctx: Context, args: list[str]) -> None:
-        account_id, data = ctx.doc
-        db, doc = await store.create(ctx.services.couch, account_id, data, ctx.writer(account_id))
-        bus = ctx.services.bus
-        await bus.doc_changed(db, doc, doc["_rev"], msg_id=ctx.request_id)
-        # Any node may take the job through the bus; without one (or if the publish fails) we run it.
-        if not await bus.delegate_job(account_id, doc["_id"], ctx.request_id):
-            ctx.services.executor.submit(account_id, doc["_id"])
+    async def execute(self, ctx: Context, args: list[str], prepared: NewJob) -> None:
+        doc = await self.jobs.create(prepared.account_id, prepared.data, ctx.writer(prepared.account_id))
         ctx.resp_data, ctx.revision = store.to_api(doc, with_status=False), doc["_rev"]
         ctx.status = 201
         ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
 
-    async def _resource_exists(self, ctx: Context, account_id: str, resource_id: str) -> bool:
+    async def _resource_exists(self, account_id: str, resource_id: str) -> bool:
         if not crud.valid_id(resource_id):
             return False  # `.`/`..` would address the database info, not a resource
         for db in (names.account_db(account_id), names.OFFNET):
             try:
-                doc = await ctx.services.couch.get_doc(db, resource_id)
+                doc = await self.couch.get_doc(db, resource_id)
             except NotFound:
                 continue
             if doc.get("pvt_type", "resource") == "resource" and not doc.get("pvt_deleted"):
@@ -123,17 +137,31 @@ class ResourceJobs(Endpoint):
         db = store.job_db(account_id, job_id)
         if db is None:
             raise errors.bad_identifier_list(job_id)
-        doc = await store.load(ctx.services.couch, db, job_id)
+        doc = await store.load(self.couch, db, job_id)
         if doc is None:
             raise errors.bad_identifier(job_id)
         ctx.resp_data, ctx.revision = store.to_api(doc, with_status=True), doc["_rev"]
 
     async def _summary(self, ctx: Context, account_id: str) -> None:
-        frm, to = await date_range(ctx)
+        frm, to = await date_range(ctx, self.config)
         months = names.months_between(names.gregorian_to_datetime(frm), names.gregorian_to_datetime(to))
         ascending = str(ctx.query.get("ascending", "")).lower() == "true"
         dbs = [names.modb(account_id, y, m) for y, m in (months if ascending else reversed(months))]
-        size = await listing.page_size(ctx, strict=True)
+        size = await listing.page_size(ctx, self.config, strict=True)
         start, end = (frm, to) if ascending else (to, frm)
-        await listing.load(ctx, dbs, "resources", "jobs_listing", start=start, end=end,
+        await listing.load(ctx, self.couch, dbs, "resources", "jobs_listing", start=start, end=end,
                            descending=not ascending, size=size, skip_missing_dbs=True)
+
+    def paths_under(self, prefix: str, tag: str, params: list) -> dict[str, dict]:
+        """The jobs paths below one `resources` prefix (global or account)."""
+        one, job = {"type": "object"}, {"$ref": "#/components/schemas/resource_jobs"}
+        listing_rows = {"type": "array", "items": {"type": "object"}}
+        jid = path_param("job_id", r"^\d{6}-[0-9a-f]{16}$")
+        return {
+            f"{prefix}/jobs": {
+                "get": op(f"list_jobs_{tag}", "List bulk number jobs", "200", listing_rows,
+                          params=params + LISTING_PARAMS),
+                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params)},
+            f"{prefix}/jobs/{{job_id}}": {
+                "get": op(f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid])},
+        }

@@ -4,7 +4,7 @@ deprecated `global_resources` / `local_resources` nouns.
   []                GET list, PUT create
   [id]              GET, POST replace, PATCH top-level merge, DELETE
   [collection]      PUT create many, POST merge many
-  [jobs, …]         bulk number jobs (resource_jobs.py)
+  [jobs, …]         bulk number jobs: the `jobs` sub-noun, its own endpoint (resource_jobs.py)
 
 Global resources live in `offnet` (super-duper admin only); local ones in
 the account database, where gateways that register or peer are also copied
@@ -12,13 +12,21 @@ into `sip_auth` (resource_local.py).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from ..bus.base import Bus
 from ..http import errors, listing
 from ..http.context import Context, is_false
+from ..http.endpoint import Endpoint
+from ..http.operations import LISTING_PARAMS, op, path_param
 from ..storage import docs, names
-from . import crud, resource_collection, resource_local
-from .base import Endpoint, check_schema
+from ..storage.system_config import SystemConfig
+from . import crud, resource_collection
+from .base import check_schema
+from .resource_collection import CollectionPlan
+from .resource_jobs import ResourceJobs
+from .resource_local import LocalResources
 
 PVT_TYPE = "resource"
 SCHEMA = "resources"
@@ -38,16 +46,26 @@ def doc_account_id(ctx: Context) -> str | None:
     return ctx.account_id
 
 
-class Resources(Endpoint):
+@dataclass
+class ResourceChange:
+    """What validate hands to execute for one resource: the document to write, and (local
+    resources) whether it belongs in `sip_auth`."""
+
+    doc: dict
+    aggregate: bool = False
+
+
+class Resources(Endpoint[ResourceChange | CollectionPlan]):
     nouns = ("resources", "global_resources", "local_resources")
 
-    def __init__(self, jobs: Endpoint | None = None):
-        self.jobs = jobs
+    def __init__(self, store: crud.Docs, config: SystemConfig, bus: Bus, jobs: ResourceJobs | None = None):
+        self.store, self.config, self.bus = store, config, bus
+        self.local = LocalResources(store.writes, config, bus)
+        self.subnouns = {"jobs": jobs} if jobs is not None else {}
 
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
         if args and args[0] == "jobs":
-            return self.jobs.allowed_methods(ctx, args[1:]) if self.jobs and ctx.nouns[-1][0] == "resources" \
-                else frozenset()
+            return frozenset()  # only `resources` has jobs (the sub-noun endpoint answers there)
         if not args:
             return frozenset({"GET", "PUT"})
         if len(args) == 1:
@@ -56,98 +74,139 @@ class Resources(Endpoint):
         return frozenset()
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
-        if args and args[0] == "jobs" and self.jobs:
-            return await self.jobs.authorize(ctx, args[1:])
         if is_global(ctx):
             return ctx.is_superduper_admin
-        return None  # the account hierarchy rule (a deliberate difference from 4.3, see decisions)
+        return None  # the account hierarchy rule (differs from 4.3: docs/decisions.md, HTTP)
 
-    async def validate(self, ctx: Context, args: list[str]) -> None:
-        if args and args[0] == "jobs" and self.jobs:
-            return await self.jobs.validate(ctx, args[1:])
+    async def validate(self, ctx: Context, args: list[str]) -> ResourceChange | CollectionPlan | None:
         db = target_db(ctx)
         if not args:
             if ctx.method == "GET":
                 return await self._summary(ctx, db)
             return await self._prepare_create(ctx, db)
         if args[0] == "collection":
-            return await resource_collection.validate(ctx, db, is_global(ctx))
+            return await resource_collection.validate(ctx, self.store, self.config, db,
+                                                      None if is_global(ctx) else self.local)
         doc_id = args[0]
+        change: ResourceChange | None = None
         if ctx.method == "GET":
-            doc = await crud.load(ctx, db, doc_id, PVT_TYPE, cached=True)
+            doc = await self.store.load(db, doc_id, PVT_TYPE, cached=True)
             ctx.resp_data, ctx.revision = docs.to_public(doc), doc["_rev"]
         elif ctx.method == "POST":
             # Schema errors are reported before existence, as Kazoo does.
-            data = await self._checked(ctx, crud.request_public_data(ctx.data), doc_id)
-            stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
-            ctx.doc = {**docs.private_fields(stored), **data}
+            change = await self._checked(ctx, crud.request_public_data(ctx.data), doc_id)
+            stored = await self.store.load(db, doc_id, PVT_TYPE)
+            change.doc = {**docs.private_fields(stored), **change.doc}
         elif ctx.method == "PATCH":
             patch = crud.request_public_data(ctx.data)
             if not isinstance(patch, dict):
                 raise errors.wrong_type(patch, "object")
-            stored = await crud.load(ctx, db, doc_id, PVT_TYPE)
+            stored = await self.store.load(db, doc_id, PVT_TYPE)
             merged = docs.public_fields(stored)
             for key, value in patch.items():
                 if value is None:  # deliberate: a top-level null removes the key
                     merged.pop(key, None)
                 else:
                     merged[key] = value  # top-level replacement, as 4.3 (objects are not merged)
-            ctx.doc = {**docs.private_fields(stored), **await self._checked(ctx, merged, doc_id)}
+            change = await self._checked(ctx, merged, doc_id)
+            change.doc = {**docs.private_fields(stored), **change.doc}
         elif ctx.method == "DELETE":
-            ctx.doc = await crud.load(ctx, db, doc_id, PVT_TYPE)
-        if ctx.doc is not None:
-            crud.check_if_match(ctx, ctx.doc)
+            change = ResourceChange(await self.store.load(db, doc_id, PVT_TYPE))
+        if change is not None:
+            crud.check_if_match(ctx, change.doc)
+        return change
 
-    async def execute(self, ctx: Context, args: list[str]) -> None:
-        if args and args[0] == "jobs" and self.jobs:
-            return await self.jobs.execute(ctx, args[1:])
+    async def execute(self, ctx: Context, args: list[str], prepared: ResourceChange | CollectionPlan | None) -> None:
         db = target_db(ctx)
-        if args and args[0] == "collection":
-            return await resource_collection.execute(ctx, db, doc_account_id(ctx), is_global(ctx))
-        doc: dict = ctx.doc
+        if isinstance(prepared, CollectionPlan):
+            return await resource_collection.execute(ctx, self.store, self.local, self.bus, prepared, db,
+                                                     doc_account_id(ctx), is_global(ctx))
+        assert prepared is not None
+        doc = prepared.doc
         if ctx.method == "DELETE":
             revision = doc["_rev"]
             if is_false(ctx.req_value("should_soft_delete", True)):
-                await crud.hard_delete(ctx, db, doc)
+                await self.store.hard_delete(ctx, db, doc)
             else:
-                await crud.soft_delete(ctx, db, doc, doc_account_id(ctx))
+                await self.store.soft_delete(ctx, db, doc, doc_account_id(ctx))
             if not is_global(ctx):
-                await resource_local.remove_aggregate(ctx, doc["_id"])
+                await self.local.remove_aggregate(ctx, doc["_id"])
             else:
-                await ctx.services.bus.reload_switch()  # after the write (4.3 published before it)
+                await self.bus.reload_switch()  # after the write (4.3 published before it)
             ctx.resp_data, ctx.revision = docs.to_public(doc, deleted=True), revision
             return
-        await crud.save(ctx, db, doc, doc_account_id(ctx))
+        await self.store.save(ctx, db, doc, doc_account_id(ctx))
         if not is_global(ctx):
-            await resource_local.sync_aggregate(ctx, doc, ctx.scratch.get("aggregate", False))
+            await self.local.sync_aggregate(ctx, doc, prepared.aggregate)
         else:
-            await ctx.services.bus.reload_switch()
+            await self.bus.reload_switch()
         ctx.resp_data, ctx.revision = docs.to_public(doc), doc["_rev"]
         if ctx.method == "PUT":
             ctx.status = 201
             ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
 
     async def _summary(self, ctx: Context, db: str) -> None:
-        size = await listing.page_size(ctx)
+        size = await listing.page_size(ctx, self.config)
         # 4.3's legacy listing: ascending by id, each page emitted in reverse.
-        await listing.load(ctx, [db], "resources", "crossbar_listing", size=size, reverse_page=True)
+        await listing.load(ctx, self.store.couch, [db], "resources", "crossbar_listing", size=size,
+                           reverse_page=True)
 
-    async def _prepare_create(self, ctx: Context, db: str) -> None:
+    async def _prepare_create(self, ctx: Context, db: str) -> ResourceChange:
         data = crud.request_public_data(ctx.data)
         if not isinstance(data, dict):
             raise errors.wrong_type(data, "object")
         doc_id = data.get("id", None)
         if doc_id is not None and not crud.valid_id(doc_id):
             raise errors.validation({"id": {"invalid": {"message": "Invalid document id", "value": doc_id}}})
-        validated = await self._checked(ctx, data, doc_id)
-        ctx.doc = {"_id": doc_id or docs.new_id(), **validated, "pvt_type": PVT_TYPE}
+        change = await self._checked(ctx, data, doc_id)
+        change.doc = {"_id": doc_id or docs.new_id(), **change.doc, "pvt_type": PVT_TYPE}
+        return change
 
-    async def _checked(self, ctx: Context, data: Any, doc_id: str | None) -> dict:
+    async def _checked(self, ctx: Context, data: Any, doc_id: str | None) -> ResourceChange:
         """Schema validation (defaults inserted), then the local-only checks."""
         if not isinstance(data, dict):
             raise errors.wrong_type(data, "object")
-        validated = await check_schema(ctx, SCHEMA, data)
+        validated = await check_schema(self.config, SCHEMA, data)
         validated.pop("id", None)
-        if not is_global(ctx):
-            ctx.scratch["aggregate"] = await resource_local.check(ctx, validated, doc_id)
-        return validated
+        aggregate = False if is_global(ctx) else await self.local.check(ctx, validated, doc_id)
+        return ResourceChange(validated, aggregate)
+
+    def paths(self) -> dict[str, dict]:
+        account = [path_param("account_id", r"^[a-z0-9]{32}$")]
+        out: dict[str, dict] = {}
+        for prefix, tag, params, deprecated in (
+                ("/v2/resources", "global", [], False),
+                ("/v2/accounts/{account_id}/resources", "local", account, False),
+                ("/v2/accounts/{account_id}/local_resources", "local_alias", account, True),
+                ("/v2/accounts/{account_id}/global_resources", "global_alias", account, True)):
+            out.update(resource_paths(prefix, tag, params, deprecated))
+            jobs = self.subnouns.get("jobs")
+            if not deprecated and isinstance(jobs, ResourceJobs):
+                out.update(jobs.paths_under(prefix, tag, params))
+        return out
+
+
+def resource_paths(prefix: str, tag: str, params: list, deprecated: bool) -> dict:
+    ref = {"$ref": "#/components/schemas/resources"}
+    rid = path_param("resource_id")
+    one = {"type": "object"}
+    rows = {"type": "array", "items": {"type": "object"}}
+    collection = {"type": "object", "properties": {"successes": {"type": "object"}, "errors": {"type": "object"}}}
+    return {
+        f"{prefix}": {
+            "get": op(f"list_{tag}", "List resources", "200", rows, params=params + LISTING_PARAMS,
+                      deprecated=deprecated),
+            "put": op(f"create_{tag}", "Create a resource", "201", one, ref, params, deprecated)},
+        f"{prefix}/{{resource_id}}": {
+            "get": op(f"get_{tag}", "Fetch a resource", "200", one, params=params + [rid], deprecated=deprecated),
+            "post": op(f"replace_{tag}", "Replace a resource", "200", one, ref, params + [rid], deprecated),
+            "patch": op(f"patch_{tag}", "Change some fields of a resource", "200", one, {"type": "object"},
+                        params + [rid], deprecated),
+            "delete": op(f"delete_{tag}", "Remove a resource", "200", one, params=params + [rid],
+                         deprecated=deprecated)},
+        f"{prefix}/collection": {
+            "put": op(f"create_collection_{tag}", "Create many resources", "201", collection,
+                      {"type": "array", "items": ref}, params, deprecated),
+            "post": op(f"update_collection_{tag}", "Change many resources", "200", collection,
+                       {"type": "array", "items": {"type": "object"}}, params, deprecated)},
+    }

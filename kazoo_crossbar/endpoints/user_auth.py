@@ -5,31 +5,28 @@ from __future__ import annotations
 import re
 
 from ..http import errors
-from ..http import ratelimit
 from ..http.context import Context
+from ..http.operations import op
 from ..storage import names
 from ..storage.couch import NotFound
 from ..storage.docs import alphanum_name
-from .auth_common import check_account_usable, grant
-from .base import Endpoint, check_schema
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .base import check_schema
 
 _DIGITS = re.compile(r"\D")
 
 
-class UserAuth(Endpoint):
+class UserAuth(LoginEndpoint):
     nouns = ("user_auth",)
-    authenticates_itself = True
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
+    token_cost_key = "user_auth_tokens"
 
     async def _candidates(self, ctx: Context, data: dict) -> list[str]:
-        accounts = ctx.services.accounts
+        accounts = self.accounts
         if number := data.get("phone_number"):
             digits = _DIGITS.sub("", number)
             e164 = "+" + (digits if len(digits) != 10 else "1" + digits)
             try:
-                doc = await ctx.services.couch.get_doc(names.numbers_db(e164), e164)
+                doc = await accounts.couch.get_doc(names.numbers_db(e164), e164)
                 if names.is_account_id(doc.get("pvt_assigned_to")):
                     return [doc["pvt_assigned_to"]]
             except NotFound:
@@ -40,22 +37,24 @@ class UserAuth(Endpoint):
             return await accounts.by_view("listing_by_name", alphanum_name(name))
         return []
 
-    async def validate(self, ctx: Context, args: list[str]) -> None:
-        await ratelimit.check(ctx, "user_auth_tokens")  # before any lookup: a guess costs tokens
-        data = await check_schema(ctx, "user_auth", ctx.data)
+    async def validate(self, ctx: Context, args: list[str]) -> Login:
+        await self.spend_tokens(ctx)
+        data = await check_schema(self.config, "user_auth", ctx.data)
         method = data.get("method", "md5")
         for account_id in await self._candidates(ctx, data):
-            found = await ctx.services.accounts.user_by_credentials(account_id, data["credentials"].lower(), method)
+            found = await self.accounts.user_by_credentials(account_id, data["credentials"].lower(), method)
             if not found:
                 continue
-            doc = await ctx.services.accounts.get(found.get("account_id") or account_id)
+            doc = await self.accounts.get(found.get("account_id") or account_id)
             if doc is None:
                 continue
             check_account_usable(doc)
-            ctx.doc = (doc, found.get("owner_id"))
-            return
+            return Login(doc, found.get("owner_id"))
         raise errors.invalid_credentials()
 
-    async def execute(self, ctx: Context, args: list[str]) -> None:
-        doc, owner_id = ctx.doc
-        await grant(ctx, doc, owner_id, "cb_user_auth")
+    async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
+        await grant(ctx, self.tokens, self.config, prepared, "cb_user_auth")
+
+    def paths(self) -> dict[str, dict]:
+        return {"/v2/user_auth": {"put": op("user_auth", "A token for user credentials", "201", {"type": "object"},
+                                            {"$ref": "#/components/schemas/user_auth"}, public=True)}}

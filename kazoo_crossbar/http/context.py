@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -11,16 +11,13 @@ from ..auth.tokens import Claims
 from ..storage.accounts import is_superduper_admin
 from ..storage.docs import Writer
 
-if TYPE_CHECKING:
-    from ..app import Services
-
 
 @dataclass
 class Context:
     request: web.Request
-    services: "Services"
     request_id: str
     method: str
+    node_hash: str = ""
     version: str = "v2"
     path_tokens: list[str] = field(default_factory=list)
     nouns: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -40,9 +37,7 @@ class Context:
     resp_envelope: dict[str, Any] = field(default_factory=dict)
     revision: str | None = None
     location: str | None = None
-    # what an endpoint's validate hands to its execute (Kazoo's cb_context doc)
-    doc: Any = None
-    scratch: dict[str, Any] = field(default_factory=dict)
+    allowed: frozenset[str] = frozenset()  # methods of the routed path (CORS headers)
 
     @property
     def auth_account_id(self) -> str | None:

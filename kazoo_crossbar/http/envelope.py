@@ -71,8 +71,7 @@ def success(ctx: Context, allowed: Iterable[str] = ()) -> web.Response:
         revision = hashlib.md5(dumps(ctx.resp_data).encode()).hexdigest()
     if revision is not None:
         body["revision"] = revision
-    services = ctx.services
-    body.update(timestamp=timestamp(), version=KAZOO_VERSION, node=services.node_hash,
+    body.update(timestamp=timestamp(), version=KAZOO_VERSION, node=ctx.node_hash,
                 request_id=ctx.request_id, status="success")
     if ctx.auth_token:
         body["auth_token"] = ctx.auth_token
@@ -105,7 +104,7 @@ def error(ctx: Context, exc: ApiError, allowed: Iterable[str] = ()) -> web.Respo
         "status": "error",
         "timestamp": timestamp(),
         "version": KAZOO_VERSION,
-        "node": ctx.services.node_hash,
+        "node": ctx.node_hash,
         "request_id": ctx.request_id,
         # Kazoo 4.3 always sends auth_token on errors, "undefined" when there was none.
         "auth_token": ctx.auth_token or "undefined",

@@ -67,6 +67,11 @@ def bad_identifier_list(value: str) -> ApiError:
     return ApiError(404, "bad identifier", [value])
 
 
+def bad_account_id(message: str) -> ApiError:
+    # api_resource: a missing or malformed account id in the URL
+    return ApiError(404, "bad identifier", {"message": message})
+
+
 def not_found() -> ApiError:
     return ApiError(404, "not_found", {"message": "not found"})
 
@@ -75,8 +80,26 @@ def invalid_method(allowed: frozenset[str]) -> ApiError:
     return ApiError(405, "invalid_method", {"message": "method not allowed"}, allowed=allowed)
 
 
+def not_implemented() -> ApiError:
+    # cowboy's 501 for a method it does not know (TRACE, CONNECT…), with a Kazoo body
+    return ApiError(501, "not_implemented", {"message": "method not implemented"})
+
+
+def too_many_requests() -> ApiError:
+    # crossbar_util:response_429: the client's token bucket cannot pay for the request
+    return ApiError(429, "too_many_requests", {"message": "too many requests"})
+
+
 def conflict() -> ApiError:
     return ApiError(409, "datastore_conflict", {"message": "conflicting documents"})
+
+
+def precondition_failed() -> ApiError:
+    return ApiError(412, "precondition_failed", {"message": "revision does not match"})
+
+
+def unspecified_fault(message: str = "unspecified fault") -> ApiError:
+    return ApiError(500, "unspecified_fault", {"message": message})
 
 
 def faulty_request(message: str) -> ApiError:

@@ -1,26 +1,25 @@
 """Listings over CouchDB views with Kazoo's pagination and filters (§8, §9).
 
-One pager serves every listing: a view in one database (resources) or the
-same view across several month databases (jobs). `page_size` rows are
-returned; the key of the extra row becomes `next_start_key`, in Kazoo's
-encoding; `paginate=false` returns everything. Query-string filters switch to
+The request side of every listing: page size, start key, filters; the pages
+themselves are read by storage/paging.py. `page_size` rows are returned; the
+key of the next row becomes `next_start_key`, in Kazoo's encoding;
+`paginate=false` returns everything. Query-string filters switch to
 `include_docs` and are applied to the full document.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import Any, Sequence
 
-from ..storage import views
-from ..storage.couch import NotFound
+from ..storage import paging
+from ..storage.couch import CouchClient
+from ..storage.system_config import SystemConfig
 from . import errors, startkey
 from .context import Context, is_false
 
 FILTER_PREFIXES = ("filter_not_", "filter_")
 FILTER_KEYS = ("has_key", "key_missing", "has_value", "value_missing",
                "created_from", "created_to", "modified_from", "modified_to")
-Mapper = Callable[[dict], Any]
-_NO_KEY = object()
 
 
 def _get_path(doc: Any, path: str) -> Any:
@@ -90,14 +89,14 @@ def matches(doc: dict, filters: dict[str, Any]) -> bool:
         return False
 
 
-async def page_size(ctx: Context, *, strict: bool = False) -> int | None:
+async def page_size(ctx: Context, config: SystemConfig, *, strict: bool = False) -> int | None:
     """The page size, None when pagination is off (v1 or paginate=false).
 
     Legacy listings fall back to the default on a bad value; crossbar_view
     listings (strict) answer 404 faulty_request, as in Kazoo."""
     if ctx.version == "v1" or is_false(ctx.req_value("paginate", True)):
         return None
-    default = await ctx.services.config.get_int("crossbar", "pagination_page_size", 50)
+    default = await config.get_int("crossbar", "pagination_page_size", 50)
     raw = ctx.req_value("page_size")
     if raw is None:
         return default
@@ -119,37 +118,14 @@ def request_start_key(ctx: Context) -> Any:
     return startkey.decode(raw) if isinstance(raw, str) and raw else None
 
 
-async def _rows(ctx: Context, dbs: Sequence[str], design: str, view: str, *, first: Any, end: Any,
-                descending: bool, batch: int, include_docs: bool, skip_missing_dbs: bool) -> AsyncIterator[dict]:
-    """Every view row from `first` to `end`, database after database, fetched `batch` at a time."""
-    for db in dbs:
-        cursor, skip = first, 0
-        while True:
-            params: dict[str, Any] = {"limit": batch, "descending": descending, "include_docs": include_docs or None,
-                                      "startkey": cursor, "endkey": end, "skip": skip or None}
-            try:
-                rows = (await views.query(ctx.services.couch, db, design, view, **params))["rows"]
-            except NotFound as exc:
-                if skip_missing_dbs and exc.db_missing:
-                    break
-                raise
-            for row in rows:
-                yield row
-            if len(rows) < batch:
-                break
-            # resume after the last row read: same key, skipping the rows already seen with it
-            last = rows[-1]["key"]
-            skip = sum(1 for r in rows if r["key"] == last) + (skip if last == cursor else 0)
-            cursor = last
-
-
 async def load(
     ctx: Context,
+    couch: CouchClient,
     dbs: Sequence[str],
     design: str,
     view: str,
     *,
-    mapper: Mapper = lambda row: row["value"],
+    mapper: paging.Mapper = lambda row: row["value"],
     start: Any = None,
     end: Any = None,
     descending: bool = False,
@@ -157,39 +133,14 @@ async def load(
     size: int | None = 50,
     skip_missing_dbs: bool = False,
 ) -> None:
-    """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order.
-
-    A page never ends inside a run of rows with the same key: `next_start_key` is only a
-    key (Kazoo's encoding), so the next page starts at the first row with that key. Rows
-    sharing the boundary key move to the next page; if a whole page shares one key, the
-    page grows to hold the run."""
+    """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order
+    (storage/paging.py reads the pages)."""
     filters = filters_of(ctx.query)
     requested = request_start_key(ctx)
     first = requested if requested is not None else start
-    batch = 50 if size is None or filters else size + 1
-    kept: list[tuple[Any, Any]] = []
-    next_key: Any = None
-    run_key: Any = _NO_KEY  # set while growing a page over a run of equal keys
-    rows = _rows(ctx, dbs, design, view, first=first, end=end, descending=descending, batch=batch,
-                 include_docs=bool(filters), skip_missing_dbs=skip_missing_dbs)
-    async for row in rows:
-        key = row["key"]
-        if run_key is not _NO_KEY and key != run_key:
-            next_key = key
-            break
-        if run_key is _NO_KEY and size is not None and len(kept) == size:
-            if kept[-1][0] != key:
-                next_key = key
-                break
-            trimmed = [kv for kv in kept if kv[0] != key]
-            if trimmed:
-                kept, next_key = trimmed, key
-                break
-            run_key = key
-        if not filters or matches(row.get("doc") or {}, filters):
-            kept.append((key, mapper(row)))
-    await rows.aclose()
-    items = [item for _, item in kept]
+    keep = (lambda doc: matches(doc, filters)) if filters else None
+    items, next_key = await paging.page(couch, dbs, design, view, first=first, end=end, descending=descending,
+                                        size=size, keep=keep, mapper=mapper, skip_missing_dbs=skip_missing_dbs)
     if reverse_page:
         items.reverse()
     ctx.resp_data = items

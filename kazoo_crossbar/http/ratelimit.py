@@ -5,25 +5,20 @@ Configuration is Kazoo's: system_config `token_buckets` holds `max_bucket_tokens
 node, zone, then `default`; the cost of a request is crossbar `token_costs` when it is an
 integer (Kazoo's default 1), else the endpoint's `api_auth_tokens` / `user_auth_tokens` (35).
 A client that runs out gets 429 `too_many_requests`. Buckets are keyed `IP/no_account`.
+
+One `TokenBuckets` is built per route table (routes.py) and handed to the login endpoints.
 """
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..storage.system_config import SystemConfig
-from .errors import ApiError
-
-if TYPE_CHECKING:
-    from .context import Context
+from . import errors
 
 APP = "crossbar"
 MAX_BUCKETS = 100_000  # oldest buckets are forgotten first: memory stays bounded under spoofed IPs
-
-
-def too_many_requests() -> ApiError:
-    return ApiError(429, "too_many_requests", {"message": "too many requests"})
 
 
 class TokenBuckets:
@@ -61,9 +56,7 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
         return allowed
 
-
-async def check(ctx: "Context", endpoint_key: str) -> None:
-    """429 when the client's bucket cannot pay for this request (Kazoo's consume_tokens/1)."""
-    buckets: TokenBuckets = ctx.services.buckets
-    if not await buckets.consume(ctx.request.remote, await buckets.cost(endpoint_key)):
-        raise too_many_requests()
+    async def check(self, client_ip: str | None, endpoint_key: str) -> None:
+        """429 when the client's bucket cannot pay for this request (Kazoo's consume_tokens/1)."""
+        if not await self.consume(client_ip, await self.cost(endpoint_key)):
+            raise errors.too_many_requests()

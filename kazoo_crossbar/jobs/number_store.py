@@ -1,19 +1,20 @@
 """Number documents in bulk: the number databases (`numbers/+1222`) and the assigned
-account's copy, read with `_all_docs` and written with `_bulk_docs`, change events included."""
+account's copy, read with `_all_docs` and written with `_bulk_docs` through the write path
+(which publishes their change events)."""
 from __future__ import annotations
 
 import structlog
 
-from ..bus.amqp import NullBus
-from ..storage import names, views
-from ..storage.couch import Conflict, CouchClient, NotFound
+from ..storage import names
+from ..storage.couch import Conflict, NotFound
+from ..storage.writes import Writes
 
 log = structlog.get_logger(__name__)
 
 
 class NumberStore:
-    def __init__(self, couch: CouchClient, bus: NullBus):
-        self.couch, self.bus = couch, bus
+    def __init__(self, writes: Writes):
+        self.writes, self.couch = writes, writes.couch
 
     async def fetch(self, e164s: list[str]) -> dict[str, dict]:
         by_db: dict[str, list[str]] = {}
@@ -37,19 +38,9 @@ class NumberStore:
         for e164, doc in docs_by_id.items():
             by_db.setdefault(names.numbers_db(e164), []).append(doc)
         for db, batch in by_db.items():
-            try:
-                answers = await self.couch.bulk_docs(db, batch)
-            except NotFound as exc:
-                if not exc.db_missing:
-                    raise
-                await views.ensure_db(self.couch, db)
-                answers = await self.couch.bulk_docs(db, batch)
+            answers = await self.writes.bulk_save(db, batch, create_db=True)
             for doc, answer in zip(batch, answers):
-                ok = "error" not in answer
-                if ok:
-                    doc["_rev"] = answer["rev"]
-                result[doc["_id"]] = ok
-            await self.bus.docs_changed(db, [d for d, a in zip(batch, answers) if "error" not in a])
+                result[doc["_id"]] = "error" not in answer
         return result
 
     async def write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str],
@@ -78,18 +69,15 @@ class NumberStore:
         if not copies:
             return
         try:
-            answers = await self.couch.bulk_docs(db, copies)
+            answers = await self.writes.bulk_save(db, copies)
         except NotFound:
             return  # the account database does not exist: Kazoo skips the copy too
         for copy, answer in zip(copies, answers):
-            if "rev" in answer and "error" not in answer:
-                copy["_rev"] = answer["rev"]
             if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
                 try:
                     current = await self.couch.get_doc(db, copy["_id"])
                     copy["_rev"] = current["_rev"]
-                    await self.couch.save_doc(db, copy)
+                    await self.writes.save(db, copy)
                 except (NotFound, Conflict):
                     copy.pop("_rev", None)
                     log.warning("number_copy_failed", number=copy["_id"], db=db)
-        await self.bus.docs_changed(db, [c for c in copies if "_rev" in c])

@@ -1,7 +1,7 @@
 """Kazoo's number-manager rules for adding a number (kazoo_number_manager 4.3,
 knm_number:create/2, knm_converters, knm_errors), as pure functions.
 
-The executor fetches and writes in batches; everything decided per number
+The job runner fetches and writes in batches; everything decided per number
 lives here: E.164 normalisation, reconcilability, which existing states
 block a number, the number document and the job's success entry.
 """

@@ -6,14 +6,14 @@ account's current and previous month databases through
 `resources/status_listing` for `pending` and `running` jobs not modified for
 `job_recover_threshold_s` (or `job_recovery_threshold_s`). Each is claimed
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
-so two nodes never resume one job, then handed to the executor. Settings are
-re-read on every pass.
+so two nodes never resume one job, then run here (both by the job service,
+service.py). Settings are re-read on every pass.
 """
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from typing import Protocol
 
 import structlog
 
@@ -21,13 +21,16 @@ from ..metrics import Metrics
 from ..storage import names, views
 from ..storage.couch import CouchClient, CouchError, NotFound
 from ..storage.system_config import SystemConfig
-from . import store
 
 log = structlog.get_logger(__name__)
 CATEGORY = "crossbar.resources"
 
-Resume = Callable[[str, str], Awaitable[None]]
-Announce = Callable[[str, str, str | None], Awaitable[bool]]
+
+
+class Recoverer(Protocol):
+    """What recovery needs of the job service."""
+
+    async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
 
 
 async def setting(config: SystemConfig, seed_key: str, kazoo_key: str, default: int) -> int:
@@ -54,10 +57,8 @@ async def month_dbs(couch: CouchClient, now: datetime) -> list[str]:
 
 
 class Recovery:
-    def __init__(self, couch: CouchClient, config: SystemConfig, node: str, resume: Resume,
-                 announce: Announce | None = None, metrics: Metrics | None = None):
-        self.couch, self.config, self.node, self.resume = couch, config, node, resume
-        self.announce = announce
+    def __init__(self, couch: CouchClient, config: SystemConfig, jobs: Recoverer, metrics: Metrics | None = None):
+        self.couch, self.config, self.jobs = couch, config, jobs
         self.metrics = metrics or Metrics()
         self._task: asyncio.Task | None = None
         self.passes = 0
@@ -96,16 +97,10 @@ class Recovery:
                 doc = row.get("doc")
                 if not doc or now - int(doc.get("pvt_modified", 0)) <= threshold:
                     continue
-                if await store.claim(self.couch, db, doc, self.node, pvt_recovering=True):
+                if await self.jobs.recover(names.account_id(db) or "", db, doc):
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
-                    account_id = names.account_id(db) or ""
-                    # We claimed it, so we resume it; the delegate message tells the cluster
-                    # (other nodes see it `running` here and leave it, as cb_jobs_listener does).
-                    await self.resume(account_id, doc["_id"])
-                    if self.announce:
-                        await self.announce(account_id, doc["_id"], doc.get("pvt_request_id"))
         self.passes += 1
         self.metrics.recovery_passes.inc()
         return claimed

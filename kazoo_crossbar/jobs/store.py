@@ -13,8 +13,9 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any
 
-from ..storage import docs, names, views
+from ..storage import docs, names
 from ..storage.couch import Conflict, CouchClient, NotFound
+from ..storage.writes import Writes
 
 JOB_TYPE = "resource_job"
 _JOB_ID = re.compile(r"^(\d{4})(\d{1,2})-")
@@ -49,7 +50,7 @@ def to_api(doc: dict, *, with_status: bool) -> dict:
     return out
 
 
-async def create(couch: CouchClient, account_id: str, data: dict, writer: docs.Writer) -> tuple[str, dict]:
+async def create(writes: Writes, account_id: str, data: dict, writer: docs.Writer) -> tuple[str, dict]:
     """Save a new pending job in the account's current MODB (created with its views when missing)."""
     job_id = new_job_id()
     db = job_db(account_id, job_id)
@@ -57,13 +58,7 @@ async def create(couch: CouchClient, account_id: str, data: dict, writer: docs.W
     doc: dict[str, Any] = {"_id": job_id, **data, "errors": {}, "success": {},
                            "pvt_status": "pending", "pvt_type": JOB_TYPE}
     docs.update_pvt_parameters(doc, db, writer)
-    try:
-        await couch.save_doc(db, doc)
-    except NotFound as exc:
-        if not exc.db_missing:
-            raise
-        await views.ensure_db(couch, db)
-        await couch.save_doc(db, doc)
+    await writes.save(db, doc, msg_id=writer.request_id, create_db=True)
     return db, doc
 
 
@@ -88,20 +83,16 @@ def encode_doc(doc: dict, success: dict[str, str], errors: dict[str, str]) -> by
     return "".join(parts).encode("utf-8")
 
 
-async def save_raw(couch: CouchClient, db: str, doc: dict, success: dict[str, str], errors: dict[str, str]) -> str:
+async def save_raw(writes: Writes, db: str, doc: dict, success: dict[str, str], errors: dict[str, str]) -> str:
     """Save the job (rev check included); returns the new rev. Raises Conflict when someone else saved it."""
-    body = encode_doc(doc, success, errors)
-    res = await couch.request("PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body,
-                              headers={"Content-Type": "application/json"}, db=db)
-    doc["_rev"] = res["rev"]
-    return res["rev"]
+    return await writes.save_encoded(db, doc, encode_doc(doc, success, errors))
 
 
-async def claim(couch: CouchClient, db: str, doc: dict, node: str, **extra: Any) -> bool:
+async def claim(writes: Writes, db: str, doc: dict, node: str, **extra: Any) -> bool:
     """Mark the job running on this node through the revision check; False when another node won."""
     doc.update(pvt_status="running", pvt_node=node, pvt_modified=names.gregorian_now(), **extra)
     try:
-        await couch.save_doc(db, doc)
+        await writes.save(db, doc)
     except Conflict:
         return False
     return True

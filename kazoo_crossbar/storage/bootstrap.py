@@ -15,14 +15,17 @@ from aiocouch import CouchDB
 from . import names, provision, views
 from .couch import CouchClient, NotFound
 from .system_config import SystemConfig, install_defaults
+from .writes import Writes
 
 
 async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await couch.up():
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"CouchDB at {couch.url} is not answering")
-        await asyncio.sleep(0.2)
+    """Raises TimeoutError when CouchDB has not answered `/_up` within timeout_s."""
+    async def poll() -> None:
+        while not await couch.up():
+            await asyncio.sleep(0.2)
+
+    # Bounded as a whole: one attempt alone may hang on a black-holed address.
+    await asyncio.wait_for(poll(), timeout_s)
 
 
 async def create_system_dbs(url: str) -> None:
@@ -38,16 +41,17 @@ async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict
     return res["rows"][0]["doc"] if res["rows"] else None
 
 
-async def setup(url: str, node: str, *, master_account_name: str = "Master Account",
+async def setup(url: str, node: str, *, wait_s: float = 30.0, master_account_name: str = "Master Account",
                 admin_username: str | None = None, admin_password: str | None = None) -> dict[str, Any]:
     couch = CouchClient(url)
     try:
-        await wait_until_up(couch)
+        await wait_until_up(couch, wait_s)
         await create_system_dbs(url)
         for db in names.SYSTEM_DBS:
             await views.install(couch, db)
-        await install_defaults(couch, node)
-        config = SystemConfig(couch, node)
+        writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+        await install_defaults(writes, node)
+        config = SystemConfig(couch, node, writes=writes)
         master_id = await config.get("accounts", "master_account_id")
         master = None
         if names.is_account_id(master_id):
@@ -59,7 +63,7 @@ async def setup(url: str, node: str, *, master_account_name: str = "Master Accou
             master = await provision.create_account(couch, master_account_name, superduper=True, node=node)
             doc = await couch.get_doc(names.SYSTEM_CONFIG, "accounts")
             doc.setdefault("default", {})["master_account_id"] = master["_id"]
-            await couch.save_doc(names.SYSTEM_CONFIG, doc)
+            await writes.save(names.SYSTEM_CONFIG, doc)
         else:
             await views.install(couch, names.account_db(master["_id"]))
         username = (admin_username or "admin").lower()
@@ -72,7 +76,7 @@ async def setup(url: str, node: str, *, master_account_name: str = "Master Accou
                 await provision.create_user(couch, master, username, password)
             else:
                 user["pvt_md5_auth"], user["pvt_sha1_auth"] = provision.credentials(username, password)
-                await couch.save_doc(names.account_db(master["_id"]), user)
+                await writes.save(names.account_db(master["_id"]), user)
             result["admin_password"] = password
         return result
     finally:

@@ -1,14 +1,19 @@
 """Creating accounts and users exactly as Kazoo writes them: the account doc in
 its own database plus a copy in `accounts`, and a user with credential
-hashes. Used by `setup` for the master account."""
+hashes. Used by `setup` for the master account and by `kazoo-crossbar accounts`."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 
 from . import names, views
-from .couch import CouchClient
+from .couch import Conflict, CouchClient, NotFound
 from .docs import document_hash, new_id
+from .writes import Writes
+
+
+class AccountError(ValueError):
+    """An account request that cannot be done (unknown parent, realm taken, ...)."""
 
 
 def credentials(username: str, password: str) -> tuple[str, str]:
@@ -17,12 +22,13 @@ def credentials(username: str, password: str) -> tuple[str, str]:
     return hashlib.md5(creds).hexdigest(), hashlib.sha1(creds).hexdigest()
 
 
-def account_doc(account_id: str, name: str, *, tree: list[str], superduper: bool, node: str) -> dict:
+def account_doc(account_id: str, name: str, *, tree: list[str], superduper: bool, node: str,
+                realm: str | None = None, allow_additions: bool | None = None) -> dict:
     now = names.gregorian_now()
     doc = {
         "_id": account_id,
         "name": name,
-        "realm": f"{secrets.token_hex(3)}.sip.{names.alphanum_realm(name)}",
+        "realm": realm or f"{secrets.token_hex(3)}.sip.{names.alphanum_realm(name)}",
         "enabled": True,
         "language": "en-us",
         "pvt_type": "account",
@@ -32,7 +38,7 @@ def account_doc(account_id: str, name: str, *, tree: list[str], superduper: bool
         "pvt_tree": tree,
         "pvt_api_key": secrets.token_hex(32),
         "pvt_enabled": True,
-        "pvt_wnm_allow_additions": superduper,
+        "pvt_wnm_allow_additions": superduper if allow_additions is None else allow_additions,
         "pvt_superduper_admin": superduper,
         "pvt_reseller": superduper,
         "pvt_created": now,
@@ -45,16 +51,27 @@ def account_doc(account_id: str, name: str, *, tree: list[str], superduper: bool
     return doc
 
 
+async def realm_taken(couch: CouchClient, realm: str) -> bool:
+    """Realms are unique across accounts (cb_accounts validate_realm_is_unique)."""
+    res = await views.query(couch, names.ACCOUNTS, "accounts", "listing_by_realm", key=realm.lower())
+    return bool(res["rows"])
+
+
 async def create_account(couch: CouchClient, name: str, *, parent: dict | None = None,
-                         superduper: bool = False, node: str = "kazoo_crossbar") -> dict:
+                         superduper: bool = False, node: str = "kazoo_crossbar", realm: str | None = None,
+                         allow_additions: bool | None = None) -> dict:
+    if realm and await realm_taken(couch, realm):
+        raise AccountError(f"realm {realm} is already used by another account")
     account_id = new_id()
     tree = [*parent.get("pvt_tree", []), parent["_id"]] if parent else []
-    doc = account_doc(account_id, name, tree=tree, superduper=superduper, node=node)
+    doc = account_doc(account_id, name, tree=tree, superduper=superduper, node=node, realm=realm,
+                      allow_additions=allow_additions)
     db = names.account_db(account_id)
     await views.ensure_db(couch, db)
-    await couch.save_doc(db, doc)
+    writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+    await writes.save(db, doc)
     copy = {k: v for k, v in doc.items() if k != "_rev"}
-    await couch.save_doc(names.ACCOUNTS, copy)
+    await writes.save(names.ACCOUNTS, copy)
     return doc
 
 
@@ -78,5 +95,53 @@ async def create_user(couch: CouchClient, account: dict, username: str, password
         "pvt_created": now,
         "pvt_modified": now,
     }
-    await couch.save_doc(names.account_db(account["_id"]), user)
+    await Writes(couch).save(names.account_db(account["_id"]), user)
     return user
+
+
+async def get_account(couch: CouchClient, account_id: str) -> dict:
+    """The account doc from its own database (the authority), or AccountError."""
+    if not names.is_account_id(account_id):
+        raise AccountError(f"{account_id!r} is not an account id (32 hex characters)")
+    try:
+        doc = await couch.get_doc(names.account_db(account_id), account_id)
+    except NotFound:
+        doc = None
+    if doc is None or doc.get("pvt_deleted"):
+        raise AccountError(f"account {account_id} does not exist")
+    return doc
+
+
+async def list_accounts(couch: CouchClient, parent_id: str | None = None) -> list[dict]:
+    """The copies in `accounts` (what Kazoo lists from), optionally only a parent's direct children."""
+    res = await views.query(couch, names.ACCOUNTS, "accounts", "listing_by_id", include_docs=True)
+    docs = [row["doc"] for row in res["rows"] if row.get("doc")]
+    if parent_id is not None:
+        docs = [d for d in docs if (d.get("pvt_tree") or [None])[-1] == parent_id]
+    return sorted(docs, key=lambda d: (d.get("pvt_created", 0), d["_id"]))
+
+
+async def _set_fields(couch: CouchClient, db: str, account_id: str, fields: dict, fallback: dict,
+                      node: str) -> dict:
+    def change(stored: dict | None) -> dict:
+        # Kazoo may write the same doc meanwhile (the write path re-reads on a conflict);
+        # a missing `accounts` copy is written from the account doc.
+        doc = stored if stored is not None else {k: v for k, v in fallback.items() if k != "_rev"}
+        return {**doc, **fields}
+
+    try:
+        doc = await Writes(couch, node=node).update(db, account_id, change)
+    except Conflict:
+        raise AccountError(f"account {account_id} in {db} kept changing; try again") from None
+    assert doc is not None
+    return doc
+
+
+async def update_account(couch: CouchClient, account_id: str, node: str = "kazoo_crossbar", **pvt: object) -> dict:
+    """Set private fields (pvt_enabled, pvt_wnm_allow_additions) on the account doc and its
+    `accounts` copy, as Kazoo's maintenance functions do; returns the account doc."""
+    doc = await get_account(couch, account_id)
+    fields = {**pvt, "pvt_modified": names.gregorian_now(), "pvt_node": node}
+    doc = await _set_fields(couch, names.account_db(account_id), account_id, fields, doc, node)
+    await _set_fields(couch, names.ACCOUNTS, account_id, fields, doc, node)
+    return doc

@@ -8,21 +8,23 @@ operators see every key the service uses. Documents are cached briefly.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from . import names
 from .cache import TTLCache
 from .couch import Conflict, CouchClient, NotFound
 from .docs import system_pvt_fields
+from .writes import Writes
 
-DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "system_config"
 _MISSING = object()
 
 
 class SystemConfig:
-    def __init__(self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0):
+    def __init__(self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0,
+                 writes: Writes | None = None):
         self.couch, self.node, self.zone = couch, node, zone
+        self.writes = writes or Writes(couch, node=node, zone=zone)
         self._cache: TTLCache[dict] = TTLCache(ttl_s)
 
     async def category(self, category: str) -> dict | None:
@@ -58,24 +60,23 @@ class SystemConfig:
             return default
 
     async def _write_default(self, category: str, key: str, default: Any) -> Any:
-        for _ in range(5):
-            try:
-                doc = await self.couch.get_doc(names.SYSTEM_CONFIG, category)
-            except NotFound:
-                doc = {"_id": category, "default": {}, **system_pvt_fields(names.SYSTEM_CONFIG, self.node)}
-            current = self._lookup(doc, key)
-            if current is not _MISSING:  # someone else wrote it meanwhile
+        def change(doc: dict | None) -> dict | None:
+            doc = doc or {"_id": category, "default": {}, **system_pvt_fields(names.SYSTEM_CONFIG, self.node)}
+            if self._lookup(doc, key) is not _MISSING:  # someone else wrote it meanwhile
                 self._cache.put(category, doc)
-                return current
+                return None
             doc.setdefault("default", {})[key] = default
             doc["pvt_modified"] = names.gregorian_now()
-            try:
-                await self.couch.save_doc(names.SYSTEM_CONFIG, doc)
-            except Conflict:
-                continue
-            self._cache.put(category, doc)
+            return doc
+
+        try:
+            doc = await self.writes.update(names.SYSTEM_CONFIG, category, change)
+        except Conflict:
             return default
-        return default
+        assert doc is not None
+        self._cache.put(category, doc)
+        value = self._lookup(doc, key)
+        return default if value is _MISSING else value
 
     def forget(self, category: str | None = None) -> None:
         if category is None:
@@ -87,31 +88,31 @@ class SystemConfig:
 def shipped_defaults() -> dict[str, dict]:
     """The default documents under system_config/, by category id."""
     out = {}
-    for path in sorted(DEFAULTS_DIR.glob("*.json")):
-        doc = json.loads(path.read_text())
+    # The top-level system_config/ folder ships as a package (wheel or source checkout alike).
+    paths = sorted((p for p in files("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    for path in paths:
+        doc = json.loads(path.read_text(encoding="utf-8"))
         out[doc["_id"]] = doc
     return out
 
 
-async def install_defaults(couch: CouchClient, node: str) -> list[str]:
+async def install_defaults(writes: Writes, node: str) -> list[str]:
     """Write shipped defaults; keys an operator already set are never overwritten."""
     changed = []
     for category, shipped in shipped_defaults().items():
-        for _ in range(5):
-            try:
-                doc = await couch.get_doc(names.SYSTEM_CONFIG, category)
-            except NotFound:
-                doc = {"_id": category, **system_pvt_fields(names.SYSTEM_CONFIG, node)}
+        def change(doc: dict | None, category: str = category, shipped: dict = shipped) -> dict | None:
+            doc = doc or {"_id": category, **system_pvt_fields(names.SYSTEM_CONFIG, node)}
             default = doc.setdefault("default", {})
             missing = {k: v for k, v in shipped.get("default", {}).items() if k not in default}
             if not missing and "_rev" in doc:
-                break
+                return None
             default.update(missing)
             doc["pvt_modified"] = names.gregorian_now()
-            try:
-                await couch.save_doc(names.SYSTEM_CONFIG, doc)
-                changed.append(category)
-                break
-            except Conflict:
-                continue
-    return changed
+            changed.append(category)
+            return doc
+
+        try:
+            await writes.update(names.SYSTEM_CONFIG, category, change)
+        except Conflict:
+            continue
+    return sorted(set(changed), key=changed.index)

@@ -9,25 +9,27 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import structlog
 
 from . import names
 from .couch import Conflict, CouchClient, NotFound
+from .retry import read_modify_write
 
 log = structlog.get_logger(__name__)
 
-VIEWS_DIR = Path(__file__).resolve().parents[2] / "couchdb_views"
 
 
 @lru_cache(maxsize=None)
 def design_docs(klass: str) -> tuple[dict, ...]:
-    folder = VIEWS_DIR / klass
+    # The top-level couchdb_views/ folder ships as a package (wheel or source checkout alike).
+    folder = files("couchdb_views") / klass
     if not folder.is_dir():
         return ()
-    return tuple(json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
+    paths = sorted((p for p in folder.iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    return tuple(json.loads(p.read_text(encoding="utf-8")) for p in paths)
 
 
 def _missing_views(stored: dict | None, wanted: dict) -> dict | None:
@@ -51,22 +53,28 @@ async def install(couch: CouchClient, db: str) -> int:
     klass = names.classify(db)
     written = 0
     for wanted in design_docs(klass) if klass else ():
-        for _ in range(5):  # another writer (a concurrent job, Kazoo) may install it at the same time
+        async def read(doc_id: str = wanted["_id"]) -> dict | None:
             try:
-                stored = await couch.get_doc(db, wanted["_id"])
+                return await couch.get_doc(db, doc_id)
             except NotFound as exc:
                 if exc.db_missing:
                     raise
-                stored = None
-            doc = _missing_views(stored, wanted)
-            if doc is None:
-                break
-            try:
-                await couch.save_doc(db, doc)
-            except Conflict:
-                continue
+                return None
+
+        def change(stored: dict | None, wanted: dict = wanted) -> dict | None:
+            return _missing_views(stored, wanted)
+
+        async def write(doc: dict) -> dict:
+            nonlocal written
+            await couch.save_doc(db, doc)  # design documents are never published (kzs_publish)
             written += 1
-            break
+            return doc
+
+        try:
+            # another writer (a concurrent job, Kazoo) may install it at the same time
+            await read_modify_write(read, change, write, what=wanted["_id"])
+        except Conflict:
+            continue
     if written:
         log.info("design_docs_installed", db=db, count=written)
     return written

@@ -24,7 +24,7 @@ def cli(*args: str, api_key: str, url: str, timeout: float = 120) -> tuple[dict 
 
 @pytest.fixture(scope="module")
 async def running(couchdb_url, kazoo, tmp_path_factory):
-    account = await kazoo.account()
+    account = await kazoo.plain_account("CLI", allow_additions=True)
     service = ServiceProcess(couchdb_url, "cli@test", tmp_path_factory.mktemp("cli")).start()
     async with aiohttp.ClientSession() as http:
         async with http.put(f"{service.url}/v2/api_auth", json={"data": {"api_key": account["pvt_api_key"]}}) as r:
@@ -41,12 +41,15 @@ async def test_jobs_add_from_csv_in_chunks_then_show_and_list(running, tmp_path)
     nums = numbers_block(25)
     path = tmp_path / "numbers.csv"
     path.write_text("name,Number\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(nums)) + "bad,12\n")
+    failures = tmp_path / "failures.csv"
     summary, progress = await asyncio.to_thread(
-        cli, "add", "--resource", rid, "--chunk", "10", "--poll", "0.2", str(path),
+        cli, "add", "--resource", rid, "--chunk", "10", "--poll", "0.2", "--failures", str(failures), str(path),
         api_key=account["pvt_api_key"], url=service.url)
     assert summary["submitted"] == 26 and summary["added"] == 25 and summary["failed"] == 1
     assert summary["failed_by_reason"] == {"not_reconcilable": 1} and len(summary["jobs"]) == 3
-    assert "26/26" in progress
+    assert summary["failures"] == [{"number": "12", "reason": "not_reconcilable", "message": ""}]
+    assert failures.read_text().splitlines() == ["number,reason,message", "12,not_reconcilable,"]
+    assert "progress: 26/26 numbers done, 1 failed" in progress.splitlines()  # plain lines: not a terminal
     shown, _ = await asyncio.to_thread(cli, "show", summary["jobs"][0], api_key=account["pvt_api_key"],
                                        url=service.url)
     assert shown["status"] == "complete" and len(shown["successes"]) == 10
@@ -66,3 +69,22 @@ async def test_jobs_add_plain_lines_and_errors(running, tmp_path):
                          env={**os.environ, "KAZOO_API_KEY": account["pvt_api_key"]}, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode != 0 and "not_found" in bad.stderr
+
+
+async def test_jobs_options_after_the_action(running):
+    service, account, _ = running
+    proc = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "kazoo_crossbar", "jobs", "list", "--url", service.url,
+                         "--api-key", account["pvt_api_key"]],
+        env={k: v for k, v in os.environ.items() if k != "KAZOO_API_KEY"}, capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert isinstance(json.loads(proc.stdout), list)
+
+
+async def test_serve_logs_one_startup_line(running, couchdb_url):
+    service, _, _ = running
+    [started] = service.events("started")
+    assert started["node"] == "cli@test" and started["couchdb"] == couchdb_url and started["broker"] == "off"
+    assert started["listen"] == f"127.0.0.1:{service.port}" and started["version"][0].isdigit()
+    assert "Running on" not in service.log_path.read_text()  # aiohttp's own banner is replaced

@@ -29,6 +29,8 @@ async def test_openapi_document_is_served_and_valid(client):
                         ("/v2/accounts/{account_id}/resources/jobs/{job_id}", {"get"}),
                         ("/v2/accounts/{account_id}/local_resources/{resource_id}", {"get", "post", "patch", "delete"})):
         assert set(paths[path]) == verbs, path
+    # generated from the route table: the operator routes are in it too
+    assert set(paths["/health"]) == set(paths["/metrics"]) == set(paths["/openapi.json"]) == {"get"}
     # the request schemas are the shipped ones, not copies
     schemas = doc["components"]["schemas"]
     assert schemas["resources"]["required"] == ["name", "gateways"]
@@ -67,7 +69,8 @@ def fuzz(base_url: str, token: str, account_id: str, examples: int) -> list[str]
 
     problems: list[str] = []
     schema = schemathesis.openapi.from_dict(document())
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # the Kazoo API; /health, /metrics and /openapi.json answer in their own formats
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.path.startswith("/v2/")]
     for operation, mode in [(op, mode) for op in operations for mode in schemathesis.GenerationMode]:
 
         @settings(max_examples=examples, deadline=None, database=None, derandomize=True,

@@ -1,4 +1,4 @@
-"""Runs bulk number jobs: an asyncio worker pool inside the service.
+"""Runs one bulk number job (the worker pool that schedules runs is pool.py).
 
 A job is claimed through CouchDB's revision check, then its numbers are
 handled in batches: existing number docs read with one `_all_docs` per
@@ -19,12 +19,12 @@ from typing import Any, Iterator
 
 import structlog
 
-from ..bus.amqp import NullBus
 from ..metrics import Metrics
 from ..storage import names
 from ..storage.accounts import Accounts
-from ..storage.couch import Conflict, CouchClient, CouchError, NotFound, Unreachable
+from ..storage.couch import Conflict, CouchError, NotFound
 from ..storage.system_config import SystemConfig
+from ..storage.writes import Writes
 from . import carriers, faults, numbers, store
 from .number_store import NumberStore
 
@@ -57,68 +57,14 @@ class JobRun:
         return cls(db, doc, success, errors)
 
 
-class Executor:
-    def __init__(self, couch: CouchClient, config: SystemConfig, accounts: Accounts, node: str,
-                 bus: NullBus | None = None, concurrency: int = 2, metrics: Metrics | None = None):
-        self.couch, self.config, self.accounts, self.node = couch, config, accounts, node
-        self.bus = bus or NullBus()
+class JobRunner:
+    """Runs (or resumes) one job at a time per call; knows nothing of scheduling."""
+
+    def __init__(self, writes: Writes, config: SystemConfig, accounts: Accounts, node: str,
+                 metrics: Metrics | None = None):
+        self.writes, self.couch, self.config, self.accounts, self.node = writes, writes.couch, config, accounts, node
         self.metrics = metrics or Metrics()
-        self.numbers = NumberStore(couch, self.bus)
-        self.concurrency = concurrency
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task] = set()
-        self._active: set[str] = set()
-
-    # --- pool -----------------------------------------------------------------------------
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> "asyncio.Task[str]":
-        """Run a job in the pool (at most `concurrency` at once); `claimed` when recovery
-        already took it over for this node. The task ends when the job has run (or was skipped)."""
-        task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def resume(self, account_id: str, job_id: str) -> None:
-        self.submit(account_id, job_id, claimed=True)
-
-    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> str:
-        async with self._slots:
-            if job_id in self._active:
-                return "skipped"
-            self._active.add(job_id)
-            try:
-                outcome = await self._run_through_outages(account_id, job_id, claimed)
-            except Exception:
-                log.exception("job_failed", job_id=job_id, account_id=account_id)
-                outcome = "failed"
-            finally:
-                self._active.discard(job_id)
-            if outcome in ("complete", "lost", "failed"):
-                self.metrics.jobs.labels(status=outcome).inc()
-            return outcome
-
-    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
-        """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it).
-        Other CouchDB errors get a few more tries; after that the recovery loop has it."""
-        delay, other_errors = 0.5, 0
-        while True:
-            try:
-                return await self.run(account_id, job_id, claimed=claimed)
-            except Unreachable as exc:
-                log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
-            except CouchError as exc:
-                other_errors += 1
-                if other_errors > 3:
-                    raise
-                log.warning("job_retrying", job_id=job_id, error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-            claimed = True
+        self.numbers = NumberStore(writes)
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
@@ -186,11 +132,10 @@ class Executor:
         else:
             job.doc["pvt_inflight"] = inflight
         try:
-            await store.save_raw(self.couch, job.db, job.doc, job.success, job.errors)
+            await store.save_raw(self.writes, job.db, job.doc, job.success, job.errors)
         except Conflict:
             log.warning("job_taken_over", job_id=job.doc["_id"], claim=claim)
             return False
-        await self.bus.doc_changed(job.db, job.doc, job.doc["_rev"], msg_id=job.doc.get("pvt_request_id"))
         return True
 
     # --- planning ---------------------------------------------------------------------------
@@ -250,19 +195,6 @@ class Executor:
             batch.read = set(batch.wanted)
         return batch
 
-    def _decide(self, plan: "Plan", e164: str, stored: dict | None, inflight: set[str], now: int) -> tuple[str, Any]:
-        """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
-        if stored is None:
-            return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now)
-        if e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
-            return "ours", stored  # written by this job before a crash: a success, not rewritten
-        if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
-            return "error", numbers.number_exists(e164)
-        if stored.get("pvt_state") != "available":
-            return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
-        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                           existing=stored)
-
     async def _apply_batch(self, job: JobRun, plan: "Plan", batch: "Batch") -> None:
         """Write the batch. Local numbers are written optimistically as new documents: a
         conflict means the number exists, and only those are read and decided again."""
@@ -274,15 +206,15 @@ class Executor:
         to_write: dict[str, dict] = {}
         ours: dict[str, dict] = {}
 
-        def decide(e164: str) -> None:
-            verdict, value = self._decide(plan, e164, existing.get(e164), inflight, now)
+        def judge(e164: str) -> None:
+            verdict, value = decide(plan, e164, existing.get(e164), inflight, now)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
             else:
                 (ours if verdict == "ours" else to_write)[e164] = value
 
         for e164 in wanted:
-            decide(e164)
+            judge(e164)
         new = [n for n in to_write if n not in existing]
         for e164, outcome in (await carriers.acquire(self.config, plan.module, new)).items():
             if "error" in outcome:
@@ -297,7 +229,7 @@ class Executor:
             existing.update(await self.numbers.fetch(unread))
             for e164 in unread:
                 del to_write[e164], written[e164]
-                decide(e164)
+                judge(e164)
             written.update(await self.numbers.write({n: to_write[n] for n in unread if n in to_write}))
         for e164, ok in written.items():
             if ok:
@@ -311,6 +243,20 @@ class Executor:
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
+
+
+def decide(plan: "Plan", e164: str, stored: dict | None, inflight: set[str], now: int) -> tuple[str, Any]:
+    """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
+    if stored is None:
+        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now)
+    if e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
+        return "ours", stored  # written by this job before a crash: a success, not rewritten
+    if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
+        return "error", numbers.number_exists(e164)
+    if stored.get("pvt_state") != "available":
+        return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
+    return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                       existing=stored)
 
 
 async def _none() -> None:

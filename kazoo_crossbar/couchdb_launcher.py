@@ -1,0 +1,88 @@
+"""`kazoo-crossbar couchdb`: find (or install once) the embedded server's Node packages, then run it.
+
+The launcher and its npm lock file ship in the `couchdb_server` package. In a source
+checkout `make install` puts `node_modules` beside them and that is used. An installed
+wheel has no `node_modules`: the pinned packages are installed with `npm ci` on first
+start into a per-user cache folder keyed by the lock file's hash (so an upgrade with a
+new lock file gets a fresh folder), `$KAZOO_CROSSBAR_NODE_DIR` overriding the place.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+from .cli_errors import CliError
+
+SHIPPED = ("server.js", "package.json", "package-lock.json", ".npmrc")
+STAMP = ".installed"  # written after a complete `npm ci`
+
+
+def package_dir() -> Path:
+    return Path(str(files("couchdb_server")))
+
+
+def cache_dir(lock: bytes) -> Path:
+    override = os.environ.get("KAZOO_CROSSBAR_NODE_DIR")
+    if override:
+        return Path(override).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "kazoo-crossbar" / f"couchdb-server-{hashlib.sha256(lock).hexdigest()[:16]}"
+
+
+def _npm_ci(target: Path, source: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise CliError(f"the embedded CouchDB needs its Node packages in {target}, and npm is not installed; "
+                       "install Node.js with npm (>= 18)")
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in SHIPPED:
+        if (source / name).is_file():
+            shutil.copy2(source / name, tmp / name)
+    print(f"kazoo-crossbar couchdb: installing the embedded CouchDB's pinned Node packages (npm ci) "
+          f"into {target}; this happens once", file=sys.stderr, flush=True)
+    done = subprocess.run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"],
+                          cwd=tmp, stdout=sys.stderr, stderr=sys.stderr)
+    if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CliError(f"`npm ci` failed (exit {done.returncode}) installing the embedded CouchDB into {target}; "
+                       "see npm's messages above (network? registry?)")
+    (tmp / "node_modules" / STAMP).touch()
+    try:
+        tmp.rename(target)
+    except OSError:  # another start installed it meanwhile: use theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "node_modules" / STAMP).is_file():
+            raise
+
+
+def server_home() -> Path:
+    """A folder holding server.js with its node_modules, installing them when missing."""
+    source = package_dir()
+    if (source / "node_modules").is_dir():
+        return source
+    target = cache_dir((source / "package-lock.json").read_bytes())
+    if not (target / "node_modules" / STAMP).is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _npm_ci(target, source)
+    # server.js may change without the lock file changing (same cache folder): refresh it.
+    if (target / "server.js").read_bytes() != (source / "server.js").read_bytes():
+        shutil.copy2(source / "server.js", target / "server.js")
+    return target
+
+
+def run(host: str, port: int, data_dir: str | None, in_memory: bool) -> int:
+    node = shutil.which("node")
+    if node is None:
+        raise CliError("the embedded CouchDB needs Node.js (>= 18): `node` is not on PATH")
+    home = server_home()
+    argv = [node, str(home / "server.js"), "--host", host, "--port", str(port)]
+    argv += ["--in-memory"] if in_memory else ["--data-dir", str(Path(data_dir or "var/couchdb").resolve())]
+    os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
+    return 1

@@ -1,0 +1,72 @@
+"""The one middleware every route goes through (the Kazoo API, /health, /metrics, /openapi.json):
+it sets the request id, renders every error as Kazoo's envelope (never a traceback), records
+the metrics and writes one request log line with `duration_ms`. Per request it does only
+that: a context object, one structlog line and two prometheus updates."""
+from __future__ import annotations
+
+import time
+from typing import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from ..metrics import Metrics
+from ..storage.couch import CouchError
+from . import envelope, errors
+from .context import Context, new_request_id
+from .errors import ApiError
+
+log = structlog.get_logger(__name__)
+CONTEXT = web.RequestKey("crossbar_context", Context)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def endpoint_label(ctx: Context) -> str:
+    """A low-cardinality name for metrics: the noun, `accounts/` when scoped, plus `jobs`/`collection`;
+    a plain route's own path."""
+    if not ctx.nouns:
+        route = ctx.request.match_info.route.resource
+        canonical = route.canonical if route is not None else ""
+        return canonical.lstrip("/") if canonical and "{" not in canonical else "unknown"
+    noun, args = ctx.nouns[-1]
+    scope = "accounts/" if ctx.account_id is not None else ""
+    sub = f"/{args[0]}" if args and args[0] in ("jobs", "collection") else ("/{id}" if args else "")
+    return f"{scope}{noun}{sub}"
+
+
+def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        ctx = Context(request=request, method=request.method.upper(), node_hash=node_hash,
+                      request_id=new_request_id(request.headers.get("X-Request-ID")))
+        request[CONTEXT] = ctx
+        with structlog.contextvars.bound_contextvars(request_id=ctx.request_id):
+            response: web.StreamResponse
+            try:
+                response = await handler(request)
+            except ApiError as exc:
+                response = envelope.error(ctx, exc, ctx.allowed)
+            except CouchError as exc:
+                log.warning("couchdb_error", status=exc.status, error=exc.error, reason=exc.reason, db=exc.db)
+                metrics.couchdb_errors.labels(error=exc.error or str(exc.status)).inc()
+                response = envelope.error(ctx, errors.from_couch(exc), ctx.allowed)
+            except web.HTTPException as exc:  # aiohttp's own answers
+                response = exc
+            except Exception:  # a bug: log it, never show a traceback
+                log.exception("unhandled_error", path=request.path, method=ctx.method)
+                response = envelope.error(ctx, errors.unspecified_fault(), ctx.allowed)
+            response.headers.setdefault("X-Request-ID", ctx.request_id)
+            if ctx.method == "HEAD" and isinstance(response, web.Response):
+                response.body = b""
+            elapsed = time.perf_counter() - started
+            label = endpoint_label(ctx)
+            metrics.requests.labels(endpoint=label, method=ctx.method, status=str(response.status)).inc()
+            metrics.latency.labels(endpoint=label, method=ctx.method).observe(elapsed)
+            log.info("request", method=ctx.method, path=request.path, status=response.status,
+                     duration_ms=round(elapsed * 1000, 3))
+            if isinstance(response, web.HTTPException):
+                raise response
+            return response
+
+    return middleware

@@ -1,0 +1,70 @@
+"""The worker pool: at most `concurrency` jobs run at once on this node, a job id never twice
+at the same time, and a run survives CouchDB outages (the job is ours: we claimed it)."""
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from ..metrics import Metrics
+from ..storage.couch import CouchError, Unreachable
+from .runner import JobRunner
+
+log = structlog.get_logger(__name__)
+
+
+class WorkerPool:
+    def __init__(self, runner: JobRunner, concurrency: int = 2, metrics: Metrics | None = None):
+        self.runner = runner
+        self.metrics = metrics or runner.metrics
+        self.concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task] = set()
+        self._active: set[str] = set()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> "asyncio.Task[str]":
+        """Run a job in the pool; `claimed` when this node already took it over (recovery).
+        The task ends when the job has run (or was skipped) with its outcome."""
+        task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> str:
+        async with self._slots:
+            if job_id in self._active:
+                return "skipped"
+            self._active.add(job_id)
+            try:
+                outcome = await self._run_through_outages(account_id, job_id, claimed)
+            except Exception:
+                log.exception("job_failed", job_id=job_id, account_id=account_id)
+                outcome = "failed"
+            finally:
+                self._active.discard(job_id)
+            if outcome in ("complete", "lost", "failed"):
+                self.metrics.jobs.labels(status=outcome).inc()
+            return outcome
+
+    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
+        """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it).
+        Other CouchDB errors get a few more tries; after that the recovery loop has it."""
+        delay, other_errors = 0.5, 0
+        while True:
+            try:
+                return await self.runner.run(account_id, job_id, claimed=claimed)
+            except Unreachable as exc:
+                log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
+            except CouchError as exc:
+                other_errors += 1
+                if other_errors > 3:
+                    raise
+                log.warning("job_retrying", job_id=job_id, error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            claimed = True

@@ -1,0 +1,66 @@
+"""The one route table: the pipeline dispatches the Kazoo API from its endpoints, the app
+registers its plain routes, and /openapi.json is generated from both.
+
+A new Kazoo noun: write its endpoint (http/endpoint.py contract) and add it to `endpoints`.
+A new route outside /v2 (a static folder, an operator page): add a `Plain` (or a `Static`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from . import ops
+from .endpoints.api_auth import ApiAuth
+from .endpoints.crud import Docs
+from .endpoints.resource_jobs import ResourceJobs
+from .endpoints.resources import Resources
+from .endpoints.user_auth import UserAuth
+from .http.endpoint import Endpoint
+from .http.ratelimit import TokenBuckets
+from .services import Services
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Plain:
+    method: str
+    path: str
+    handler: Handler
+    operation: dict  # its OpenAPI operation
+
+
+@dataclass(frozen=True)
+class Static:
+    prefix: str
+    folder: Path
+
+
+@dataclass
+class RouteTable:
+    endpoints: list[Endpoint[Any]]
+    plain: list[Plain] = field(default_factory=list)
+    static: list[Static] = field(default_factory=list)
+
+
+def endpoints(services: Services) -> list[Endpoint[Any]]:
+    """Every Kazoo endpoint, each given only the dependencies it uses."""
+    s = services
+    jobs = ResourceJobs(s.jobs, s.couch, s.config)
+    buckets = TokenBuckets(s.config, s.settings.node_name, s.settings.zone)  # one per client for both logins
+    return [
+        ApiAuth(s.accounts, s.tokens, s.config, buckets),
+        UserAuth(s.accounts, s.tokens, s.config, buckets),
+        Resources(Docs(s.writes, s.doc_cache), s.config, s.bus, jobs=jobs),
+    ]
+
+
+def table(services: Services) -> RouteTable:
+    return RouteTable(
+        endpoints=endpoints(services),
+        plain=[Plain("GET", "/health", ops.health_view, ops.HEALTH),
+               Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
+               Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC)],
+    )

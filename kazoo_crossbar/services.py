@@ -1,0 +1,75 @@
+"""The long-lived parts of one service instance, built once from the settings in dependency
+order (no part refers to one built after it). HTTP, endpoints and the app take what they need
+from here; nothing here imports HTTP."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .auth.keys import KeyStore
+from .auth.tokens import Tokens
+from .bus.amqp import AmqpBus
+from .bus.base import Bus, NullBus
+from .config import Settings
+from .jobs.pool import WorkerPool
+from .jobs.recovery import Recovery
+from .jobs.runner import JobRunner
+from .jobs.service import JobService
+from .metrics import Metrics
+from .storage.accounts import Accounts
+from .storage.couch import CouchClient
+from .storage.doc_cache import DocCache
+from .storage.system_config import SystemConfig
+from .storage.writes import Writes
+
+
+@dataclass
+class Services:
+    settings: Settings
+    couch: CouchClient
+    writes: Writes
+    config: SystemConfig
+    accounts: Accounts
+    keys: KeyStore
+    tokens: Tokens
+    bus: Bus
+    jobs: JobService
+    recovery: Recovery
+    doc_cache: DocCache
+    metrics: Metrics
+
+    async def start(self, *, background: bool = True) -> None:
+        await self.bus.start(self.jobs.on_delegated)
+        if background:
+            self.recovery.start()
+
+    async def stop(self) -> None:
+        # stop taking work first, then stop working
+        await self.bus.stop()
+        await self.recovery.stop()
+        await self.jobs.stop()
+        await self.couch.close()
+
+
+def make_services(settings: Settings) -> Services:
+    node = settings.node_name
+    couch = CouchClient(settings.couchdb_url)
+    metrics = Metrics()
+    doc_cache = DocCache()
+    bus: Bus = AmqpBus(settings.amqp_url, node, on_change=doc_cache.on_routing_key,
+                       on_state=doc_cache.set_enabled) if settings.amqp_url else NullBus()
+    writes = Writes(couch, bus, doc_cache, node, settings.zone)
+    config = SystemConfig(couch, node, settings.zone, writes=writes)
+    accounts = Accounts(couch)
+    keys = KeyStore(couch, config, node, writes=writes)
+    runner = JobRunner(writes, config, accounts, node, metrics)
+    jobs = JobService(writes, bus, WorkerPool(runner, metrics=metrics), node)
+    return Services(settings=settings, couch=couch, writes=writes, config=config, accounts=accounts, keys=keys,
+                    tokens=Tokens(couch, config, keys, writes), bus=bus, jobs=jobs,
+                    recovery=Recovery(couch, config, jobs, metrics), doc_cache=doc_cache, metrics=metrics)
+
+
+SERVICES = web.AppKey("services", Services)
+OPENAPI = web.AppKey("openapi", dict[str, Any])

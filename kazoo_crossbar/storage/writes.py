@@ -1,0 +1,187 @@
+"""The one write path (Kazoo's kzs_doc → kzs_publish:maybe_publish_doc/3).
+
+Every document save, bulk save and delete of the service goes through `Writes`; after CouchDB
+accepts a write it drops the document-cache entry and publishes the change event
+(`doc_created|doc_edited|doc_deleted.<db>.<type>.<id>` on `configuration`), so no caller can
+forget either. As in Kazoo, design documents and the types in system_config
+`datamgr.change_notice_exclude_types` are never published. Only `views.install` writes
+design documents without it (they are never published anyway).
+
+`update` / `delete_by_id` are read-modify-write through `retry.read_modify_write`.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Protocol
+
+from . import names, views
+from .cache import TTLCache
+from .couch import CouchClient, NotFound
+from .retry import read_modify_write
+
+# kz_data.hrl ?DEFAULT_PUBLISH_EXCLUDE_TYPES (Kazoo 4.3)
+DEFAULT_EXCLUDE_TYPES = ("cdr", "ledger", "audit_log", "login_attempt", "pivot_debug", "notify_smtp_log")
+DATAMGR = "datamgr"
+
+Change = Callable[[dict | None], dict | None]
+
+
+class ChangeEvents(Protocol):
+    """What the write path needs of the bus (bus.base.Bus implements it)."""
+
+    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
+                          msg_id: str | None = None) -> None: ...
+
+
+class CacheDropper(Protocol):
+    def drop(self, db: str, doc_id: str) -> None: ...
+
+
+class _NoEvents:
+    connected = False
+
+    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
+                          msg_id: str | None = None) -> None:
+        return None
+
+
+class _NoCache:
+    def drop(self, db: str, doc_id: str) -> None:
+        return None
+
+
+def is_design(doc_id: str) -> bool:
+    return doc_id.startswith(("_design/", "_design%2F", "_design%2f"))
+
+
+def exclude_types(doc: dict | None, node: str, zone: str) -> frozenset[str]:
+    """`change_notice_exclude_types` with kapps_config's node → zone → default lookup."""
+    for section in (node, zone, "default"):
+        value = ((doc or {}).get(section) or {}).get("change_notice_exclude_types")
+        if isinstance(value, list):
+            return frozenset(v for v in value if isinstance(v, str))
+    return frozenset(DEFAULT_EXCLUDE_TYPES)
+
+
+class Writes:
+    def __init__(self, couch: CouchClient, events: ChangeEvents | None = None, cache: CacheDropper | None = None,
+                 node: str = "kazoo_crossbar", zone: str = "local", ttl_s: float = 5.0):
+        self.couch, self.node, self.zone = couch, node, zone
+        self.events: ChangeEvents = events or _NoEvents()
+        self.cache: CacheDropper = cache or _NoCache()
+        self._excluded: TTLCache[frozenset[str]] = TTLCache(ttl_s)
+
+    # --- after every write ------------------------------------------------------------------
+    async def _excluded_types(self) -> frozenset[str]:
+        cached = self._excluded.get(DATAMGR)
+        if cached is not None:
+            return cached
+        try:
+            doc = await self.couch.get_doc(names.SYSTEM_CONFIG, DATAMGR)
+        except NotFound:
+            doc = None
+        return self._excluded.put(DATAMGR, exclude_types(doc, self.node, self.zone))
+
+    async def _written(self, db: str, docs: list[tuple[dict, str, bool]], msg_id: str | None) -> None:
+        """Drop cache entries, then publish (doc, rev, hard_deleted) events, Kazoo's exclusions applied."""
+        for doc, _, _ in docs:
+            self.cache.drop(db, doc["_id"])
+        if not getattr(self.events, "connected", True):
+            return  # no broker (NullBus) or broker away: nothing could be published
+        wanted = [d for d in docs if not is_design(d[0]["_id"])]
+        if not wanted:
+            return
+        excluded = await self._excluded_types()
+        await asyncio.gather(*(self.events.doc_changed(db, doc, rev, hard_deleted=hard, msg_id=msg_id)
+                               for doc, rev, hard in wanted if str(doc.get("pvt_type")) not in excluded))
+
+    # --- writes -------------------------------------------------------------------------------
+    async def save(self, db: str, doc: dict, *, msg_id: str | None = None, create_db: bool = False) -> dict:
+        """PUT one document (`_rev` updated in place); Conflict when someone else saved it.
+        `create_db`: a missing database is created (with its design documents) and the save retried."""
+        self.cache.drop(db, doc["_id"])
+        try:
+            await self.couch.save_doc(db, doc)
+        except NotFound as exc:
+            if not (create_db and exc.db_missing):
+                raise
+            await views.ensure_db(self.couch, db)
+            await self.couch.save_doc(db, doc)
+        await self._written(db, [(doc, doc["_rev"], False)], msg_id or doc.get("pvt_request_id"))
+        return doc
+
+    async def save_encoded(self, db: str, doc: dict, body: bytes, *, msg_id: str | None = None) -> str:
+        """PUT a document already encoded as JSON (`doc` is its head, for the event); returns the rev."""
+        self.cache.drop(db, doc["_id"])
+        res = await self.couch.request("PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body,
+                                       headers={"Content-Type": "application/json"}, db=db)
+        doc["_rev"] = res["rev"]
+        await self._written(db, [(doc, doc["_rev"], False)], msg_id or doc.get("pvt_request_id"))
+        return res["rev"]
+
+    async def bulk_save(self, db: str, batch: list[dict], *, msg_id: str | None = None,
+                        create_db: bool = False) -> list[dict]:
+        """One `_bulk_docs`; per-document results in request order, `_rev` set on the saved ones."""
+        for doc in batch:
+            self.cache.drop(db, doc["_id"])
+        try:
+            results = await self.couch.bulk_docs(db, batch)
+        except NotFound as exc:
+            if not (create_db and exc.db_missing):
+                raise
+            await views.ensure_db(self.couch, db)
+            results = await self.couch.bulk_docs(db, batch)
+        saved = []
+        for doc, result in zip(batch, results):
+            if "rev" in result and "error" not in result:
+                doc["_rev"] = result["rev"]
+                saved.append((doc, result["rev"], False))
+        await self._written(db, saved, msg_id)
+        return results
+
+    async def delete(self, db: str, doc: dict, *, msg_id: str | None = None) -> str:
+        """Hard delete at doc's `_rev`; returns the tombstone's rev."""
+        self.cache.drop(db, doc["_id"])
+        rev = await self.couch.delete_doc(db, doc["_id"], doc["_rev"])
+        await self._written(db, [(doc, rev, True)], msg_id)
+        return rev
+
+    async def put_attachment(self, db: str, doc: dict, name: str, data: bytes, content_type: str) -> str:
+        rev = await self.couch.put_attachment(db, doc["_id"], name, data, content_type, doc["_rev"])
+        doc["_rev"] = rev
+        await self._written(db, [(doc, rev, False)], None)
+        return rev
+
+    # --- read-modify-write -------------------------------------------------------------------------
+    async def get(self, db: str, doc_id: str) -> dict | None:
+        try:
+            return await self.couch.get_doc(db, doc_id)
+        except NotFound:
+            return None
+
+    async def update(self, db: str, doc_id: str, change: Change, *, msg_id: str | None = None,
+                     create_db: bool = False) -> dict | None:
+        """Read, `change(stored or None)`, save; a conflict starts over (retry.read_modify_write)."""
+        return await read_modify_write(lambda: self.get(db, doc_id), change,
+                                       lambda doc: self.save(db, doc, msg_id=msg_id, create_db=create_db),
+                                       what=doc_id)
+
+    async def delete_by_id(self, db: str, doc_id: str, *, msg_id: str | None = None,
+                           only_if: Callable[[dict], bool] | None = None) -> dict | None:
+        """Delete whatever revision is stored; the deleted document, None when there was none
+        (or `only_if(stored)` said no: the document is left alone)."""
+        gone: list[dict] = []
+
+        async def delete(stored: dict) -> dict:
+            try:
+                await self.delete(db, stored, msg_id=msg_id)
+                gone.append(stored)
+            except NotFound:
+                pass
+            return stored
+
+        def wanted(stored: dict | None) -> dict | None:
+            return stored if stored is not None and (only_if is None or only_if(stored)) else None
+
+        await read_modify_write(lambda: self.get(db, doc_id), wanted, delete, what=doc_id)
+        return gone[0] if gone else None

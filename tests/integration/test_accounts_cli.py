@@ -1,0 +1,73 @@
+"""`kazoo-crossbar accounts create|list|update` write accounts as Kazoo 4.3 stores them."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+from kazoo_crossbar.storage import names
+
+from .test_cli_errors import one_line_failure
+
+
+def accounts(couchdb_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}, "KAZOO_COUCHDB_URL": couchdb_url}
+    return subprocess.run([sys.executable, "-m", "kazoo_crossbar", "accounts", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+async def run(couchdb_url: str, *args: str) -> list[dict]:
+    proc = await asyncio.to_thread(accounts, couchdb_url, *args)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+async def test_create_writes_the_account_as_kazoo_does_and_its_key_logs_in(couchdb_url, couch, master, kazoo):
+    [made] = await run(couchdb_url, "create", "Acme Tel", "--realm", f"acme-{os.getpid()}.example.test",
+                       "--allow-number-additions")
+    assert set(made) == {"id", "api_key", "realm"} and made["realm"] == f"acme-{os.getpid()}.example.test"
+    db = names.account_db(made["id"])
+    doc = await couch.get_doc(db, made["id"])
+    copy = await couch.get_doc(names.ACCOUNTS, made["id"])
+    for d in (doc, copy):
+        assert d["pvt_type"] == "account" and d["pvt_tree"] == [master["master_account_id"]]
+        assert d["pvt_api_key"] == made["api_key"] and d["pvt_wnm_allow_additions"] is True
+        assert d["pvt_account_db"] == names.encode(db) and d["pvt_superduper_admin"] is False
+    assert (await couch.get_doc(db, "_design/users"))["views"]  # the account DB has its design documents
+    token = await kazoo.api_token(made["api_key"])
+    assert token
+
+
+async def test_list_and_update(couchdb_url, couch, master):
+    [parent] = await run(couchdb_url, "create", "Reseller", "--superduper-admin")
+    [child] = await run(couchdb_url, "create", "Child", "--parent", parent["id"])
+    listed = await run(couchdb_url, "list", "--parent", parent["id"])
+    assert [row["id"] for row in listed] == [child["id"]]
+    assert listed[0]["allow_number_additions"] is False and listed[0]["enabled"] is True
+    assert child["id"] in {row["id"] for row in await run(couchdb_url, "list")}
+
+    [updated] = await run(couchdb_url, "update", child["id"], "--allow-number-additions", "--disable")
+    assert updated["allow_number_additions"] is True and updated["enabled"] is False
+    for db in (names.account_db(child["id"]), names.ACCOUNTS):
+        doc = await couch.get_doc(db, child["id"])
+        assert doc["pvt_wnm_allow_additions"] is True and doc["pvt_enabled"] is False
+        assert doc["pvt_tree"] == [master["master_account_id"], parent["id"]]
+    [back] = await run(couchdb_url, "update", child["id"], "--no-allow-number-additions", "--enable")
+    assert back["allow_number_additions"] is False and back["enabled"] is True
+
+
+async def test_account_mistakes_are_one_line(couchdb_url, master):
+    realm = f"taken-{os.getpid()}.example.test"
+    await run(couchdb_url, "create", "First", "--realm", realm)
+    cases = [
+        (("create", "Second", "--realm", realm.upper()), "already used"),
+        (("create", "Orphan", "--parent", "f" * 32), "does not exist"),
+        (("create", "Orphan", "--parent", "nope"), "not an account id"),
+        (("update", "e" * 32, "--enable"), "does not exist"),
+        (("update", master["master_account_id"]), "nothing to update"),
+    ]
+    for argv, fragment in cases:
+        proc = await asyncio.to_thread(accounts, couchdb_url, *argv)
+        one_line_failure(proc, "accounts", fragment)

@@ -1,0 +1,125 @@
+"""Every command ends a failure with one line on stderr and a non-zero exit (issue 9 item 3)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import free_port
+
+SECRET = "0123456789abcdef-not-for-your-eyes"
+
+
+def kc(*args: str, env: dict | None = None, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
+    return subprocess.run([sys.executable, "-m", "kazoo_crossbar", *args], env={**base, **(env or {})},
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300)
+
+
+def one_line_failure(proc: subprocess.CompletedProcess, command: str, *fragments: str) -> str:
+    assert proc.returncode != 0, proc.stdout
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"kazoo-crossbar {command}: error: "), lines[0]
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def test_version():
+    proc = kc("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("kazoo-crossbar ") and proc.stdout.split()[1][0].isdigit()
+
+
+def test_bad_couchdb_url_option_and_env():
+    one_line_failure(kc("setup", "--couchdb-url", "http://admin:pw@[oops"), "setup", "--couchdb-url", "http(s) URL")
+    line = one_line_failure(kc("serve", env={"KAZOO_COUCHDB_URL": "localhost:5984"}), "serve", "KAZOO_COUCHDB_URL")
+    assert "pw" not in line
+
+
+def test_port_not_a_number():
+    one_line_failure(kc("serve", env={"KAZOO_CROSSBAR_PORT": "abc"}), "serve", "KAZOO_CROSSBAR_PORT", "'abc'")
+
+
+def test_port_already_in_use(couchdb_url, master):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = kc("serve", "--host", "127.0.0.1", "--port", str(port), env={"KAZOO_COUCHDB_URL": couchdb_url})
+    one_line_failure(proc, "serve", f"cannot listen on 127.0.0.1:{port}", "--port")
+
+
+def test_setup_with_couchdb_down_names_the_url_without_password():
+    url = f"http://admin:{SECRET}@127.0.0.1:{free_port()}"
+    line = one_line_failure(kc("setup", "--couchdb-url", url), "setup", "is not answering", "waited 5 s",
+                            "http://admin:***@127.0.0.1:")
+    assert SECRET not in line
+
+
+def test_couchdb_without_node():
+    proc = kc("couchdb", "--in-memory", env={"PATH": "/nonexistent"})
+    one_line_failure(proc, "couchdb", "Node.js")
+
+
+def test_jobs_with_the_api_down(tmp_path):
+    numbers = tmp_path / "n.txt"
+    numbers.write_text("+12223334444\n")
+    proc = kc("jobs", "--url", f"http://127.0.0.1:{free_port()}", "--api-key", SECRET, "add", "--resource", "r",
+              str(numbers))
+    line = one_line_failure(proc, "jobs", "cannot connect to 127.0.0.1")
+    assert SECRET not in line
+
+
+def test_jobs_missing_numbers_file(tmp_path):
+    proc = kc("jobs", "add", "--api-key", SECRET, "--resource", "r", str(tmp_path / "missing.csv"))
+    one_line_failure(proc, "jobs", "missing.csv: no such file")
+
+
+def test_jobs_argparse_error_does_not_echo_the_api_key():
+    for argv in (("jobs", "--api-key", SECRET, "frobnicate"), ("jobs", f"--api-key={SECRET}", "add"),
+                 ("--api-key", SECRET, "jobs", "list")):
+        proc = kc(*argv)
+        assert proc.returncode == 2 and SECRET not in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+async def test_jobs_show_into_a_closed_pipe_is_quiet(client, master):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited
+    try:
+        proc = await asyncio.to_thread(
+            kc, "jobs", "list", "--url", str(client.make_url("")).rstrip("/"), "--api-key", master["api_key"],
+            stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == "", proc.stderr
+
+
+async def test_jobs_api_error_is_one_line(client, master, tmp_path):
+    numbers = tmp_path / "n.txt"
+    numbers.write_text("+12223334444\n")
+    proc = await asyncio.to_thread(kc, "jobs", "add", "--resource", "no-such-resource", str(numbers), "--url",
+                                   str(client.make_url("")).rstrip("/"), env={"KAZOO_API_KEY": master["api_key"]})
+    one_line_failure(proc, "jobs", "not_found")
+
+
+@pytest.mark.parametrize("argv", [("accounts", "list"), ("accounts", "create", "X")])
+def test_accounts_with_couchdb_down(argv):
+    url = f"http://admin:{SECRET}@127.0.0.1:{free_port()}"
+    line = one_line_failure(kc(*argv, "--couchdb-url", url), "accounts", "is not answering", "admin:***@")
+    assert SECRET not in line
+
+
+def test_couchdb_port_already_in_use():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        proc = kc("couchdb", "--in-memory", "--port", str(busy.getsockname()[1]))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert "address already in use" in line, line

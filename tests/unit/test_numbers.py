@@ -1,0 +1,108 @@
+"""kazoo_number_manager's rules as pure functions (jobs/numbers.py) and the job runner's
+per-number decision (jobs/runner.decide), without CouchDB."""
+from __future__ import annotations
+
+import pytest
+
+from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.jobs.runner import Plan, decide
+
+RULES = knm.Rules.from_config(None, None)
+ACCOUNT, PARENT, OTHER = "a" * 32, "b" * 32, "c" * 32
+
+
+@pytest.mark.parametrize("entry, e164", [
+    ("4158867900", "+14158867900"), ("14158867900", "+14158867900"), ("+14158867900", "+14158867900"),
+    ("011442079460000", "+442079460000"), ("00442079460000", "+442079460000"), ("442079460000", "+442079460000"),
+    ("+4420", "+4420"), ("12", "12"),
+])
+def test_normalize_with_kazoo_default_converters(entry, e164):
+    assert knm.normalize(entry, RULES) == e164
+
+
+def test_custom_converters_and_reconcile_regex():
+    rules = knm.Rules.from_config({r"^(\d{4})$": {"prefix": "+9999", "suffix": "0"}}, r"^\+9999\d{5}$")
+    assert knm.normalize("1234", rules) == "+999912340"
+    assert knm.is_reconcilable("+999912340", rules)
+    assert not knm.is_reconcilable("+14158867900", rules)
+    # bad settings fall back to Kazoo's defaults
+    fallback = knm.Rules.from_config("nonsense", 7)
+    assert knm.normalize("4158867900", fallback) == "+14158867900"
+
+
+@pytest.mark.parametrize("e164, ok", [("+14158867900", True), ("+442079460000", True), ("+1415", False),
+                                      ("+0123456789", False), ("abc", False)])
+def test_reconcilable(e164, ok):
+    assert knm.is_reconcilable(e164, RULES) is ok
+
+
+def test_errors_have_kazoo_shape():
+    assert knm.number_exists("+1") == {"code": 409, "error": "number_exists", "cause": "+1",
+                                       "message": "number +1 already exists"}
+    assert list(knm.forbidden()) == ["code", "error", "cause", "message"]
+    assert knm.invalid_state_transition("+1", "in_service")["message"] == "from in_service to reserved"
+    assert "cause" not in knm.error(500, "x", "y")
+
+
+def test_who_may_add_and_for_whom():
+    account = {"_id": ACCOUNT, "pvt_tree": [PARENT]}
+    assert not knm.can_add(None) and not knm.can_add({"_id": OTHER})
+    assert knm.can_add({"_id": OTHER, "pvt_wnm_allow_additions": True})
+    assert knm.can_add({"_id": OTHER, "pvt_superduper_admin": True})
+    assert knm.may_reserve_for({"_id": PARENT}, account) and knm.may_reserve_for({"_id": ACCOUNT}, account)
+    assert not knm.may_reserve_for({"_id": OTHER}, account) and not knm.may_reserve_for(None, account)
+    assert knm.may_reserve_for({"_id": OTHER, "pvt_superduper_admin": True}, account)
+
+
+def test_number_doc_new_and_taken_over():
+    new = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
+    assert new["_id"] == "+14158867900" and new["pvt_db_name"] == "numbers%2F%2B1415"
+    assert new["pvt_state"] == "reserved" and new["pvt_assigned_to"] == ACCOUNT and new["pvt_created"] == 100
+    assert new["pvt_features"] == {"local": {}} and "_rev" not in new and new["pvt_reserve_history"] == [ACCOUNT]
+    stored = {"_rev": "3-x", "pvt_created": 5, "pvt_reserve_history": [OTHER], "pvt_ported_in": True}
+    taken = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.OTHER, 100, existing=stored,
+                           carrier={"opaque": {"k": 1}, "locality": {"city": "SF"}})
+    assert taken["_rev"] == "3-x" and taken["pvt_created"] == 5 and taken["pvt_ported_in"] is True
+    assert taken["pvt_reserve_history"] == [ACCOUNT, OTHER]
+    assert taken["pvt_carrier_data"] == {"k": 1} and taken["pvt_features"] == {"locality": {"city": "SF"}}
+
+
+def test_success_entry_and_is_ours():
+    doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
+    entry = knm.success_entry(doc)
+    assert entry["id"] == "+14158867900" and entry["features"] == ["local"]
+    assert entry["_read_only"]["carrier_module"] == "local" and entry["_read_only"]["created"] == 100
+    assert knm.is_ours(doc, ACCOUNT, "r1")
+    assert not knm.is_ours(doc, OTHER, "r1") and not knm.is_ours(doc, ACCOUNT, "r2")
+    assert not knm.is_ours({**doc, "pvt_deleted": True}, ACCOUNT, "r1")
+
+
+PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True})
+N = "+14158867900"
+
+
+def test_decide_new_number_is_written():
+    verdict, doc = decide(PLAN, N, None, set(), 100)
+    assert verdict == "write" and doc["_id"] == N and doc["pvt_assigned_to"] == ACCOUNT
+
+
+def test_decide_resumed_number_of_this_job_is_a_success_not_a_rewrite():
+    ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50)
+    assert decide(PLAN, N, ours, {N}, 100) == ("ours", ours)
+    # not declared in flight: another job (or Kazoo) made it, so it exists
+    assert decide(PLAN, N, {**ours, "_rev": "1-a"}, set(), 100) == ("error", knm.number_exists(N))
+
+
+@pytest.mark.parametrize("state, expected", [("in_service", "number_exists"), ("reserved", "number_exists"),
+                                             ("aging", "invalid_state_transition"),
+                                             ("port_in", "invalid_state_transition")])
+def test_decide_blocking_states(state, expected):
+    verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, set(), 100)
+    assert verdict == "error" and error["error"] == expected
+
+
+def test_decide_available_number_is_taken_over_keeping_its_fields():
+    stored = {"_id": N, "_rev": "2-b", "pvt_state": "available", "pvt_created": 7, "pvt_reserve_history": [OTHER]}
+    verdict, doc = decide(PLAN, N, stored, set(), 100)
+    assert verdict == "write" and doc["_rev"] == "2-b" and doc["pvt_created"] == 7
+    assert doc["pvt_reserve_history"] == [ACCOUNT, OTHER]
