@@ -57,3 +57,23 @@ async def test_system_config_default_write_publishes(bus_client, listener):  # n
     assert await config.get(category, "some_key", 42) == 42  # a missing default is written back, as Kazoo
     (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_created.system_config.config.{category}")
     assert p["Type"] == "config" and p["Database"] == "system_config"
+
+
+async def test_delete_by_id_only_if_leaves_a_refused_document_and_publishes_nothing(bus_client, listener,  # noqa: F811
+                                                                                     couch):
+    """The conditional delete `sip_auth` copies use: another account's document is never removed."""
+    writes = bus_client.app[SERVICES].writes
+    db, tag = names.SYSTEM_CONFIG, secrets.token_hex(4)
+    kept, gone = f"kept_{tag}", f"gone_{tag}"
+    for doc_id in (kept, gone):
+        await writes.save(db, {"_id": doc_id, "pvt_type": "config", "pvt_account_id": "other"})
+
+    def ours(stored: dict) -> bool:
+        return stored.get("pvt_account_id") == "mine"
+
+    assert await writes.delete_by_id(db, kept, only_if=ours) is None
+    assert (await couch.get_doc(db, kept))["pvt_account_id"] == "other"
+    removed = await writes.delete_by_id(db, gone, only_if=lambda stored: not ours(stored))
+    assert removed is not None and removed["_id"] == gone
+    await listener.wait_for(lambda e, k, p: k == f"doc_deleted.system_config.config.{gone}")
+    assert not [k for _, k, _ in listener.messages if k.startswith("doc_deleted") and kept in k]
