@@ -111,6 +111,8 @@ async def main(args: argparse.Namespace) -> None:
                             break
                     await asyncio.sleep(0.1)
                 headers = await s.login(s.master["pvt_api_key"], cached_url)
+                for rid in ids:  # steady state: what remains are the misses the updates cause
+                    await timed_get(http, f"{cached_url}/v2/resources/{rid}", headers)
                 for _ in range(args.runs):
                     await cached_run(http, cached_url, s.couch_url, headers, ids, args.quick, rows["cached"])
     finally:
