@@ -30,6 +30,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kazoo_crossbar.cli import couchdb_node_flags  # noqa: E402
 from kazoo_crossbar.storage import names, provision  # noqa: E402
 from kazoo_crossbar.storage.bootstrap import setup  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
@@ -220,12 +221,12 @@ class Stack:
         port = free_port()
         self.couch_url = f"http://127.0.0.1:{port}"
         log = open(Path(self.tmp.name) / "couch.log", "ab")
-        # `kazoo-crossbar couchdb` execs node: this pid is the CouchDB's own
-        self.couch = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(port),
-                                       "--data-dir", str(Path(self.tmp.name) / "couch")],
-                                      stdout=log, stderr=log, cwd=ROOT,
-                                      env={**os.environ, **({"NODE_OPTIONS": os.environ["BENCH_NODE_OPTIONS"]}
-                                                            if os.environ.get("BENCH_NODE_OPTIONS") else {})})
+        # node itself, as `kazoo-crossbar couchdb` execs it, so that BENCH_NODE_FLAGS can add flags
+        # NODE_OPTIONS refuses (--cpu-prof; a later flag overrides an earlier); this pid is the CouchDB's
+        self.couch = subprocess.Popen(["node", *couchdb_node_flags(), *os.environ.get("BENCH_NODE_FLAGS", "").split(),
+                                       str(ROOT / "couchdb_server" / "server.js"), "--host", "127.0.0.1",
+                                       "--port", str(port), "--data-dir", str(Path(self.tmp.name) / "couch")],
+                                      stdout=log, stderr=log, cwd=ROOT)
         self.procs.append(self.couch)
         wait_http(self.couch_url + "/_up", self.couch)
 

@@ -15,6 +15,14 @@ from .config import Settings
 COUCHDB_SERVER_DIR = Path(__file__).resolve().parents[1] / "couchdb_server"
 
 
+def couchdb_node_flags() -> list[str]:
+    """V8 flags for the embedded CouchDB. Its live data is small, but V8 lets the heap grow far
+    past it while jobs stream multi-megabyte documents through: capping the old generation at
+    384 MB (env KAZOO_COUCHDB_HEAP_MB) took its peak RSS during a 100,000-number import from
+    ~600 to ~340 MB for about the same CPU (bench/profile_couch.py; docs/decisions.md)."""
+    return [f"--max-old-space-size={int(os.environ.get('KAZOO_COUCHDB_HEAP_MB', '384'))}"]
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(couchdb_url=getattr(args, "couchdb_url", None), host=getattr(args, "host", None),
                              port=getattr(args, "port", None), amqp_url=getattr(args, "amqp_url", None))
@@ -64,7 +72,8 @@ def cmd_couchdb(args: argparse.Namespace) -> int:
     if not (COUCHDB_SERVER_DIR / "node_modules").is_dir():
         print(f"run `npm ci` in {COUCHDB_SERVER_DIR} first (make does)", file=sys.stderr)
         return 1
-    argv = [node, str(COUCHDB_SERVER_DIR / "server.js"), "--host", args.host, "--port", str(args.port)]
+    argv = [node, *couchdb_node_flags(), str(COUCHDB_SERVER_DIR / "server.js"), "--host", args.host,
+            "--port", str(args.port)]
     argv += ["--in-memory"] if args.in_memory else ["--data-dir", args.data_dir]
     os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
     return 1

@@ -1,4 +1,5 @@
-"""`serve` runs on uvloop when it is installed, and on the standard loop when it is not."""
+"""Runtime choices of the commands: `serve` on uvloop when installed (else the standard loop);
+the embedded CouchDB with a capped V8 heap."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,7 @@ import sys
 
 import uvloop
 
-from kazoo_crossbar.cli import event_loop
+from kazoo_crossbar.cli import couchdb_node_flags, event_loop
 
 
 def test_uvloop_when_installed():
@@ -26,3 +27,10 @@ def test_standard_loop_without_uvloop(monkeypatch):
         assert loop.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
     finally:
         loop.close()
+
+
+def test_couchdb_heap_cap(monkeypatch):
+    monkeypatch.delenv("KAZOO_COUCHDB_HEAP_MB", raising=False)
+    assert couchdb_node_flags() == ["--max-old-space-size=384"]
+    monkeypatch.setenv("KAZOO_COUCHDB_HEAP_MB", "1024")
+    assert couchdb_node_flags() == ["--max-old-space-size=1024"]
