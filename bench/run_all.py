@@ -48,7 +48,12 @@ NOTES = """## Reading the figures
   builds. A slower database makes the service's fixed cost per request a smaller share, so
   "API / direct" ratios against Apache CouchDB would be somewhat higher.
 - P2-peer is an emulation of Kazoo 4.3's job loop with raw CouchDB calls, not Kazoo itself:
-  it leaves out Kazoo's own work per number (knm checks, AMQP), so it errs in Kazoo's favour.
+  it leaves out Kazoo's own work per number (knm checks, AMQP), which errs in Kazoo's favour,
+  but its cost is dominated by re-saving a job document of up to ~3 MB 10,000 times, which the
+  embedded server does slowly (parse, clone, MD5, store every revision): against Apache
+  CouchDB 3 the ratio would be smaller, though still far above the target.
+- `bench/profile_couch.py [NUMBERS] [CHUNK]` profiles the embedded CouchDB during a job
+  (`node --cpu-prof`): self time by package and function, and its CPU seconds and peak RSS.
 """
 
 
