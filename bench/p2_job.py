@@ -7,8 +7,8 @@ size, and Kazoo 4.3's own one-number-at-a-time method as the peer.
 
 Kazoo's method (cb_jobs_listener, per number: read the number, save it, save the account copy,
 re-save the whole job document with its grown `success` map) is emulated with raw CouchDB calls.
-Its cost per number grows with the job document, so it is timed in three windows of 100 numbers
-(job document pre-filled to the size it has at numbers 0, 5,000 and 9,900) and the per-number
+Its cost per number grows with the job document, so it is timed in three windows of 50 numbers
+(job document pre-filled to the size it has at numbers 0, 5,000 and 9,950) and the per-number
 cost, a straight line through the windows, is summed over the 10,000 numbers. The 100,000-number
 import is in p4_import.py.
 
@@ -29,7 +29,7 @@ from jobs import ensure_number_dbs, fresh_block, raw_write, run_job
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.storage.couch import NotFound
 
-WINDOW = 100
+WINDOW = 50
 
 
 async def kazoo_window(couch: CouchClient, account_id: str, resource_id: str, job_db: str, start: int,
