@@ -28,6 +28,7 @@ test: install
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: install
+	./scripts/ensure-rabbitmq.sh
 	$(PY) bench/run_all.py
 
 clean:

@@ -1,13 +1,18 @@
-"""Shared set-up for the benchmarks: an embedded CouchDB and the service as real
-subprocesses on loopback (or KAZOO_COUCHDB_URL), a tenant account and a token.
+"""Shared set-up for the benchmarks: an embedded CouchDB and the service as real subprocesses on
+loopback, accounts with their tokens, alternating timed phases, and the verdict.
 
-Every benchmark measures the service and raw CouchDB side by side in the same run and
-prints ratios: the machine is shared and noisy, absolute times mean little."""
+Every benchmark measures the service and raw CouchDB side by side in the same run and compares
+ratios (the machine is shared and noisy: absolute times mean little). Each benchmark runs
+`--runs` times (3), reports min / median / max of every ratio, compares the median with its
+target and exits 1 on a miss. `--quick` uses small sizes, to check the scripts themselves.
+"""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
+import platform
 import secrets
 import socket
 import statistics
@@ -16,37 +21,84 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kazoo_crossbar.cli import couchdb_node_flags  # noqa: E402
 from kazoo_crossbar.storage import names, provision  # noqa: E402
 from kazoo_crossbar.storage.bootstrap import setup  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["CouchClient", "names"]
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+# ---- command line and verdict ----------------------------------------------------------------
+def parse_args(doc: str | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes: checks the script, not the figures")
+    p.add_argument("--runs", type=int, default=3, help="repetitions; the median is judged (default 3)")
+    p.add_argument("--json", type=Path, help="also write the report here (run_all.py reads it)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply every target limit (e.g. 0.5 to prove a miss exits non-zero)")
+    return p.parse_args()
+
+
+@dataclass
+class Row:
+    """One line of the results table: a ratio measured once per run, judged by its median."""
+    id: str
+    what: str
+    method: str  # two short lines for docs/benchmarks.md
+    op: str | None = None  # "<=" or ">=" (None: informative, never a miss)
+    limit: float | None = None
+    unit: str = "×"
+    values: list[float] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # per run, e.g. "API 5.1 ms vs direct 3.9 ms"
+
+    def stats(self) -> dict[str, float]:
+        return {"min": min(self.values), "median": statistics.median(self.values), "max": max(self.values)}
+
+    def met(self) -> bool | None:
+        if self.op is None or not self.values:
+            return None
+        median = statistics.median(self.values)
+        return median <= self.limit if self.op == "<=" else median >= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "what": self.what, "method": self.method, "unit": self.unit,
+                "target": f"{self.op} {self.limit:g}{self.unit}" if self.op else None,
+                "values": [round(v, 3) for v in self.values], **({k: round(v, 3) for k, v in self.stats().items()}
+                                                                  if self.values else {}),
+                "met": self.met(), "details": self.details}
+
+
+def finish(name: str, args: argparse.Namespace, rows: list[Row], tables: list[dict] | None = None,
+           info: dict | None = None) -> None:
+    """Print the report, write it as JSON for run_all.py, exit 1 if a median misses its target."""
+    for row in rows:
+        if row.limit is not None:
+            row.limit *= args.scale
+    report = {"benchmark": name, "quick": args.quick, "runs": args.runs, "rows": [r.as_dict() for r in rows],
+              "tables": tables or [], "info": info or {}}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    for r in rows:
+        if not r.values:
+            continue
+        s = r.stats()
+        verdict = {True: "met", False: "MISSED", None: ""}[r.met()]
+        target = f"{r.op} {r.limit:g}{r.unit}" if r.op else ""
+        print(f"{r.id:8} {r.what[:58]:58} {s['min']:8.3g} {s['median']:8.3g} {s['max']:8.3g}  {target:9} {verdict}")
+    missed = [r.id for r in rows if r.met() is False]
+    if missed:
+        print(f"{name}: target missed: {', '.join(missed)}", file=sys.stderr)
+        sys.exit(1)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -54,62 +106,171 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def summary(values: list[float]) -> dict[str, float]:
-    return {"p50_ms": percentile(values, 50) * 1000, "p99_ms": percentile(values, 99) * 1000,
-            "mean_ms": statistics.fmean(values) * 1000}
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+# ---- timed phases -----------------------------------------------------------------------------
+async def timed_get(http: aiohttp.ClientSession, url: str, headers: dict | None = None) -> float:
+    t0 = time.perf_counter()
+    async with http.get(url, headers=headers or {}) as resp:
+        body = await resp.read()
+    elapsed = time.perf_counter() - t0
+    if resp.status != 200:
+        raise RuntimeError(f"GET {url}: {resp.status} {body[:300]!r}")
+    return elapsed
+
+
+async def sequential(fn: Callable[[], Awaitable[float]], n: int) -> list[float]:
+    return [await fn() for _ in range(n)]
+
+
+async def concurrent(fn: Callable[[], Awaitable[float]], total: int, concurrency: int) -> tuple[float, list[float]]:
+    """`total` calls of fn by `concurrency` workers; returns (requests/s, latencies)."""
+    remaining, latencies = total, []
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            latencies.append(await fn())
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return total / (time.perf_counter() - t0), latencies
+
+
+async def alternate(sides: dict[str, Callable[[], Awaitable[list[float]]]], rounds: int) -> dict[str, list[float]]:
+    """Phases A, B, A, B … (`rounds` of each), so the machine's noise falls on every side alike.
+    The side that goes first alternates too."""
+    out: dict[str, list[float]] = {k: [] for k in sides}
+    order = list(sides)
+    for i in range(rounds):
+        for key in (order if i % 2 == 0 else order[::-1]):
+            out[key].extend(await sides[key]())
+    return out
+
+
+# ---- processes --------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def proc_mb(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in MB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS", "VmHWM")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0]) // 1024
+    return out
+
+
+def amqp_url() -> str | None:
+    """A broker for the cached rows: KAZOO_BENCH_AMQP_URL, else a vhost of our own on 127.0.0.1:5672."""
+    if os.environ.get("KAZOO_BENCH_AMQP_URL"):
+        return os.environ["KAZOO_BENCH_AMQP_URL"]
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+    except OSError:
+        return None
+    from tests import broker
+
+    broker.create_vhost()
+    return broker.amqp_url()
+
+
+def drop_amqp_vhost() -> None:
+    if not os.environ.get("KAZOO_BENCH_AMQP_URL"):
+        from tests import broker
+
+        broker.delete_vhost()
 
 
 class Stack:
-    """CouchDB + service subprocesses, a tenant account with its API token."""
+    """An embedded CouchDB and one or more service processes; a tenant account and the master
+    account, each with an API token."""
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
         self.tmp = tempfile.TemporaryDirectory(prefix="kazoo-bench-")
-        self.couch_url = os.environ.get("KAZOO_COUCHDB_URL", "").rstrip("/")
-        self.api_url = ""
-        self.account: dict = {}
-        self.headers: dict[str, str] = {}
+        self.couch_url = ""
+        self.couch: subprocess.Popen | None = None
         self.service: subprocess.Popen | None = None
+        self.api_url = ""
+        self.master: dict = {}
+        self.master_headers: dict[str, str] = {}
 
     def start_couch(self) -> None:
-        if self.couch_url:
-            return
         port = free_port()
         self.couch_url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(port),
-                                 "--data-dir", str(Path(self.tmp.name) / "couch")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
-        wait_http(self.couch_url + "/_up", proc)
+        log = open(Path(self.tmp.name) / "couch.log", "ab")
+        # node itself, as `kazoo-crossbar couchdb` execs it, so that BENCH_NODE_FLAGS can add flags
+        # NODE_OPTIONS refuses (--cpu-prof; a later flag overrides an earlier); this pid is the CouchDB's
+        self.couch = subprocess.Popen(["node", *couchdb_node_flags(), *os.environ.get("BENCH_NODE_FLAGS", "").split(),
+                                       str(ROOT / "couchdb_server" / "server.js"), "--host", "127.0.0.1",
+                                       "--port", str(port), "--data-dir", str(Path(self.tmp.name) / "couch")],
+                                      stdout=log, stderr=log, cwd=ROOT)
+        self.procs.append(self.couch)
+        wait_http(self.couch_url + "/_up", self.couch)
 
-    def start_service(self, **env: str) -> None:
+    def start_service(self, **env: str) -> str:
+        """Starts a service process; returns its base URL (the first one is also self.api_url)."""
         port = free_port()
-        self.api_url = f"http://127.0.0.1:{port}"
-        log = open(Path(self.tmp.name) / "service.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "serve"], stdout=log, stderr=log,
-                                env={**os.environ, "KAZOO_COUCHDB_URL": self.couch_url,
+        url = f"http://127.0.0.1:{port}"
+        log = open(Path(self.tmp.name) / f"service-{port}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "serve"], stdout=log, stderr=log, cwd=ROOT,
+                                env={**os.environ, "KAZOO_COUCHDB_URL": self.couch_url, "KAZOO_AMQP_URL": "",
                                      "KAZOO_CROSSBAR_HOST": "127.0.0.1", "KAZOO_CROSSBAR_PORT": str(port),
-                                     "KAZOO_NODE_NAME": f"bench@{socket.gethostname()}", **env})
+                                     "KAZOO_NODE_NAME": f"bench{port}@{socket.gethostname()}", **env})
         self.procs.append(proc)
-        self.service = proc
-        wait_http(self.api_url + "/", proc)
+        wait_http(url + "/", proc)
+        if not self.service:
+            self.service, self.api_url = proc, url
+        return url
 
-    async def prepare(self) -> None:
+    async def setup(self) -> None:
         await setup(self.couch_url, "bench@setup")
         couch = CouchClient(self.couch_url)
         try:
             master_id = (await couch.get_doc("system_config", "accounts"))["default"]["master_account_id"]
-            master = await couch.get_doc(names.account_db(master_id), master_id)
-            self.account = await provision.create_account(couch, f"Bench {secrets.token_hex(3)}", parent=master)
-            self.account["pvt_wnm_allow_additions"] = True
-            await couch.save_doc(names.account_db(self.account["_id"]), self.account)
+            self.master = await couch.get_doc(names.account_db(master_id), master_id)
         finally:
             await couch.close()
+        self.master_headers = await self.login(self.master["pvt_api_key"])
+
+    async def login(self, api_key: str, url: str | None = None) -> dict[str, str]:
         async with aiohttp.ClientSession() as http:
-            async with http.put(self.api_url + "/v2/api_auth",
-                                json={"data": {"api_key": self.account["pvt_api_key"]}}) as resp:
+            async with http.put((url or self.api_url) + "/v2/api_auth", json={"data": {"api_key": api_key}}) as resp:
                 body = await resp.json()
-        self.headers = {"X-Auth-Token": body["auth_token"]}
+        return {"X-Auth-Token": body["auth_token"]}
+
+    async def account(self) -> tuple[dict, dict[str, str]]:
+        """A new sub-account of the master that may add numbers, and its token headers."""
+        couch = CouchClient(self.couch_url)
+        try:
+            acc = await provision.create_account(couch, f"Bench {secrets.token_hex(3)}", parent=self.master)
+            acc["pvt_wnm_allow_additions"] = True
+            await couch.save_doc(names.account_db(acc["_id"]), acc)
+        finally:
+            await couch.close()
+        return acc, await self.login(acc["pvt_api_key"])
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -122,21 +283,52 @@ class Stack:
         self.tmp.cleanup()
 
 
-@asynccontextmanager
-async def stack(**service_env: str) -> AsyncIterator[Stack]:
+async def started(**service_env: str) -> Stack:
     s = Stack()
     try:
         s.start_couch()
         s.start_service(**service_env)
-        await s.prepare()
-        yield s
-    finally:
+        await s.setup()
+    except BaseException:
         s.stop()
+        raise
+    return s
 
 
-def report(name: str, result: dict) -> None:
-    print(json.dumps({"benchmark": name, **result}, indent=2))
+async def create_resource(http: aiohttp.ClientSession, url: str, headers: dict, name: str = "Bench") -> str:
+    async with http.put(url, headers=headers, json={"data": {
+            "name": name, "gateways": [{"server": "sip.example.com", "username": "u", "password": "p"}],
+            "rules": ["^\\+1(\\d{10})$"]}}) as resp:
+        body = await resp.json()
+        if resp.status != 201:
+            raise RuntimeError(f"PUT {url}: {resp.status} {body}")
+    return body["data"]["id"]
 
 
-def run(main) -> None:
-    asyncio.run(main())
+def versions() -> dict[str, str]:
+    """What the figures were measured on, for docs/benchmarks.md."""
+    from importlib.metadata import version
+
+    def node_version() -> str:
+        try:
+            return subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        except OSError:
+            return "?"
+
+    lock = json.loads((ROOT / "couchdb_server" / "package.json").read_text())["dependencies"]
+    try:
+        import uvloop
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"python": platform.python_version(), "aiohttp": version("aiohttp"), "event_loop": loop,
+            "node": node_version(), "express-pouchdb": lock["express-pouchdb"], "pouchdb": lock["pouchdb-core"],
+            "cpu": f"{os.cpu_count()} × {cpu}", "kernel": platform.release(),
+            "memory_gb": str(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1))}
+
+
+def run(main: Callable[[argparse.Namespace], Awaitable[None]], doc: str | None) -> None:
+    args = parse_args(doc)
+    asyncio.run(main(args))

@@ -1,82 +1,128 @@
-"""P1: GET one resource through the API vs the same document straight from CouchDB.
+"""P1: `GET /v2/resources/{id}` through the service vs the same document straight from CouchDB.
 
-Sequential (p50, p99 over N requests each, interleaved) and at concurrency 32 (requests/s).
-Targets: API p50 <= 1.2x direct; API throughput >= 0.8x direct.
+Headline (no broker, so every GET reads CouchDB): sequential p50 ratio <= 1.3, requests/s at
+concurrency 32 ratio >= 0.8. Cached row (a service with a broker, Kazoo's open_cache_doc): GETs
+spread over 50 resources with one update every 50 reads; p50 ratio <= 0.5, with the hit ratio.
+Phases alternate API / direct and repeat; the whole comparison runs --runs times.
 
-    python bench/p1_get.py [N] [AMQP_URL]
-
-With AMQP_URL the service runs with a broker, and so with its document cache (Kazoo's
-open_cache_doc, invalidated by doc-change events); without, every GET reads CouchDB.
+    python bench/p1_get.py [--quick] [--runs 3] [--json OUT]
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
+import re
 import time
 
 import aiohttp
 
-from harness import names, report, run, stack, summary
+from harness import (Row, alternate, amqp_url, concurrent, create_resource, drop_amqp_vhost, finish, ms, names,
+                     percentile, run, sequential, started, timed_get)
+
+CONCURRENCY = 32
 
 
-async def timed_get(http: aiohttp.ClientSession, url: str, headers: dict) -> float:
-    t0 = time.perf_counter()
-    async with http.get(url, headers=headers) as resp:
-        await resp.read()
-        assert resp.status == 200, resp.status
-    return time.perf_counter() - t0
+async def uncached_run(http: aiohttp.ClientSession, api: str, direct: str, headers: dict, quick: bool,
+                       rows: dict[str, Row]) -> None:
+    seq_n, seq_rounds = (20, 4) if quick else (50, 12)
+    c_n, c_rounds = (160, 2) if quick else (800, 4)
+    seq = await alternate({"api": lambda: sequential(lambda: timed_get(http, api, headers), seq_n),
+                           "direct": lambda: sequential(lambda: timed_get(http, direct), seq_n)}, seq_rounds)
+    a50, d50 = percentile(seq["api"], 50), percentile(seq["direct"], 50)
+    rows["p50"].values.append(a50 / d50)
+    rows["p50"].details.append(f"API {ms(a50)} vs direct {ms(d50)}")
+
+    async def phase(url: str, h: dict) -> list[float]:
+        t0 = time.perf_counter()
+        await concurrent(lambda: timed_get(http, url, h), c_n, CONCURRENCY)
+        return [time.perf_counter() - t0]
+
+    thr = await alternate({"api": lambda: phase(api, headers), "direct": lambda: phase(direct, {})}, c_rounds)
+    a_rps, d_rps = c_n * c_rounds / sum(thr["api"]), c_n * c_rounds / sum(thr["direct"])
+    rows["rps"].values.append(a_rps / d_rps)
+    rows["rps"].details.append(f"API {a_rps:.0f} vs direct {d_rps:.0f} requests/s")
 
 
-async def throughput(http: aiohttp.ClientSession, url: str, headers: dict, total: int, concurrency: int) -> float:
-    remaining = total
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await timed_get(http, url, headers)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return total / (time.perf_counter() - t0)
+async def cache_counts(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    async with http.get(url + "/metrics") as resp:
+        text = await resp.text()
+    return {m[1]: float(m[2]) for m in re.finditer(r'^crossbar_doc_cache_total\{result="(\w+)"\} (\S+)', text, re.M)}
 
 
-async def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    amqp_url = sys.argv[2] if len(sys.argv) > 2 else ""
-    async with stack(KAZOO_LOG_FORMAT="json", KAZOO_AMQP_URL=amqp_url) as s:
-        connector = aiohttp.TCPConnector(limit=64)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            base = f"{s.api_url}/v2/accounts/{s.account['_id']}/resources"
-            async with http.put(base, headers=s.headers, json={"data": {
-                    "name": "Bench", "gateways": [{"server": "sip.example.com", "username": "u", "password": "p"}],
-                    "rules": ["^\\\\+1(\\\\d{10})$"]}}) as resp:
-                rid = (await resp.json())["data"]["id"]
-            api = f"{base}/{rid}"
-            while amqp_url:  # the cache works only once the broker is connected
-                async with http.get(f"{s.api_url}/health") as resp:
-                    if (await resp.json()).get("amqp") == "up":
-                        break
-                await asyncio.sleep(0.1)
-            direct = f"{s.couch_url}/{names.url_path(names.account_db(s.account['_id']))}/{rid}"
-            for _ in range(50):  # warm both paths (connections, caches)
-                await timed_get(http, api, s.headers)
-                await timed_get(http, direct, {})
-            api_t, direct_t = [], []
-            for _ in range(n):  # interleaved, so machine noise hits both alike
-                api_t.append(await timed_get(http, api, s.headers))
-                direct_t.append(await timed_get(http, direct, {}))
-            total = n * 2
-            api_rps = await throughput(http, api, s.headers, total, 32)
-            direct_rps = await throughput(http, direct, {}, total, 32)
-    a, d = summary(api_t), summary(direct_t)
-    report("p1_get", {"broker": bool(amqp_url), "requests_sequential": n, "api": a, "direct": d,
-                      "p50_ratio_api_over_direct": round(a["p50_ms"] / d["p50_ms"], 3),
-                      "p99_ratio_api_over_direct": round(a["p99_ms"] / d["p99_ms"], 3),
-                      "concurrency": 32, "api_rps": round(api_rps), "direct_rps": round(direct_rps),
-                      "throughput_ratio_api_over_direct": round(api_rps / direct_rps, 3),
-                      "targets": {"p50_ratio": "<= 1.2", "throughput_ratio": ">= 0.8"}})
+async def cached_run(http: aiohttp.ClientSession, url: str, couch_url: str, headers: dict, ids: list[str],
+                     quick: bool, row: Row) -> None:
+    """Reads cycle over the resources; every 50th request updates one (our write drops its entry)."""
+    n, rounds = (50, 4) if quick else (100, 12)
+    counter = {"i": 0}
+
+    async def api_phase() -> list[float]:
+        out = []
+        for _ in range(n):
+            i = counter["i"] = counter["i"] + 1
+            rid = ids[i % len(ids)]
+            if i % 50 == 0:
+                async with http.patch(f"{url}/v2/resources/{rid}", headers=headers,
+                                      json={"data": {"weight_cost": i % 100}}) as resp:
+                    assert resp.status == 200, await resp.text()
+            out.append(await timed_get(http, f"{url}/v2/resources/{rid}", headers))
+        return out
+
+    async def direct_phase() -> list[float]:
+        return [await timed_get(http, f"{couch_url}/offnet/{ids[j % len(ids)]}") for j in range(n)]
+
+    before = await cache_counts(http, url)
+    res = await alternate({"api": api_phase, "direct": direct_phase}, rounds)
+    after = await cache_counts(http, url)
+    hits = after.get("hit", 0) - before.get("hit", 0)
+    misses = after.get("miss", 0) - before.get("miss", 0)
+    a50, d50 = percentile(res["api"], 50), percentile(res["direct"], 50)
+    row.values.append(a50 / d50)
+    row.details.append(f"API {ms(a50)} vs direct {ms(d50)}, hit ratio {hits / max(1, hits + misses):.2f}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    rows = {"p50": Row("P1", "GET /v2/resources/{id}, no broker: p50 vs direct GET", op="<=", limit=1.3, method=(
+                "Sequential GETs of one global resource (offnet) by the super-duper admin, phases of 50 "
+                "alternating with direct `GET /offnet/{id}`; ratio of the p50s.")),
+            "rps": Row("P1", f"same, requests/s at concurrency {CONCURRENCY} vs direct", op=">=", limit=0.8, method=(
+                f"Phases of 800 GETs by {CONCURRENCY} concurrent clients, alternating with the same phases on "
+                "CouchDB; ratio of requests/s (API / direct).")),
+            "cached": Row("P1-cache", "GET /v2/resources/{id} with a broker (document cache): p50", op="<=",
+                          limit=0.5, method=(
+                "A service with a broker (open_cache_doc): GETs cycle over 50 resources, one PATCH every 50 "
+                "requests drops an entry; p50 of the GETs vs direct GETs of the same documents."))}
+    broker = amqp_url()
+    s = await started()
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
+            ids = [await create_resource(http, s.api_url + "/v2/resources", s.master_headers, f"Bench {i}")
+                   for i in range(50)]
+            api, direct = f"{s.api_url}/v2/resources/{ids[0]}", f"{s.couch_url}/{names.OFFNET}/{ids[0]}"
+            for _ in range(100):  # warm both paths (connections, token and account caches)
+                await timed_get(http, api, s.master_headers)
+                await timed_get(http, direct)
+            for _ in range(args.runs):
+                await uncached_run(http, api, direct, s.master_headers, args.quick, rows)
+            if broker:
+                cached_url = s.start_service(KAZOO_AMQP_URL=broker)
+                for _ in range(300):  # the cache is on only while the broker is connected
+                    async with http.get(cached_url + "/health") as resp:
+                        if (await resp.json()).get("amqp") == "up":
+                            break
+                    await asyncio.sleep(0.1)
+                headers = await s.login(s.master["pvt_api_key"], cached_url)
+                for rid in ids:  # steady state: what remains are the misses the updates cause
+                    await timed_get(http, f"{cached_url}/v2/resources/{rid}", headers)
+                for _ in range(args.runs):
+                    await cached_run(http, cached_url, s.couch_url, headers, ids, args.quick, rows["cached"])
+    finally:
+        s.stop()
+        if broker:
+            drop_amqp_vhost()
+    if not broker:
+        rows["cached"].details.append("not run: no broker on 127.0.0.1:5672 (KAZOO_BENCH_AMQP_URL)")
+    finish("p1_get", args, list(rows.values()))
 
 
 if __name__ == "__main__":
-    run(main)
+    run(main, __doc__)

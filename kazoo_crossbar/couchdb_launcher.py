@@ -77,12 +77,23 @@ def server_home() -> Path:
     return target
 
 
+def couchdb_node_flags() -> list[str]:
+    """V8 flags for the embedded CouchDB. Its live data is small, but V8 lets the heap grow far
+    past it while jobs stream large documents through: capping the old generation at 384 MB
+    (env KAZOO_COUCHDB_HEAP_MB) took its peak RSS during a 100,000-number import from ~600 to
+    ~340 MB for about the same CPU (bench/profile_couch.py; docs/decisions.md)."""
+    heap_mb = os.environ.get("KAZOO_COUCHDB_HEAP_MB", "384")
+    if not heap_mb.isdigit() or int(heap_mb) < 64:
+        raise CliError(f"KAZOO_COUCHDB_HEAP_MB must be a number of megabytes (64 or more), not {heap_mb!r}")
+    return [f"--max-old-space-size={int(heap_mb)}"]
+
+
 def run(host: str, port: int, data_dir: str | None, in_memory: bool) -> int:
     node = shutil.which("node")
     if node is None:
         raise CliError("the embedded CouchDB needs Node.js (>= 18): `node` is not on PATH")
     home = server_home()
-    argv = [node, str(home / "server.js"), "--host", host, "--port", str(port)]
+    argv = [node, *couchdb_node_flags(), str(home / "server.js"), "--host", host, "--port", str(port)]
     argv += ["--in-memory"] if in_memory else ["--data-dir", str(Path(data_dir or "var/couchdb").resolve())]
     os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
     return 1

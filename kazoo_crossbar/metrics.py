@@ -26,6 +26,8 @@ class Metrics:
         self.recovered_jobs = Counter("crossbar_recovered_jobs", "Jobs claimed by the recovery loop", registry=r)
         self.couchdb_errors = Counter("crossbar_couchdb_errors", "CouchDB failures seen by requests",
                                       ["error"], registry=r)
+        self.doc_cache = Counter("crossbar_doc_cache", "Cached GET reads by result (hit, miss)",
+                                 ["result"], registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -57,7 +57,8 @@ def make_services(settings: Settings) -> Services:
     node = settings.node_name
     couch = CouchClient(settings.couchdb_url)
     metrics = Metrics()
-    doc_cache = DocCache()
+    hits, misses = metrics.doc_cache.labels("hit"), metrics.doc_cache.labels("miss")
+    doc_cache = DocCache(on_lookup=lambda hit: (hits if hit else misses).inc())
     bus: Bus = AmqpBus(settings.amqp_url, node, on_change=doc_cache.on_routing_key,
                        on_state=doc_cache.set_enabled) if settings.amqp_url else NullBus()
     writes = Writes(couch, bus, doc_cache, node, settings.zone)

@@ -5,6 +5,7 @@ the `configuration` exchange. Without a broker nothing is cached: a stale resour
 worse than a slower one."""
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import unquote
 
 from . import names
@@ -12,16 +13,23 @@ from .cache import TTLCache
 
 
 class DocCache:
-    def __init__(self, ttl_s: float = 300.0, max_entries: int = 20_000):
+    def __init__(self, ttl_s: float = 300.0, max_entries: int = 20_000,
+                 on_lookup: Callable[[bool], None] | None = None):
         self._docs: TTLCache[dict] = TTLCache(ttl_s, max_entries)
         self.enabled = False
+        self._on_lookup = on_lookup  # hit (True) or miss, for the hit ratio in /metrics
 
     @staticmethod
     def _key(db: str, doc_id: str) -> tuple[str, str]:
         return names.decode(db), doc_id
 
     def get(self, db: str, doc_id: str) -> dict | None:
-        return self._docs.get(self._key(db, doc_id)) if self.enabled else None
+        if not self.enabled:
+            return None
+        doc = self._docs.get(self._key(db, doc_id))
+        if self._on_lookup is not None:
+            self._on_lookup(doc is not None)
+        return doc
 
     def put(self, db: str, doc: dict) -> None:
         if self.enabled:

@@ -1,0 +1,96 @@
+"""Jobs for the benchmarks: submit through the API and wait, or write the same documents raw."""
+from __future__ import annotations
+
+import asyncio
+import time
+from itertools import count
+
+import aiohttp
+
+from harness import CouchClient, names
+
+from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.storage import views
+
+_npa = count(302)
+
+
+def fresh_block(size: int) -> list[str]:
+    """`size` E.164 numbers no other block of this process uses (an area code of their own)."""
+    npa = next(_npa)
+    return [f"+1{npa}{i:07d}" for i in range(size)]
+
+
+async def ensure_number_dbs(couch: CouchClient, numbers: list[str]) -> None:
+    """Both sides start with their number databases created (the job would create them)."""
+    for db in sorted({names.numbers_db(n) for n in numbers}):
+        await views.ensure_db(couch, db)
+
+
+async def raw_write(couch: CouchClient, account_id: str, resource_id: str, numbers: list[str],
+                    batch: int = 1000) -> float:
+    """The job's documents (number DB and account-DB copy) by `_bulk_docs`, no reads, no bookkeeping."""
+    now = names.gregorian_now()
+    docs = [knm.number_doc(n, account_id, resource_id, knm.LOCAL, now) for n in numbers]
+    t0 = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        chunk = docs[i:i + batch]
+        by_db: dict[str, list[dict]] = {}
+        for d in chunk:
+            by_db.setdefault(names.numbers_db(d["_id"]), []).append(d)
+        for db, part in by_db.items():
+            await _all_ok(await couch.bulk_docs(db, part))
+        await _all_ok(await couch.bulk_docs(names.account_db(account_id), [dict(d) for d in chunk]))
+    return time.perf_counter() - t0
+
+
+async def _all_ok(results: list[dict]) -> None:
+    bad = [r for r in results if "error" in r]
+    if bad:
+        raise RuntimeError(f"raw _bulk_docs: {len(bad)} failed, e.g. {bad[0]}")
+
+
+async def submit(http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str],
+                 resource_id: str) -> str:
+    async with http.put(jobs_url, headers=headers, json={"data": {"numbers": numbers,
+                                                                 "resource_id": resource_id}}) as resp:
+        body = await resp.json()
+        if resp.status != 201:
+            raise RuntimeError(f"PUT {jobs_url}: {resp.status} {str(body)[:300]}")
+    return body["data"]["id"]
+
+
+async def wait_complete(http: aiohttp.ClientSession, jobs_url: str, headers: dict, job_ids: list[str],
+                        poll_s: float = 0.05, timeout_s: float = 1800) -> None:
+    """Polls the listing rows (small view rows, as `kazoo-crossbar jobs add` does)."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(job_ids)
+    while pending:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"jobs {sorted(pending)} not complete after {timeout_s} s")
+        async with http.get(jobs_url + "?paginate=false", headers=headers) as resp:
+            rows = (await resp.json())["data"]
+        pending -= {r["id"] for r in rows if r["status"] == "complete"}
+        if pending:
+            await asyncio.sleep(poll_s)
+
+
+async def assert_all_added(http: aiohttp.ClientSession, jobs_url: str, headers: dict, job_id: str,
+                           expected: int) -> None:
+    """A benchmark of a job that failed numbers measures nothing: every number must be a success."""
+    async with http.get(f"{jobs_url}/{job_id}", headers=headers) as resp:
+        data = (await resp.json())["data"]
+    if len(data["successes"]) != expected or data["errors"]:
+        raise RuntimeError(f"job {job_id}: {len(data['successes'])} of {expected} added, "
+                           f"{len(data['errors'])} errors, e.g. {list(data['errors'].items())[:2]}")
+
+
+async def run_job(http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str],
+                  resource_id: str) -> float:
+    """Seconds from the PUT to the job's completion; asserts every number succeeded."""
+    t0 = time.perf_counter()
+    job_id = await submit(http, jobs_url, headers, numbers, resource_id)
+    await wait_complete(http, jobs_url, headers, [job_id])
+    elapsed = time.perf_counter() - t0
+    await assert_all_added(http, jobs_url, headers, job_id, len(numbers))
+    return elapsed
