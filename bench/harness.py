@@ -30,7 +30,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kazoo_crossbar.cli import couchdb_node_flags  # noqa: E402
+from kazoo_crossbar.couchdb_launcher import couchdb_node_flags  # noqa: E402
 from kazoo_crossbar.storage import names, provision  # noqa: E402
 from kazoo_crossbar.storage.bootstrap import setup  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
