@@ -52,42 +52,57 @@ class AmqpBus:
         self._set_connected(False)
 
     async def _connect_loop(self) -> None:
+        # Runs until the queues are declared: a refused declaration (PRECONDITION_FAILED from
+        # a queue declared differently) is retried like a lost connection, never given up on.
         delay = 0.5
-        while self._connection is None:
+        while True:
+            connection: AbstractRobustConnection | None = None
             try:
                 connection = await aio_pika.connect_robust(self.url, timeout=5)
+                await self._declare(connection)
                 connection.close_callbacks.add(self._on_close)
                 connection.reconnect_callbacks.add(self._on_reconnect)
                 self._connection = connection
-                await self._declare(connection)
                 self._set_connected(True)
                 log.info("amqp_connected", url=_redact(self.url))
+                return
             except asyncio.CancelledError:
+                if connection is not None:
+                    await asyncio.shield(_close_quietly(connection))
                 raise
             except Exception as exc:
+                if connection is not None:
+                    await _close_quietly(connection)
+                self._exchanges.clear()
                 log.warning("amqp_unavailable", error=str(exc) or type(exc).__name__, retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
     async def _declare(self, connection: AbstractRobustConnection) -> None:
         channel = await connection.channel(publisher_confirms=True)
-        self._channel = channel
         # Kazoo declares these topic exchanges non-durable and not auto-deleted; ours must match.
+        exchanges = {}
         for name in messages.EXCHANGES:
-            self._exchanges[name] = await channel.declare_exchange(
+            exchanges[name] = await channel.declare_exchange(
                 name, aio_pika.ExchangeType.TOPIC, durable=False, auto_delete=False)
         # The shared work queue of cb_jobs_listener: any Crossbar node may take a job. Its own
         # channel, so the prefetch bounds how many delegated jobs this node holds unacknowledged.
+        # Declared as gen_listener declares it (kz_amqp_util:new_queue/2 with `exclusive` false:
+        # not durable, auto-delete, Kazoo's default arguments), or one side is refused.
         consumer = await connection.channel()
         await consumer.set_qos(prefetch_count=self.prefetch)
-        queue = await consumer.declare_queue(messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True)
-        await queue.bind(self._exchanges[messages.KAPPS], routing_key=messages.JOBS_ROUTING_KEY)
+        queue = await consumer.declare_queue(messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True,
+                                             arguments=messages.queue_arguments())
+        await queue.bind(exchanges[messages.KAPPS], routing_key=messages.JOBS_ROUTING_KEY)
         await queue.consume(self._on_message, exclusive=False)
         if self.on_change is not None:
-            # our own queue of resource change events, to keep cached documents fresh
-            changes = await consumer.declare_queue("", exclusive=True, auto_delete=True)
-            await changes.bind(self._exchanges[messages.CONFIGURATION], routing_key="*.*.resource.*")
+            # our own queue of resource change events, to keep cached documents fresh; a
+            # server-named queue, declared with Kazoo's arguments like every queue of a Kazoo node
+            changes = await consumer.declare_queue("", exclusive=True, auto_delete=True,
+                                                   arguments=messages.queue_arguments())
+            await changes.bind(exchanges[messages.CONFIGURATION], routing_key="*.*.resource.*")
             await changes.consume(self._on_change_message, no_ack=True)
+        self._channel, self._exchanges = channel, exchanges
 
     async def _on_change_message(self, message: AbstractIncomingMessage) -> None:
         if self.on_change is not None and message.routing_key:
@@ -151,6 +166,13 @@ class AmqpBus:
 
     async def delegate_job(self, account_id: str, job_id: str, msg_id: str | None) -> bool:
         return await self._publish(messages.KAPPS, *messages.delegate_job(account_id, job_id, self.node, msg_id))
+
+
+async def _close_quietly(connection: AbstractRobustConnection) -> None:
+    try:
+        await connection.close()
+    except Exception as exc:  # already broken: nothing left to release
+        log.debug("amqp_close_failed", error=str(exc) or type(exc).__name__)
 
 
 def _redact(url: str) -> str:

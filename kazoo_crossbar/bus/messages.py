@@ -14,6 +14,8 @@ CONFIGURATION, SWITCH, KAPPS = "configuration", "switch", "kapps"
 EXCHANGES = (CONFIGURATION, SWITCH, KAPPS)  # all topic exchanges, declared as Kazoo does
 JOBS_QUEUE = "resource_jobs_listener"
 JOBS_ROUTING_KEY = "delegate.cb_jobs_listener"
+# kz_amqp_util:queue_arguments/1 defaults, added to every queue Kazoo declares unless told otherwise
+QUEUE_MAX_LENGTH, QUEUE_MESSAGE_TTL_MS = 100, 60_000
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-~_")
 
 
@@ -30,6 +32,15 @@ def amqp_encode(value: str) -> str:
         else:
             out.append(f"%{byte:02X}")
     return "".join(out)
+
+
+def queue_arguments(overrides: dict[str, int | None] | None = None) -> dict[str, int]:
+    """kz_amqp_util:queue_arguments/1: `x-max-length` 100 and `x-message-ttl` 60000 unless given;
+    None plays Kazoo's `infinity` (the argument is left out). RabbitMQ refuses a second
+    declaration whose arguments differ, so every queue we share with Kazoo must carry these."""
+    args: dict[str, int | None] = {"x-max-length": QUEUE_MAX_LENGTH, "x-message-ttl": QUEUE_MESSAGE_TTL_MS}
+    args.update(overrides or {})
+    return {k: v for k, v in args.items() if v is not None}
 
 
 def doc_action(doc: dict, rev: str, *, hard_deleted: bool = False) -> str:

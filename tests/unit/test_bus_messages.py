@@ -69,3 +69,10 @@ def test_doc_cache_follows_routing_keys():
     cache.put("offnet", {"_id": "y"})
     cache.set_enabled(False)
     assert cache.get("offnet", "y") is None
+
+
+def test_queue_arguments_are_kazoo_defaults():
+    # kz_amqp_util:queue_arguments/1: x-max-length 100, x-message-ttl 60000 unless told otherwise
+    assert messages.queue_arguments() == {"x-max-length": 100, "x-message-ttl": 60000}
+    assert messages.queue_arguments({"x-max-length": 5}) == {"x-max-length": 5, "x-message-ttl": 60000}
+    assert messages.queue_arguments({"x-message-ttl": None}) == {"x-max-length": 100}  # Kazoo's `infinity`

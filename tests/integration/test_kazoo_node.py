@@ -1,0 +1,188 @@
+"""The service beside a Kazoo 4.3 node on the real RabbitMQ: the test plays the Kazoo node.
+
+It declares `resource_jobs_listener` as `cb_jobs_listener` does (gen_listener →
+`kz_amqp_util:new_queue/2` with `exclusive` false: not durable, auto-delete, `x-max-length` 100,
+`x-message-ttl` 60000), publishes delegation messages as `cb_jobs_listener:publish/3` does, and
+listens on `configuration` as any Kazoo listener would."""
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from datetime import datetime, timezone
+
+import aio_pika
+import aiormq
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from kazoo_crossbar.app import SERVICES, create_app
+from kazoo_crossbar.config import Settings
+from kazoo_crossbar.jobs.store import new_job_id
+from kazoo_crossbar.storage import names, views
+
+from .. import broker
+from ..kazoo import numbers_block
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+JOBS_QUEUE = "resource_jobs_listener"
+# what kz_amqp_util:queue_arguments([]) yields (read from Kazoo 4.3, not from our code)
+KAZOO_QUEUE_ARGS = {"x-max-length": 100, "x-message-ttl": 60000}
+
+
+async def kazoo_declares_jobs_queue(arguments: dict | None = None) -> None:
+    """Declare the jobs queue the way a Kazoo node does; raises when RabbitMQ refuses it."""
+    connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
+    try:
+        channel = await connection.channel()
+        await channel.declare_queue(JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True,
+                                    arguments=KAZOO_QUEUE_ARGS if arguments is None else arguments)
+    finally:
+        await connection.close()
+
+
+async def delete_jobs_queue() -> None:
+    connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
+    try:
+        channel = await connection.channel()
+        await channel.queue_delete(JOBS_QUEUE)
+    finally:
+        await connection.close()
+
+
+async def kazoo_delegates(account_id: str, job_id: str) -> None:
+    """cb_jobs_listener:publish/3 → kapi_delegate:publish_delegate(<<"cb_jobs_listener">>, API)."""
+    payload = {"Delegate-Message": {"Account-ID": account_id, "Job-ID": job_id}, "Msg-ID": secrets.token_hex(8),
+               "Event-Category": "delegate", "Event-Name": "job", "App-Name": "crossbar",
+               "App-Version": "4.3.0", "Node": "crossbar@kazoo-node.example", "Server-ID": ""}
+    connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
+    try:
+        channel = await connection.channel()
+        kapps = await channel.declare_exchange("kapps", aio_pika.ExchangeType.TOPIC, durable=False)
+        await kapps.publish(aio_pika.Message(json.dumps(payload).encode(), content_type="application/json"),
+                            routing_key="delegate.cb_jobs_listener")
+    finally:
+        await connection.close()
+
+
+class ConfigListener:
+    """A Kazoo listener's own queue on the `configuration` exchange (kapi_conf bindings: every doc event)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict]] = []
+
+    async def start(self) -> "ConfigListener":
+        self.connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
+        channel = await self.connection.channel()
+        queue = await channel.declare_queue("", exclusive=True, auto_delete=True, arguments={"x-max-length": 100_000})
+        exchange = await channel.declare_exchange("configuration", aio_pika.ExchangeType.TOPIC, durable=False)
+        for action in ("doc_created", "doc_edited", "doc_deleted"):
+            await queue.bind(exchange, routing_key=f"{action}.#")
+        await queue.consume(self._on, no_ack=True)
+        return self
+
+    async def _on(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.events.append((message.routing_key or "", json.loads(message.body)))
+
+    def revs(self, db: str, doc_id: str) -> set[str]:
+        return {p["Rev"] for _, p in self.events if p.get("Database") == names.encode(db) and p.get("ID") == doc_id}
+
+    async def wait_revs(self, db: str, doc_id: str, wanted: set[str], timeout_s: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not wanted <= self.revs(db, doc_id):
+            assert time.monotonic() < deadline, f"{db}/{doc_id}: no event for {sorted(wanted - self.revs(db, doc_id))}"
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+async def all_revs(couch, db: str, doc_id: str) -> list[str]:
+    """Every revision the document went through, oldest last (CouchDB's `revs=true`)."""
+    doc = await couch.get_doc(db, doc_id, revs="true")
+    start, ids = doc["_revisions"]["start"], doc["_revisions"]["ids"]
+    return [f"{start - i}-{rev_id}" for i, rev_id in enumerate(ids)]
+
+
+async def wait_connected(app, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not app[SERVICES].bus.connected:
+        assert time.monotonic() < deadline, "service did not get onto the bus"
+        await asyncio.sleep(0.05)
+
+
+async def wait_complete(couch, db: str, job_id: str, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        doc = await couch.get_doc(db, job_id)
+        if doc["pvt_status"] == "complete":
+            return doc
+        assert time.monotonic() < deadline, f"job {job_id} is {doc['pvt_status']}"
+        await asyncio.sleep(0.1)
+
+
+async def kazoo_job(couch, account: dict, rid: str, nums: list[str], *, status: str = "pending",
+                    age_s: int = 0) -> tuple[str, str]:
+    """A job saved by cb_resources on a Kazoo node (straight into the month database)."""
+    now = datetime.now(timezone.utc)
+    job_id = new_job_id(now)
+    db = names.modb(account["_id"], now.year, now.month)
+    await views.ensure_db(couch, db)
+    stamp = names.gregorian_now() - age_s
+    await couch.save_doc(db, {
+        "_id": job_id, "numbers": nums, "resource_id": rid, "errors": {}, "success": {},
+        "pvt_status": status, "pvt_type": "resource_job", "pvt_account_id": account["_id"],
+        "pvt_account_db": names.encode(db), "pvt_auth_account_id": account["_id"], "pvt_vsn": "1",
+        "pvt_created": stamp, "pvt_modified": stamp})
+    return db, job_id
+
+
+def bus_app(settings: Settings):
+    node = f"kznode_{secrets.token_hex(3)}@test"
+    return create_app(Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()),
+                      background=False)
+
+
+async def local_resource(c: TestClient, account: dict, headers: dict) -> str:
+    resp = await c.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
+                       json={"data": {"name": "Kazoo node carrier", "gateways": []}})
+    assert resp.status == 201
+    return (await resp.json())["data"]["id"]
+
+
+async def test_jobs_queue_declared_as_kazoo_before_and_after_and_delegation_runs(settings, master, kazoo, couch):
+    await kazoo_declares_jobs_queue()  # a Kazoo node is up first
+    app = bus_app(settings)
+    async with TestClient(TestServer(app)) as c:
+        await wait_connected(app)
+        body = await (await c.get("/health")).json()
+        assert body["amqp"] == "up", body
+        await kazoo_declares_jobs_queue()  # ... and a Kazoo node (re)starting later is not refused
+        account = await kazoo.account()
+        rid = await local_resource(c, account, {"X-Auth-Token": await kazoo.token_for(account)})
+        nums = numbers_block(3)
+        db, job_id = await kazoo_job(couch, account, rid, nums)
+        await kazoo_delegates(account["_id"], job_id)
+        doc = await wait_complete(couch, db, job_id)
+        assert set(doc["success"]) == set(nums) and doc["errors"] == {}
+        assert doc["pvt_node"] == app[SERVICES].settings.node_name
+
+
+async def test_refused_declaration_is_retried_until_it_is_accepted(settings, master):
+    # a queue declared with other arguments (a node configured otherwise) makes RabbitMQ refuse ours
+    await delete_jobs_queue()
+    await kazoo_declares_jobs_queue({"x-max-length": 5})
+    with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+        await kazoo_declares_jobs_queue()  # RabbitMQ does refuse the other set of arguments
+    app = bus_app(settings)
+    async with TestClient(TestServer(app)) as c:
+        await asyncio.sleep(1.5)  # a few refused attempts
+        assert not app[SERVICES].bus.connected
+        resp = await c.get("/health")
+        assert resp.status == 503 and (await resp.json())["amqp"] == "down"
+        await delete_jobs_queue()  # the odd declaration goes away; the service must keep trying
+        await wait_connected(app, timeout_s=30)
+        assert (await (await c.get("/health")).json())["amqp"] == "up"
+        await kazoo_declares_jobs_queue()  # and what it declared is Kazoo's queue
