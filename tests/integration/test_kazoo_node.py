@@ -186,3 +186,43 @@ async def test_refused_declaration_is_retried_until_it_is_accepted(settings, mas
         await wait_connected(app, timeout_s=30)
         assert (await (await c.get("/health")).json())["amqp"] == "up"
         await kazoo_declares_jobs_queue()  # and what it declared is Kazoo's queue
+
+
+async def test_kazoo_listener_sees_every_document_a_job_writes(settings, master, kazoo, couch):
+    listener = await ConfigListener().start()
+    app = bus_app(settings)
+    try:
+        async with TestClient(TestServer(app)) as c:
+            await wait_connected(app)
+            account = await kazoo.account()
+            headers = {"X-Auth-Token": await kazoo.token_for(account)}
+            rid = await local_resource(c, account, headers)
+            nums = numbers_block(4)
+            resp = await c.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
+                               json={"data": {"numbers": nums, "resource_id": rid}})
+            assert resp.status == 201
+            job_id = (await resp.json())["data"]["id"]
+            db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+            await wait_complete(couch, db, job_id)
+            # every revision of the job: created, claimed, checkpoints, complete
+            revs = await all_revs(couch, db, job_id)
+            assert len(revs) >= 3
+            await listener.wait_revs(db, job_id, set(revs))
+            for n in nums:
+                for ndb in (names.numbers_db(n), names.account_db(account["_id"])):
+                    await listener.wait_revs(ndb, n, set(await all_revs(couch, ndb, n)))
+            keys = {k for k, _ in listener.events}
+            enc = names.encode(names.numbers_db(nums[0]))
+            assert f"doc_created.{enc}.number.%2B{nums[0][1:]}" in keys
+
+            # a recovery claim of a job another (dead) node left running is an edit Kazoo hears of
+            stale_db, stale_id = await kazoo_job(couch, account, rid, numbers_block(2), status="running", age_s=7200)
+            first = (await all_revs(couch, stale_db, stale_id))[0]
+            assert await app[SERVICES].recovery.run_pass() >= 1
+            await wait_complete(couch, stale_db, stale_id)
+            revs = await all_revs(couch, stale_db, stale_id)
+            await listener.wait_revs(stale_db, stale_id, set(revs) - {first})
+            claim = [p for _, p in listener.events if p.get("ID") == stale_id and p["Rev"].startswith("2-")]
+            assert claim and claim[0]["Event-Name"] == "doc_edited" and claim[0]["Type"] == "resource_job"
+    finally:
+        await listener.close()
