@@ -84,8 +84,10 @@ def forbidden(cause: str = "state_for_create") -> dict:
     return error(403, "forbidden", "requestor is unauthorized to perform operation", cause)
 
 
-def invalid_state_transition(e164: str, from_state: str) -> dict:
-    return error(400, "invalid_state_transition", f"from {from_state} to reserved", e164)
+def invalid_state_transition(e164: str, from_state: str | None) -> dict:
+    """knm_errors:invalid_state_transition/3 → to_json: the cause is the transition, the message fixed."""
+    return error(400, "invalid_state_transition", "invalid state transition",
+                 f"from {from_state or '(nothing)'} to reserved")
 
 
 def can_add(auth_doc: dict | None) -> bool:

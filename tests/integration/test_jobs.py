@@ -83,7 +83,8 @@ async def test_every_per_number_error(client, couch, kazoo, tenant):
     assert errors[taken] == {"code": 409, "error": "number_exists", "cause": taken,
                              "message": f"number {taken} already exists"}
     assert errors["123"] == "not_reconcilable"
-    assert errors[aging]["error"] == "invalid_state_transition"
+    assert errors[aging] == {"code": 400, "error": "invalid_state_transition", "cause": "from aging to reserved",
+                             "message": "invalid state transition"}
     assert set(done["successes"]) == {available, fresh}  # the duplicate entry is processed once
     took = await couch.get_doc(names.numbers_db(available), available)
     assert took["pvt_assigned_to"] == account["_id"] and took["pvt_state"] == "reserved"

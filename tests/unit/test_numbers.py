@@ -40,7 +40,10 @@ def test_errors_have_kazoo_shape():
     assert knm.number_exists("+1") == {"code": 409, "error": "number_exists", "cause": "+1",
                                        "message": "number +1 already exists"}
     assert list(knm.forbidden()) == ["code", "error", "cause", "message"]
-    assert knm.invalid_state_transition("+1", "in_service")["message"] == "from in_service to reserved"
+    assert knm.invalid_state_transition("+1", "in_service") == {
+        "code": 400, "error": "invalid_state_transition", "cause": "from in_service to reserved",
+        "message": "invalid state transition"}  # knm_errors:to_json/3
+    assert knm.invalid_state_transition("+1", None)["cause"] == "from (nothing) to reserved"
     assert "cause" not in knm.error(500, "x", "y")
 
 
