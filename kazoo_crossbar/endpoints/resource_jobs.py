@@ -84,20 +84,22 @@ async def _check_job_size(config: SystemConfig, data: object) -> None:
 
 
 class ResourceJobs(Endpoint[NewJob]):
-    """The `jobs` sub-noun of `resources` (not of the deprecated global/local nouns)."""
+    """The `jobs` sub-noun of `resources` and of the deprecated `global_resources` / `local_resources`
+    (cb_resources binds allowed_methods for all three). The job always belongs to the URL's account
+    (the master account without one); `global_resources` needs a super-duper admin, as in 4.3."""
 
     def __init__(self, jobs: JobService, couch: CouchClient, config: SystemConfig):
         self.jobs, self.couch, self.config = jobs, couch, config
 
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        if ctx.nouns[-1][0] != "resources":
-            return frozenset()
         if not args:
             return frozenset({"GET", "PUT"})
         return frozenset({"GET"}) if len(args) == 1 else frozenset()
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
-        return ctx.is_superduper_admin if ctx.account_id is None else None
+        if ctx.account_id is None or ctx.nouns[-1][0] == "global_resources":
+            return ctx.is_superduper_admin
+        return None
 
     async def validate(self, ctx: Context, args: list[str]) -> NewJob | None:
         account_id = await job_account(ctx, self.config)
@@ -152,16 +154,17 @@ class ResourceJobs(Endpoint[NewJob]):
         await listing.load(ctx, self.couch, dbs, "resources", "jobs_listing", start=start, end=end,
                            descending=not ascending, size=size, skip_missing_dbs=True)
 
-    def paths_under(self, prefix: str, tag: str, params: list) -> dict[str, dict]:
-        """The jobs paths below one `resources` prefix (global or account)."""
+    def paths_under(self, prefix: str, tag: str, params: list, deprecated: bool = False) -> dict[str, dict]:
+        """The jobs paths below one `resources` prefix (global, account or a deprecated alias)."""
         one, job = {"type": "object"}, {"$ref": "#/components/schemas/resource_jobs"}
         listing_rows = {"type": "array", "items": {"type": "object"}}
         jid = path_param("job_id", r"^\d{6}-[0-9a-f]{16}$")
         return {
             f"{prefix}/jobs": {
                 "get": op(f"list_jobs_{tag}", "List bulk number jobs", "200", listing_rows,
-                          params=params + LISTING_PARAMS),
-                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params)},
+                          params=params + LISTING_PARAMS, deprecated=deprecated),
+                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params, deprecated)},
             f"{prefix}/jobs/{{job_id}}": {
-                "get": op(f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid])},
+                "get": op(f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid],
+                          deprecated=deprecated)},
         }

@@ -65,7 +65,7 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
 
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
         if args and args[0] == "jobs":
-            return frozenset()  # only `resources` has jobs (the sub-noun endpoint answers there)
+            return frozenset()  # without a jobs endpoint (the sub-noun endpoint answers otherwise)
         if not args:
             return frozenset({"GET", "PUT"})
         if len(args) == 1:
@@ -181,8 +181,8 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
                 ("/v2/accounts/{account_id}/global_resources", "global_alias", account, True)):
             out.update(resource_paths(prefix, tag, params, deprecated))
             jobs = self.subnouns.get("jobs")
-            if not deprecated and isinstance(jobs, ResourceJobs):
-                out.update(jobs.paths_under(prefix, tag, params))
+            if isinstance(jobs, ResourceJobs):
+                out.update(jobs.paths_under(prefix, tag, params, deprecated))
         return out
 
 

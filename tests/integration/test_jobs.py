@@ -299,3 +299,37 @@ async def test_stale_account_copy_of_a_new_number_is_replaced(client, couch, ten
     assert list(done["successes"]) == [number]
     copy = await couch.get_doc(adb, number)
     assert copy["_rev"].startswith("2-") and copy["pvt_state"] == "reserved" and copy["resource_id"] == rid
+
+
+async def test_jobs_under_the_deprecated_nouns(client, couch, kazoo, master_token, tenant):
+    """cb_resources binds allowed_methods for local_resources and global_resources: their jobs answer too."""
+    account, headers, rid = tenant
+    base = f"/v2/accounts/{account['_id']}/local_resources/jobs"
+    resp = await client.put(base, json={"data": {"numbers": numbers_block(1), "resource_id": rid}}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 201, body
+    job_id = body["data"]["id"]
+    assert resp.headers["Location"].endswith(f"/local_resources/jobs/{job_id}")
+    done = await wait_for_job(client, f"{base}/{job_id}", headers)
+    assert len(done["successes"]) == 1
+    modb = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+    assert (await couch.get_doc(modb, job_id))["pvt_account_id"] == account["_id"]
+    resp = await client.get(base, headers=headers)
+    assert resp.status == 200 and job_id in {row["id"] for row in (await resp.json())["data"]}
+    # the same job seen through resources/jobs
+    resp = await client.get(f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers=headers)
+    assert resp.status == 200
+    # global_resources needs a super-duper admin (cb_resources:authorize → maybe_authorize_admin)
+    gbase = f"/v2/accounts/{account['_id']}/global_resources/jobs"
+    resp = await client.get(gbase, headers=headers)
+    assert resp.status == 403 and (await resp.json())["error"] == "403"
+    master = {"X-Auth-Token": master_token}
+    resp = await client.get(f"{gbase}/{job_id}", headers=master)
+    assert resp.status == 200 and (await resp.json())["data"]["status"] == "complete"
+    resp = await client.put(gbase, json={"data": {"numbers": numbers_block(1), "resource_id": rid}}, headers=master)
+    assert resp.status == 201
+    gjob = (await resp.json())["data"]["id"]
+    assert (await couch.get_doc(names.modb(account["_id"], int(gjob[:4]), int(gjob[4:6])), gjob))["pvt_account_id"] \
+        == account["_id"]
+    resp = await client.get(f"/v2/accounts/{account['_id']}/local_resources/jobs/{job_id}/extra", headers=headers)
+    assert resp.status == 404
