@@ -111,7 +111,6 @@ class ResourceJobs(Endpoint[NewJob]):
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
         data = await check_schema(self.config, "resource_jobs", public)
         data.pop("id", None)
-        data.pop("ui_metadata", None)
         if not await self._resource_exists(account_id, data["resource_id"]):
             raise errors.validation({"resource_id": {"not_found": {
                 "message": f"resource {data['resource_id']} does not exist", "value": data["resource_id"]}}})

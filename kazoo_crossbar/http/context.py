@@ -61,7 +61,13 @@ class Context:
             account_id=account_id,
             auth_account_id=self.auth_account_id,
             auth_user_id=self.claims.owner_id if self.claims else None,
+            original_auth_account_id=self._claim("original_account_id"),
+            original_auth_owner_id=self._claim("original_owner_id"),
         )
+
+    def _claim(self, name: str) -> str | None:
+        value = self.claims.raw.get(name) if self.claims else None
+        return value if isinstance(value, str) and value else None
 
 
 def new_request_id(header: str | None) -> str:

@@ -55,6 +55,9 @@ class Writer:
     account_id: str | None = None  # the request's account (None for system databases)
     auth_account_id: str | None = None
     auth_user_id: str | None = None
+    # a masquerading token's original_account_id / original_owner_id claims (crossbar_doc:add_pvt_auth)
+    original_auth_account_id: str | None = None
+    original_auth_owner_id: str | None = None
 
 
 def update_pvt_parameters(doc: dict, db: str, writer: Writer, now: int | None = None) -> dict:
@@ -68,7 +71,9 @@ def update_pvt_parameters(doc: dict, db: str, writer: Writer, now: int | None = 
     doc["pvt_modified"] = now
     doc["pvt_request_id"] = writer.request_id
     doc["pvt_is_authenticated"] = writer.auth_account_id is not None
-    for key, value in (("pvt_auth_account_id", writer.auth_account_id), ("pvt_auth_user_id", writer.auth_user_id)):
+    for key, value in (("pvt_auth_account_id", writer.auth_account_id), ("pvt_auth_user_id", writer.auth_user_id),
+                       ("pvt_original_auth_account_id", writer.original_auth_account_id),
+                       ("pvt_original_auth_owner_id", writer.original_auth_owner_id)):
         if value is None:
             doc.pop(key, None)
         else:

@@ -333,3 +333,39 @@ async def test_jobs_under_the_deprecated_nouns(client, couch, kazoo, master_toke
         == account["_id"]
     resp = await client.get(f"/v2/accounts/{account['_id']}/local_resources/jobs/{job_id}/extra", headers=headers)
     assert resp.status == 404
+
+
+async def masquerading_token(client, token: str, original_account_id: str, original_owner_id: str) -> str:
+    """The token a Kazoo node issues to a super-duper admin impersonating someone: the same claims
+    plus `original_account_id` / `original_owner_id`, signed with the cluster's key."""
+    import jwt
+
+    from kazoo_crossbar.app import SERVICES
+
+    keys = client.app[SERVICES].tokens.keys
+    kid = jwt.get_unverified_header(token)["kid"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims.update(original_account_id=original_account_id, original_owner_id=original_owner_id)
+    return jwt.encode(claims, await keys.private_key(kid), algorithm="RS256", headers={"kid": kid})
+
+
+async def test_job_keeps_ui_metadata_and_impersonation(client, couch, kazoo, master, tenant):
+    account, headers, rid = tenant
+    ui = {"origin": "numbers", "ui": "monster-ui", "version": "4.3-1"}
+    body = await submit(client, account, headers, numbers_block(1), rid, ui_metadata=ui)
+    job_id = body["data"]["id"]
+    assert body["data"]["ui_metadata"] == ui
+    db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+    stored = await couch.get_doc(db, job_id)
+    assert stored["ui_metadata"] == ui
+    assert "pvt_original_auth_account_id" not in stored and "pvt_original_auth_owner_id" not in stored
+    done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
+    assert done["ui_metadata"] == ui  # the runner's saves keep it too
+    original_owner = secrets.token_hex(16)
+    token = await masquerading_token(client, headers["X-Auth-Token"], master["master_account_id"], original_owner)
+    body = await submit(client, account, {"X-Auth-Token": token}, numbers_block(1), rid)
+    stored = await couch.get_doc(db, body["data"]["id"])
+    assert stored["pvt_original_auth_account_id"] == master["master_account_id"]
+    assert stored["pvt_original_auth_owner_id"] == original_owner
+    assert stored["pvt_auth_account_id"] == account["_id"]
+    assert not any(k.startswith("pvt_") for k in body["data"])
