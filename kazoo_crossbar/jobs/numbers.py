@@ -14,9 +14,10 @@ from typing import Any
 
 from ..storage import names
 
+# knm_converter_regex's ?DEFAULT_E164_CONVERTERS (system_config/number_manager.json ships the same)
 DEFAULT_CONVERTERS = {
-    r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},
-    r"^011(\d*)$|^00(\d*)$": {"prefix": "+"},
+    r"^(\+?1)?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},
+    r"^011(\d{5,})$|^00(\d{5,})$": {"prefix": "+"},
     r"^[2-9]\d{7,}$": {"prefix": "+"},
 }
 DEFAULT_RECONCILE = r"^(\+?1)?\d{10}$|^\+[2-9]\d{7,}$|^011\d*$|^00\d*$"

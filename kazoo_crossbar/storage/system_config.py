@@ -85,6 +85,9 @@ class SystemConfig:
             self._cache.drop(category)
 
 
+_UNSET = object()
+
+
 def shipped_defaults() -> dict[str, dict]:
     """The default documents under system_config/, by category id."""
     out = {}
@@ -96,6 +99,16 @@ def shipped_defaults() -> dict[str, dict]:
     return out
 
 
+# Values earlier releases of `setup` wrote that were not Kazoo's: still stored exactly so, they were
+# never an operator's choice, and are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS).
+NON_KAZOO_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("number_manager", "e164_converters"): {
+        r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},
+        r"^011(\d*)$|^00(\d*)$": {"prefix": "+"},
+        r"^[2-9]\d{7,}$": {"prefix": "+"}},
+}
+
+
 async def install_defaults(writes: Writes, node: str) -> list[str]:
     """Write shipped defaults; keys an operator already set are never overwritten."""
     changed = []
@@ -103,7 +116,8 @@ async def install_defaults(writes: Writes, node: str) -> list[str]:
         def change(doc: dict | None, category: str = category, shipped: dict = shipped) -> dict | None:
             doc = doc or {"_id": category, **system_pvt_fields(names.SYSTEM_CONFIG, node)}
             default = doc.setdefault("default", {})
-            missing = {k: v for k, v in shipped.get("default", {}).items() if k not in default}
+            missing = {k: v for k, v in shipped.get("default", {}).items()
+                       if k not in default or NON_KAZOO_DEFAULTS.get((category, k), _UNSET) == default[k]}
             if not missing and "_rev" in doc:
                 return None
             default.update(missing)

@@ -55,6 +55,30 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     await couch.save_doc("system_config", doc)
 
 
+async def test_setup_replaces_the_non_kazoo_converters_of_earlier_releases(couch, couchdb_url, master):
+    """An install set up before the fix carries converters Kazoo never had: setup puts Kazoo's in;
+    an operator's own converters stay."""
+    from kazoo_crossbar.storage.bootstrap import setup
+    from kazoo_crossbar.storage.system_config import NON_KAZOO_DEFAULTS
+
+    kazoo_converters = fixture("system_config_defaults.json")["number_manager"]["e164_converters"]["value"]
+    doc = await couch.get_doc("system_config", "number_manager")
+    assert doc["default"]["e164_converters"] == kazoo_converters  # a fresh setup wrote Kazoo's
+    doc["default"]["e164_converters"] = NON_KAZOO_DEFAULTS[("number_manager", "e164_converters")]
+    await couch.save_doc("system_config", doc)
+    await setup(couchdb_url, "n@h")
+    doc = await couch.get_doc("system_config", "number_manager")
+    assert doc["default"]["e164_converters"] == kazoo_converters
+    own = {"^(\\d{4})$": {"prefix": "+4930"}}
+    doc["default"]["e164_converters"] = own
+    await couch.save_doc("system_config", doc)
+    await setup(couchdb_url, "n@h")
+    doc = await couch.get_doc("system_config", "number_manager")
+    assert doc["default"]["e164_converters"] == own
+    doc["default"]["e164_converters"] = kazoo_converters
+    await couch.save_doc("system_config", doc)
+
+
 async def test_setup_created_a_kazoo_master_account(couch, master):
     aid = master["master_account_id"]
     doc = await couch.get_doc(names.account_db(aid), aid)
