@@ -42,8 +42,10 @@ class LoginEndpoint(Endpoint[Login]):
 
 
 def check_account_usable(doc: dict) -> None:
-    if not account_rules.is_enabled(doc):
-        raise errors.validation({"account": {"disabled": {"message": "account disabled"}}})
+    """400 for an expired trial or a disabled account (cb_user_auth:maybe_account_is_expired)."""
+    refusal = account_rules.unusable(doc)
+    if refusal is not None:
+        raise errors.validation(refusal)
 
 
 async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, login: Login, method: str) -> None:

@@ -184,6 +184,11 @@ class Pipeline:
         ctx.auth_account_doc = await self.accounts.get(ctx.claims.account_id)
         if ctx.auth_account_doc is None:
             raise errors.invalid_credentials()
+        # cb_token_auth:is_account_expired: the token's account trial has ended → 400. A disabled
+        # account is refused too (4.3 checks that only at login: docs/decisions.md).
+        refusal = account_rules.unusable(ctx.auth_account_doc)
+        if refusal is not None:
+            raise errors.validation(refusal)
 
     async def _authorize(self, ctx: Context, endpoint: Endpoint[Any], args: list[str]) -> None:
         decision = await endpoint.authorize(ctx, args)

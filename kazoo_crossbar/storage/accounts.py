@@ -53,6 +53,27 @@ def is_enabled(doc: dict) -> bool:
     return doc.get("enabled") is not False and doc.get("pvt_enabled") is not False
 
 
+def trial_expired(doc: dict, now: int | None = None) -> int | None:
+    """kzd_accounts:is_expired/1: `pvt_trial_expires` (gregorian s) reached → that time, else None."""
+    expires = doc.get("pvt_trial_expires")
+    if isinstance(expires, str) and expires.strip().lstrip("-").isdigit():
+        expires = int(expires)  # kz_json:get_integer_value takes "123" too
+    if not isinstance(expires, int) or isinstance(expires, bool):
+        return None
+    return expires if expires - (now or names.gregorian_now()) <= 0 else None
+
+
+def unusable(doc: dict) -> dict | None:
+    """cb_user_auth:maybe_account_is_expired → maybe_account_is_enabled: the validation error
+    (`{"account":{"expired"|"disabled":…}}`) for an account that may not be used, else None."""
+    expired = trial_expired(doc)
+    if expired is not None:
+        return {"account": {"expired": {"message": "account expired", "cause": expired}}}
+    if not is_enabled(doc):
+        return {"account": {"disabled": {"message": "account disabled"}}}
+    return None
+
+
 def is_superduper_admin(doc: dict | None) -> bool:
     return bool(doc and doc.get("pvt_superduper_admin") is True)
 

@@ -197,3 +197,45 @@ async def test_two_nodes_creating_the_signing_key_agree(couch, master):
     assert len(numbers) == 1
     stored = await stored_key(couch, kid)
     assert stored.private_numbers().d in numbers
+
+
+async def test_expired_trial_and_disabled_accounts(client, couch, kazoo):
+    """cb_user_auth:maybe_account_is_expired / maybe_account_is_enabled at login,
+    cb_token_auth:is_account_expired on token use: 400 validation errors."""
+    past = names.gregorian_now() - 60
+    expired = await kazoo.account(name="Expired Trial Co", pvt_trial_expires=past)
+    await kazoo.user(expired, "erin", "pw")
+    creds, _ = credentials("erin", "pw")
+    want = {"account": {"expired": {"message": "account expired", "cause": past}}}
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "account_name": "Expired Trial Co"}})
+    body = await resp.json()
+    assert resp.status == 400 and body["message"] == "validation error" and body["data"] == want, body
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": expired["pvt_api_key"]}})
+    assert resp.status == 400 and (await resp.json())["data"] == want
+    # a trial still running logs in
+    running = await kazoo.account(pvt_trial_expires=names.gregorian_now() + 3600)
+    token = await kazoo.token_for(running)
+    url = f"/v2/accounts/{running['_id']}/resources"
+    assert (await client.get(url, headers={"X-Auth-Token": token})).status == 200
+    # ... and once the trial ends, its token is refused
+    db = names.account_db(running["_id"])
+    doc = await couch.get_doc(db, running["_id"])
+    doc["pvt_trial_expires"] = past
+    await couch.save_doc(db, doc)
+    client.app[SERVICES].accounts.forget(running["_id"])
+    resp = await client.get(url, headers={"X-Auth-Token": token})
+    assert resp.status == 400 and (await resp.json())["data"] == want
+    # disabled the way crossbar_util:maybe_disable_account does it (pvt_enabled false)
+    off = await kazoo.account(name="Switched Off Co")
+    await kazoo.user(off, "frank", "pw")
+    token = await kazoo.token_for(off)
+    doc = await couch.get_doc(names.account_db(off["_id"]), off["_id"])
+    doc["pvt_enabled"] = False
+    await couch.save_doc(names.account_db(off["_id"]), doc)
+    client.app[SERVICES].accounts.forget(off["_id"])
+    disabled = {"account": {"disabled": {"message": "account disabled"}}}
+    creds, _ = credentials("frank", "pw")
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "account_name": "Switched Off Co"}})
+    assert resp.status == 400 and (await resp.json())["data"] == disabled
+    resp = await client.get(f"/v2/accounts/{off['_id']}/resources", headers={"X-Auth-Token": token})
+    assert resp.status == 400 and (await resp.json())["data"] == disabled

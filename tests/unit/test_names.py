@@ -65,3 +65,16 @@ def test_classify():
 def test_gregorian():
     assert names.unix_to_gregorian(0) == 62167219200
     assert names.gregorian_to_datetime(62167219200) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def test_trial_expired_is_kzd_accounts_is_expired():
+    from kazoo_crossbar.storage.accounts import trial_expired, unusable
+
+    now = 63_900_000_000
+    assert trial_expired({}, now) is None
+    assert trial_expired({"pvt_trial_expires": now + 1}, now) is None
+    assert trial_expired({"pvt_trial_expires": now}, now) == now  # trial_time_left =< 0
+    assert trial_expired({"pvt_trial_expires": str(now - 5)}, now) == now - 5
+    assert trial_expired({"pvt_trial_expires": "soon"}, now) is None
+    assert unusable({"pvt_enabled": False}) == {"account": {"disabled": {"message": "account disabled"}}}
+    assert unusable({"enabled": True}) is None
