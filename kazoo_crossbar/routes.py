@@ -20,6 +20,7 @@ from .endpoints.user_auth import UserAuth
 from .http.endpoint import Endpoint
 from .http.ratelimit import TokenBuckets
 from .services import Services
+from .storage.login_info import LoginInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,10 +50,11 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
     """Every Kazoo endpoint, each given only the dependencies it uses."""
     s = services
     jobs = ResourceJobs(s.jobs, s.couch, s.config)
+    login_info = LoginInfo(s.couch)
     buckets = TokenBuckets(s.config, s.settings.node_name, s.settings.zone)  # one per client for both logins
     return [
-        ApiAuth(s.accounts, s.tokens, s.config, buckets),
-        UserAuth(s.accounts, s.tokens, s.config, buckets),
+        ApiAuth(s.accounts, s.tokens, s.config, buckets, login_info),
+        UserAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         Resources(Docs(s.writes, s.doc_cache), s.config, s.bus, jobs=jobs),
     ]
 

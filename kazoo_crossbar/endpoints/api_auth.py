@@ -25,7 +25,7 @@ class ApiAuth(LoginEndpoint):
         raise errors.bad_identifier_list(api_key)
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
-        await grant(ctx, self.tokens, self.config, prepared, "cb_api_auth")
+        await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_api_auth")
 
     def paths(self) -> dict[str, dict]:
         return {"/v2/api_auth": {"put": op("api_auth", "A token for an account API key", "201", {"type": "object"},

@@ -12,6 +12,7 @@ from ..http.endpoint import Endpoint
 from ..http.ratelimit import TokenBuckets
 from ..storage import accounts as account_rules
 from ..storage.accounts import Accounts
+from ..storage.login_info import FALLBACK_LANGUAGE, LoginInfo
 from ..storage.system_config import SystemConfig
 
 
@@ -30,8 +31,9 @@ class LoginEndpoint(Endpoint[Login]):
     # crossbar's per-endpoint token cost key (used when `token_costs` is not one integer)
     token_cost_key: ClassVar[str] = ""
 
-    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig, buckets: TokenBuckets):
-        self.accounts, self.tokens, self.config, self.buckets = accounts, tokens, config, buckets
+    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig, buckets: TokenBuckets,
+                 info: LoginInfo):
+        self.accounts, self.tokens, self.config, self.buckets, self.info = accounts, tokens, config, buckets, info
 
     async def spend_tokens(self, ctx: Context) -> None:
         """429 when the client's bucket is empty; first in validate, so every guess costs tokens."""
@@ -48,21 +50,26 @@ def check_account_usable(doc: dict) -> None:
         raise errors.validation(refusal)
 
 
-async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, login: Login, method: str) -> None:
-    """Issue the JWT and answer 201 with Kazoo's auth response fields."""
+async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginInfo, login: Login,
+                method: str) -> None:
+    """Issue the JWT and answer 201 with Kazoo's auth response fields (crossbar_util:populate_resp/3)."""
     account_doc, owner_id = login.account_doc, login.owner_id
     account_id = account_doc["_id"]
     ctx.auth_token = await tokens.issue(account_id, owner_id, method)
     master = await config.get("accounts", "master_account_id")
+    default_language = await config.get("crossbar", "default_language", FALLBACK_LANGUAGE)
+    if not isinstance(default_language, str) or not default_language:
+        default_language = FALLBACK_LANGUAGE
+    language = await info.language(account_doc, owner_id, default_language)
     data: dict = {"account_id": account_id}
     if owner_id:
         data["owner_id"] = owner_id
     data.update(
-        apps=[],
-        language=account_doc.get("language", "en-us"),
+        apps=await info.apps(master, language, default_language),
+        language=language,
         account_name=account_doc.get("name"),
-        reseller_id=account_doc.get("pvt_reseller_id"),
-        is_reseller=account_doc.get("pvt_reseller") is True,
+        reseller_id=await info.reseller_id(account_doc, master),
+        is_reseller=await info.is_reseller(account_id, account_doc),
         is_master_account=account_id == master or account_doc.get("pvt_superduper_admin") is True,
     )
     ctx.resp_data = {k: v for k, v in data.items() if v is not None}

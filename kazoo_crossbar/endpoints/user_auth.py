@@ -53,7 +53,7 @@ class UserAuth(LoginEndpoint):
         raise errors.invalid_credentials()
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
-        await grant(ctx, self.tokens, self.config, prepared, "cb_user_auth")
+        await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_user_auth")
 
     def paths(self) -> dict[str, dict]:
         return {"/v2/user_auth": {"put": op("user_auth", "A token for user credentials", "201", {"type": "object"},

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 
 import jwt
@@ -239,3 +240,48 @@ async def test_expired_trial_and_disabled_accounts(client, couch, kazoo):
     assert resp.status == 400 and (await resp.json())["data"] == disabled
     resp = await client.get(f"/v2/accounts/{off['_id']}/resources", headers={"X-Auth-Token": token})
     assert resp.status == 400 and (await resp.json())["data"] == disabled
+
+
+async def test_login_answer_has_the_app_store_and_the_reseller(client, couch, kazoo, master):
+    """crossbar_util:populate_resp/3: `apps` from the master account's app store (format_app/2),
+    `reseller_id` from kz_services_reseller (services doc, else the tree walked up to a reseller)."""
+    from kazoo_crossbar.storage import views
+
+    master_id = master["master_account_id"]
+    master_db = names.account_db(master_id)
+    app_id = "app" + secrets.token_hex(14) + "01"
+    await couch.save_doc(master_db, {
+        "_id": app_id, "pvt_type": "app", "name": f"voip{app_id[:6]}", "api_url": "http://api.example:8000/v2",
+        "source_url": "http://apps.example/voip", "published": True, "phase": "gold",
+        "i18n": {"en-US": {"label": "Smart PBX"}, "fr-FR": {"label": "PBX Intelligent"}},
+        "pvt_account_id": master_id, "pvt_account_db": names.encode(master_db)})
+    await couch.save_doc(master_db, {"_id": "app" + secrets.token_hex(14) + "02", "pvt_type": "app",
+                                     "name": "gone", "pvt_deleted": True})
+    # a reseller (promoted: services doc and account doc both say so), a child and a grandchild
+    reseller = await kazoo.account(parent={"_id": master_id, "pvt_tree": []}, pvt_reseller=True)
+    child = await kazoo.account(parent=reseller, pvt_reseller=False)  # (the fixture doc is a reseller)
+    grandchild = await kazoo.account(parent=child, pvt_reseller=False, pvt_reseller_id=master_id)
+    await views.ensure_db(couch, "services")
+    await couch.save_doc("services", {"_id": reseller["_id"], "pvt_type": "service", "pvt_reseller": True,
+                                      "pvt_reseller_id": master_id})
+    user = await kazoo.user(grandchild, "gina", "pw", language="fr-FR")
+    creds, _ = credentials("gina", "pw")
+    resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "realm": grandchild["realm"]}})
+    body = await resp.json()
+    assert resp.status == 201, body
+    data = body["data"]
+    assert data["owner_id"] == user["_id"] and data["language"] == "fr-FR"
+    assert data["reseller_id"] == reseller["_id"] and data["is_reseller"] is False
+    ours = [a for a in data["apps"] if a["id"] == app_id]
+    assert ours == [{"id": app_id, "name": f"voip{app_id[:6]}", "api_url": "http://api.example:8000/v2",
+                     "source_url": "http://apps.example/voip", "label": "PBX Intelligent"}]
+    assert not [a for a in data["apps"] if a["name"] == "gone"]
+    # the reseller itself: its services doc names its own reseller, and it is one
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": reseller["pvt_api_key"]}})
+    data = (await resp.json())["data"]
+    assert data["reseller_id"] == master_id and data["is_reseller"] is True
+    assert [a["label"] for a in data["apps"] if a["id"] == app_id] == ["Smart PBX"]  # default language
+    # no reseller above: the master account
+    lone = await kazoo.account(parent={"_id": master_id, "pvt_tree": []}, pvt_reseller=False)
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": lone["pvt_api_key"]}})
+    assert (await resp.json())["data"]["reseller_id"] == master_id
