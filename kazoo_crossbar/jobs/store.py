@@ -130,7 +130,7 @@ def unpack_success(groups: list[dict], literal: dict[str, str]) -> dict[str, str
     for group in groups:
         rest = _enc(group["entry"])
         for key in group["numbers"]:
-            out[key] = '{"id":' + _enc(key) + ("," + rest[1:] if rest != "{}" else "}")
+            out[key] = '{"id":' + _enc(key) + "," + rest[1:]  # pack_success never leaves an empty rest
     out.update(literal)
     return out
 
