@@ -9,6 +9,8 @@ index them before they can answer; a listing that waits for that catch-up is wha
           50 ms, before the import
   during  the same listing while one 10,000-number job into A runs (PUT to `complete`)
   after   the first listing once the job is complete, then 100 more, paced
+  quiet   another account, the same import with no listing meanwhile: the first listing after
+          it (it meets the whole catch-up), then 100 more
 
 and prints p50 / p95 / max of each phase, and how many listings were not a 200. Informative
 (no target): the issue asks for the figures before and after a change.
@@ -80,21 +82,41 @@ async def one_run(count: int, resources: int) -> dict:
             first_after = await timed_listing(http, listing, headers, statuses["after"])
             after = [first_after] + await paced(http, listing, headers, statuses["after"], limit=100)
             await assert_all_added(http, base + "/jobs", headers, job_id, count)
+            quiet, first_quiet = await quiet_import(s, http, couch, count, statuses)
         await couch.close()
     finally:
         s.stop()
     return {"job_s": job_s, "idle": summary(idle), "during": summary(during), "after": summary(after),
-            "first_after": first_after,
+            "first_after": first_after, "quiet": summary(quiet), "first_quiet": first_quiet,
             "not_200": {k: sum(1 for st in v if st != 200) for k, v in statuses.items()}}
+
+
+async def quiet_import(s, http: aiohttp.ClientSession, couch: CouchClient, count: int,
+                       statuses: dict[str, list[int]]) -> tuple[list[float], float]:
+    """An import nobody lists during: the first listing afterwards waits for the whole catch-up."""
+    account, headers = await s.account()
+    base = f"{s.api_url}/v2/accounts/{account['_id']}/resources"
+    rid = await create_resource(http, base, headers)
+    listing = base + "?page_size=50"
+    await paced(http, listing, headers, [], limit=20)  # the view is warm before the import
+    numbers = fresh_block(count)
+    await ensure_number_dbs(couch, numbers)
+    job_id = await submit(http, base + "/jobs", headers, numbers, rid)
+    await wait_complete(http, base + "/jobs", headers, [job_id], poll_s=0.2)
+    statuses["quiet"] = []
+    first = await timed_listing(http, listing, headers, statuses["quiet"])
+    rest = await paced(http, listing, headers, statuses["quiet"], limit=100)
+    await assert_all_added(http, base + "/jobs", headers, job_id, count)
+    return [first] + rest, first
 
 
 def describe(r: dict) -> str:
     parts = [f"job {r['job_s']:.1f} s"]
-    for phase in ("idle", "during", "after"):
+    for phase in ("idle", "during", "after", "quiet"):
         p = r[phase]
         parts.append(f"{phase} p50 {ms(p['p50'])} / p95 {ms(p['p95'])} / max {ms(p['max'])} "
                      f"({p['n']}, {r['not_200'][phase]} not 200)")
-    parts.append(f"first after {ms(r['first_after'])}")
+    parts.append(f"first after {ms(r['first_after'])}; first after a quiet import {ms(r['first_quiet'])}")
     return "; ".join(parts)
 
 
@@ -105,8 +127,13 @@ async def main(args: argparse.Namespace) -> None:
         ("during", f"while a {count:,}-number job runs into the same account",
          "The same listing, paced, from the job's PUT until it is `complete`."),
         ("after", "right after the import", "The first listing after `complete` and 100 more, paced."))}
-    extra = {key: Row("L12", f"resource listing {key}, max (ms)", unit=" ms", method="As above, the slowest one.")
-             for key in ("during", "after")}
+    extra = {"during": Row("L12", "resource listing during the import, slowest (ms)", unit=" ms",
+                           method="The slowest listing of the phase above."),
+             "first_after": Row("L12", "first resource listing after the import (ms)", unit=" ms",
+                                method="The first listing once the job is `complete`."),
+             "first_quiet": Row("L12", "first listing after an import nobody listed during (ms)", unit=" ms",
+                                method=("Another account, the same import with no listing meanwhile; the "
+                                        "first listing once it is `complete` meets the views' whole catch-up."))}
     results = []
     for _ in range(args.runs):
         r = await one_run(count, resources)
@@ -116,9 +143,13 @@ async def main(args: argparse.Namespace) -> None:
             row.values.append(r[key]["p95"] * 1000)
             row.details.append(f"p50 {ms(r[key]['p50'])}, max {ms(r[key]['max'])}, "
                                f"{r['not_200'][key]} of {r[key]['n']} not 200")
-        for key, row in extra.items():
-            row.values.append(r[key]["max"] * 1000)
-            row.details.append(f"job {r['job_s']:.1f} s")
+        extra["during"].values.append(r["during"]["max"] * 1000)
+        extra["during"].details.append(f"job {r['job_s']:.1f} s")
+        extra["first_after"].values.append(r["first_after"] * 1000)
+        extra["first_after"].details.append(f"job {r['job_s']:.1f} s")
+        extra["first_quiet"].values.append(r["first_quiet"] * 1000)
+        extra["first_quiet"].details.append(f"then p95 {ms(r['quiet']['p95'])}, "
+                                            f"{r['not_200']['quiet']} of {r['quiet']['n']} not 200")
     finish("listing_during_import", args, list(rows.values()) + list(extra.values()),
            info={"runs": [describe(r) for r in results]})
 
