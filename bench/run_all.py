@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import ROOT, versions  # noqa: E402
 
-SCRIPTS = ("p1_get", "p2_job", "p3_listing", "p4_import")
+SCRIPTS = ("p1_get", "p2_job", "p3_listing", "p4_import", "listing_during_import")
 
 INTRO = """# Benchmarks
 

@@ -138,7 +138,7 @@ class ResourceJobs(Endpoint[NewJob]):
         db = store.job_db(account_id, job_id)
         if db is None:
             raise errors.bad_identifier_list(job_id)
-        doc = await store.load(self.couch, db, job_id)
+        doc = await store.load_merged(self.couch, db, job_id)  # a running job's results are in its batches
         if doc is None:
             raise errors.bad_identifier(job_id)
         ctx.resp_data, ctx.revision = store.to_api(doc, with_status=True), doc["_rev"]
@@ -152,6 +152,20 @@ class ResourceJobs(Endpoint[NewJob]):
         start, end = (frm, to) if ascending else (to, frm)
         await listing.load(ctx, self.couch, dbs, "resources", "jobs_listing", start=start, end=end,
                            descending=not ascending, size=size, skip_missing_dbs=True)
+        await self._count_running(account_id, ctx.resp_data)
+
+    async def _count_running(self, account_id: str, rows: object) -> None:
+        """The view counts the results in the job doc, which a running job keeps in its batch
+        documents: add theirs, so the counts grow while the job runs, as in Kazoo."""
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or row.get("status") == "complete" or not isinstance(row.get("id"), str):
+                continue
+            db = store.job_db(account_id, row["id"])
+            batches = await store.load_batches(self.couch, db, row["id"]) if db else []
+            if batches:
+                success, errors = store.batch_results(batches)
+                row["successes"] = row.get("successes", 0) + len(success)
+                row["failures"] = row.get("failures", 0) + len(errors)
 
     def paths_under(self, prefix: str, tag: str, params: list, deprecated: bool = False) -> dict[str, dict]:
         """The jobs paths below one `resources` prefix (global, account or a deprecated alias)."""

@@ -2,9 +2,10 @@
 
 A job is claimed through CouchDB's revision check, then its numbers are
 handled in batches: existing number docs read with one `_all_docs` per
-number database, new ones written with one `_bulk_docs`, and the job doc
-checkpointed once per batch (results of this batch + the numbers the next
-batch may write, `pvt_inflight`). After a crash anywhere, the resumed job
+number database, new ones written with one `_bulk_docs`, the batch's results
+saved as a small document of their own, and the job doc checkpointed once per
+batch (the numbers the next batches may write, `pvt_inflight`; never the
+results, which it receives once, on completion: store.py). After a crash anywhere, the resumed job
 treats a stored number that matches what it writes and was declared in
 flight as its own success: nothing is written twice, lost, or reported as an
 error by the job that added it. A failed checkpoint (someone else saved the
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Iterator
 
 import structlog
@@ -36,25 +38,33 @@ def _enc(value: Any) -> str:
 
 
 def batch_size(total: int) -> int:
-    # Few checkpoints per job: each re-saves the whole job doc, so their cost grows
-    # with the square of the job's size, while bigger batches cost only memory.
-    return max(250, min(10_000, total // 2 or 1))
+    # A checkpoint writes one batch's results and the job doc without results, so its cost no
+    # longer grows with the job's progress; smaller batches overlap reads, writes and
+    # checkpoints better and keep a crash's redo small.
+    return max(250, min(2_000, total // 4 or 1))
 
 
 @dataclass
 class JobRun:
-    """One job in progress: the doc without its results, and the results pre-encoded."""
+    """One job in progress: the doc without its results, and the results pre-encoded: all of
+    them, and those the job doc itself holds (`base_*`: none, unless a Kazoo node started the
+    job), which every checkpoint keeps; the rest are in batch documents until completion."""
 
     db: str
     doc: dict
     success: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    base_success: dict[str, str] = field(default_factory=dict)
+    base_errors: dict[str, str] = field(default_factory=dict)
+    generation: int = 0  # of this run's claim: names its batch documents
+    batches_saved: int = 0
 
     @classmethod
-    def from_doc(cls, db: str, doc: dict) -> "JobRun":
+    def from_doc(cls, db: str, doc: dict, batch_docs: list[dict] | None = None) -> "JobRun":
         success = {k: _enc(v) for k, v in (doc.pop("success", None) or {}).items()}
         errors = {k: _enc(v) for k, v in (doc.pop("errors", None) or {}).items()}
-        return cls(db, doc, success, errors)
+        done, failed = store.batch_results(batch_docs or [])
+        return cls(db, doc, {**success, **done}, {**errors, **failed}, success, errors)
 
 
 class JobRunner:
@@ -77,7 +87,8 @@ class JobRunner:
         mine = claimed and status == "running" and doc.get("pvt_node") == self.node
         if status == "complete" or (status == "running" and not mine):
             return "skipped"
-        job = JobRun.from_doc(db, doc)
+        # results of batches a crashed run saved: those entries are done
+        job = JobRun.from_doc(db, doc, await store.load_batches(self.couch, db, job_id))
         plan = await self._plan(account_id, job)
         batches = list(self._batches(job, plan))
         # The claim declares the first two batches, keeping what a crashed run declared
@@ -85,11 +96,14 @@ class JobRunner:
         inflight = sorted(set(job.doc.get("pvt_inflight") or []) | set(declared(batches, -1)))
         if not await self._checkpoint(job, status="running", inflight=inflight, claim=True):
             return "lost"
+        job.generation = store.claim_generation(job.doc["_rev"])
         log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
         self.metrics.jobs.labels(status="started").inc()
         outcome = await self._run_batches(job, plan, batches)
         if outcome == "complete":
             log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
+            # the job doc holds every result now: the batch documents are redundant
+            await store.remove_batches(self.writes, db, job_id)
         return outcome
 
     async def _run_batches(self, job: JobRun, plan: "Plan", batches: list[tuple[list[str], list[str]]]) -> str:
@@ -101,6 +115,7 @@ class JobRunner:
             prepared = await self._prepare_batch(job, plan, batches[0][0]) if n else None
             for i in range(n):
                 assert prepared is not None
+                counts = len(job.success), len(job.errors)
                 _, following = await asyncio.gather(
                     self._apply_batch(job, plan, prepared),
                     self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none())
@@ -110,8 +125,13 @@ class JobRunner:
                         return "lost"
                     faults.point("after_checkpoint")
                 last = i + 1 == n
-                pending = asyncio.create_task(self._checkpoint(
-                    job, status="complete" if last else "running", inflight=None if last else declared(batches, i)))
+                if last:
+                    pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
+                else:  # this batch's results (what was added since `counts`), then the job doc
+                    results = (dict(islice(job.success.items(), counts[0], None)),
+                               dict(islice(job.errors.items(), counts[1], None)))
+                    pending = asyncio.create_task(self._checkpoint(
+                        job, status="running", inflight=declared(batches, i), results=results))
                 prepared = following
             if pending is None:
                 pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
@@ -121,18 +141,26 @@ class JobRunner:
             if pending is not None and not pending.done():
                 await asyncio.gather(pending, return_exceptions=True)
 
-    async def _checkpoint(self, job: JobRun, *, status: str, inflight: list[str] | None,
-                          claim: bool = False) -> bool:
-        """Save the job (results so far, what may be written next); False when another node has it.
-        Everything up to the PUT runs without yielding, so the saved results are one snapshot."""
+    async def _checkpoint(self, job: JobRun, *, status: str, inflight: list[str] | None, claim: bool = False,
+                          results: tuple[dict[str, str], dict[str, str]] | None = None) -> bool:
+        """Save one batch's `results` (a document of their own), then the job doc (what may be
+        written next; on completion every result); False when another node has the job.
+        The batch document is written first: the job doc stops declaring those numbers in
+        flight only once their results are stored."""
+        if results is not None and (results[0] or results[1]):
+            await store.save_batch(self.writes, job.db, job.doc, job.generation, job.batches_saved, *results)
+            job.batches_saved += 1
+            faults.point("after_batch_saved")
         job.doc.update(pvt_status=status, pvt_node=self.node, pvt_modified=names.gregorian_now())
         if inflight is None:
             job.doc.pop("pvt_inflight", None)
             job.doc.pop("pvt_recovering", None)
         else:
             job.doc["pvt_inflight"] = inflight
+        complete = status == "complete"
         try:
-            await store.save_raw(self.writes, job.db, job.doc, job.success, job.errors)
+            await store.save_raw(self.writes, job.db, job.doc, job.success if complete else job.base_success,
+                                 job.errors if complete else job.base_errors)
         except Conflict:
             log.warning("job_taken_over", job_id=job.doc["_id"], claim=claim)
             return False

@@ -4,6 +4,12 @@ Stored exactly as Kazoo stores them: id `YYYYMM-` + 16 hex, `pvt_type:
 resource_job`, `pvt_status` pending → running → complete, results under
 `success` (keyed by E.164) and `errors` (keyed by the entry as submitted).
 Claims go through CouchDB's revision check, so one node at a time runs a job.
+
+While a job runs, each batch's results live in a small document of their own next to it
+(`<job_id>-batch-<run>-<n>`, `pvt_type: resource_job_batch`, which no Kazoo MODB view maps),
+so a checkpoint never rewrites the results gathered so far; the job document receives
+Kazoo's `success`/`errors` maps once, when it completes, and the batch documents are then
+removed. A `GET` of a running job merges them.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from ..storage.couch import Conflict, CouchClient, NotFound
 from ..storage.writes import Writes
 
 JOB_TYPE = "resource_job"
+BATCH_TYPE = "resource_job_batch"
 _JOB_ID = re.compile(r"^(\d{4})(\d{1,2})-")
 
 
@@ -81,6 +88,121 @@ def encode_doc(doc: dict, success: dict[str, str], errors: dict[str, str]) -> by
     parts.append(",".join(f"{json.dumps(k)}:{v}" for k, v in errors.items()))
     parts.append("}}")
     return "".join(parts).encode("utf-8")
+
+
+def _enc(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+# --- batch documents ------------------------------------------------------------------------
+def batch_prefix(job_id: str) -> str:
+    return f"{job_id}-batch-"
+
+
+def batch_id(job_id: str, run: int, n: int) -> str:
+    """`run` is the generation of the claim's revision: two executors of one job never share it
+    (the claim is a revision check), so their batch ids never collide; padded, ids sort in order."""
+    return f"{batch_prefix(job_id)}{run:06d}-{n:06d}"
+
+
+def claim_generation(rev: str) -> int:
+    return int(rev.split("-", 1)[0])
+
+
+def pack_success(success: dict[str, str]) -> tuple[list[dict], dict[str, str]]:
+    """Group encoded success entries that differ only by their `id` (the E.164 key): one batch's
+    entries share everything else, so a batch document holds ~15 bytes per number, not ~200.
+    Returns (groups [{"entry": rest, "numbers": [...]}], entries kept as they are)."""
+    groups: dict[str, list[str]] = {}
+    literal: dict[str, str] = {}
+    for key, value in success.items():
+        prefix = '{"id":' + _enc(key) + ","
+        if value.startswith(prefix):
+            groups.setdefault("{" + value[len(prefix):], []).append(key)
+        else:
+            literal[key] = value
+    return [{"entry": json.loads(rest), "numbers": keys} for rest, keys in groups.items()], literal
+
+
+def unpack_success(groups: list[dict], literal: dict[str, str]) -> dict[str, str]:
+    """The encoded entries pack_success was given, byte for byte."""
+    out: dict[str, str] = {}
+    for group in groups:
+        rest = _enc(group["entry"])
+        for key in group["numbers"]:
+            out[key] = '{"id":' + _enc(key) + "," + rest[1:]  # pack_success never leaves an empty rest
+    out.update(literal)
+    return out
+
+
+def encode_batch(job: dict, run: int, n: int, success: dict[str, str], errors: dict[str, str]) -> tuple[dict, bytes]:
+    """(head, body) of one batch document: its results, the success entries grouped."""
+    groups, literal = pack_success(success)
+    head = {"_id": batch_id(job["_id"], run, n), "pvt_type": BATCH_TYPE, "pvt_job_id": job["_id"],
+            "pvt_account_id": job.get("pvt_account_id"), "pvt_created": names.gregorian_now(),
+            "success_groups": groups}
+    return head, encode_doc(head, literal, errors)
+
+
+async def save_batch(writes: Writes, db: str, job: dict, run: int, n: int, success: dict[str, str],
+                     errors: dict[str, str]) -> dict:
+    """Write one batch's results (a new document); returns its head with `_rev`."""
+    head, body = encode_batch(job, run, n, success, errors)
+    await writes.save_encoded(db, head, body)
+    return head
+
+
+async def load_batches(couch: CouchClient, db: str, job_id: str) -> list[dict]:
+    """The job's batch documents, in the order they were written."""
+    prefix = batch_prefix(job_id)
+    rows = await couch.all_docs(db, startkey=prefix, endkey=prefix + "\ufff0", include_docs=True)
+    return [r["doc"] for r in rows if r.get("doc") and r["doc"].get("pvt_type") == BATCH_TYPE
+            and r["doc"].get("pvt_job_id") == job_id]
+
+
+def batch_results(batches: list[dict]) -> tuple[dict[str, str], dict[str, str]]:
+    """(success, errors) of the batch documents, values encoded."""
+    success: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for b in batches:
+        success.update(unpack_success(b.get("success_groups") or [], {k: _enc(v) for k, v in
+                                                                      (b.get("success") or {}).items()}))
+        errors.update((k, _enc(v)) for k, v in (b.get("errors") or {}).items())
+    return success, errors
+
+
+async def remove_batches(writes: Writes, db: str, job_id: str) -> int:
+    """Delete the job's batch documents once the completed job document holds every result
+    (also any an executor that lost the job wrote meanwhile); returns how many went."""
+    prefix = batch_prefix(job_id)
+    rows = await writes.couch.all_docs(db, startkey=prefix, endkey=prefix + "\ufff0")
+    gone = 0
+    for row in rows:
+        if "value" in row and not row["value"].get("deleted"):
+            try:
+                await writes.delete(db, {"_id": row["id"], "_rev": row["value"]["rev"], "pvt_type": BATCH_TYPE})
+                gone += 1
+            except (NotFound, Conflict):
+                pass
+    return gone
+
+
+async def load_merged(couch: CouchClient, db: str, job_id: str) -> dict | None:
+    """The job as Kazoo stores it: a running job's results gathered from its batch documents.
+    When it completes between the two reads, the completed document is the answer."""
+    doc = await load(couch, db, job_id)
+    if doc is None or doc.get("pvt_status") == "complete":
+        return doc
+    batches = await load_batches(couch, db, job_id)
+    if not batches:
+        return doc
+    again = await load(couch, db, job_id)
+    if again is None or again.get("pvt_status") == "complete":
+        return again  # completed (and its batch documents removed) meanwhile
+    success, errors = batch_results(batches)
+    doc["success"] = {**(doc.get("success") or {}), **{k: json.loads(v) for k, v in success.items()}}
+    doc["errors"] = {**(doc.get("errors") or {}), **{k: json.loads(v) for k, v in errors.items()}}
+    return doc
 
 
 async def save_raw(writes: Writes, db: str, doc: dict, success: dict[str, str], errors: dict[str, str]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
@@ -10,8 +11,10 @@ import pytest
 
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.jobs import store
 from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage.couch import NotFound
 
 from ..kazoo import numbers_block
 from ..services import ServiceProcess
@@ -130,12 +133,12 @@ def check_numbers_once(couch, account, nums):
 
 
 @pytest.mark.parametrize("crash_at", ["after_numbers_written:1", "after_checkpoint:1", "after_numbers_written:2",
-                                      "external"])
+                                      "after_batch_saved:1", "after_batch_saved:3", "external"])
 async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, tenant, tmp_path, crash_at):
     """kill -9 between writing numbers and checkpointing (both batches), after a checkpoint, and
     from outside at an arbitrary moment: 0 lost, 0 written twice, 0 false errors."""
     account, headers, rid = tenant
-    nums = numbers_block(1200)  # two batches of 600
+    nums = numbers_block(1200)  # four batches of 300
     env = {} if crash_at == "external" else {"KAZOO_CROSSBAR_CRASH_AT": crash_at}
     doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path, **env).start()
     try:
@@ -186,3 +189,88 @@ async def test_two_nodes_never_run_one_job(couch, couchdb_url, tenant, tmp_path)
         assert doc["errors"] == {} and len(doc["success"]) == 300
     started = [e["job_id"] for p in procs for e in p.events("job_started")]
     assert sorted(started) == sorted(job_id for _, job_id in jobs)  # each job started exactly once
+
+
+async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(client, couch, couchdb_url, tenant,
+                                                                           tmp_path):
+    """kill -9 after two batch documents were saved, before the job doc's checkpoint: the job
+    doc holds no results, the batch documents do; GET and the listing of the running job
+    show them; the rescuer resumes after them, writes the full shape once and removes them."""
+    account, headers, rid = tenant
+    nums = numbers_block(1200)  # four batches of 300
+    doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path,
+                            KAZOO_CROSSBAR_CRASH_AT="after_batch_saved:2").start()
+    try:
+        import aiohttp
+        async with aiohttp.ClientSession() as http:
+            async with http.put(f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
+                                json={"data": {"numbers": nums, "resource_id": rid}}) as resp:
+                assert resp.status == 201
+                job_id = (await resp.json())["data"]["id"]
+        assert doomed.wait_exit(60) == -9
+    finally:
+        doomed.stop()
+    db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+    stored = await couch.get_doc(db, job_id)
+    assert stored["pvt_status"] == "running" and stored["success"] == {} and stored["errors"] == {}
+    assert set(stored["pvt_inflight"]) >= set(nums[600:900])  # batch 2 declared, not yet saved
+    batches = await store.load_batches(couch, db, job_id)
+    generation = int(batches[0]["_id"].rsplit("-", 2)[1])
+    assert [b["_id"] for b in batches] == [store.batch_id(job_id, generation, n) for n in range(2)]
+    assert all(b["pvt_type"] == "resource_job_batch" and b["pvt_job_id"] == job_id for b in batches)
+    in_batches = set(store.batch_results(batches)[0])
+    assert in_batches == set(nums[:600])
+    for view in ("jobs_listing", "status_listing"):  # Kazoo's MODB views never see a batch document
+        rows = (await views.query(couch, db, "resources", view))["rows"]
+        assert all(r["id"] == job_id or "-batch-" not in r["id"] for r in rows)
+
+    url = f"/v2/accounts/{account['_id']}/resources/jobs"
+    body = await (await client.get(f"{url}/{job_id}", headers=headers)).json()
+    assert body["data"]["status"] == "running" and set(body["data"]["successes"]) == in_batches
+    entry = body["data"]["successes"][nums[0]]
+    assert entry["id"] == nums[0] and entry["resource_id"] == rid and entry["state"] == "reserved"
+    rows = (await (await client.get(url, headers=headers)).json())["data"]
+    row = next(r for r in rows if r["id"] == job_id)
+    assert row["successes"] == 600 and row["failures"] == 0 and row["status"] == "running"
+
+    rescuer_node = f"rescuer{secrets.token_hex(3)}@test"
+    await node_config(couch, rescuer_node, job_recover_timeout_s=1, job_recover_threshold_s=1)
+    rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
+    try:
+        doc = await wait_stored(couch, db, job_id, timeout_s=120)
+        deadline = time.monotonic() + 30
+        while await store.load_batches(couch, db, job_id):  # removed right after completing
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        rescuer.stop()
+    assert doc["errors"] == {} and set(doc["success"]) == set(nums) and doc["pvt_node"] == rescuer_node
+    saved = {k: json.loads(v) for k, v in store.batch_results(batches)[0].items()}
+    assert all(doc["success"][n] == saved[n] for n in nums[:600])  # the rescuer took the saved results
+    await check_numbers_once(couch, account, nums)
+    # the results went into the job doc once: every earlier revision has empty maps
+    info = await couch.get_doc(db, job_id, revs_info="true")
+    older = [r["rev"] for r in info["_revs_info"][1:] if r["status"] == "available"]
+    assert len(older) >= 4
+    for rev in older:
+        old = await couch.get_doc(db, job_id, rev=rev)
+        assert old["success"] == {} and old["errors"] == {}, rev
+
+
+async def test_a_resumed_job_takes_saved_batches_as_they_are(client, couch, tenant):
+    """Entries a batch document records (a success, an error) are not handled again."""
+    account, headers, rid = tenant
+    services = client.app[SERVICES]
+    nums = numbers_block(4)
+    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node")
+    recorded = knm.success_entry(knm.number_doc(nums[0], account["_id"], rid, knm.LOCAL, 63_000_000_000))
+    failed = knm.number_exists(nums[1])
+    await couch.save_doc(db, {"_id": store.batch_id(job_id, 2, 0), "pvt_type": store.BATCH_TYPE,
+                              "pvt_job_id": job_id, "success": {nums[0]: recorded}, "errors": {nums[1]: failed}})
+    assert await services.recovery.run_pass() >= 1
+    doc = await wait_stored(couch, db, job_id)
+    assert doc["success"][nums[0]] == recorded and doc["errors"] == {nums[1]: failed}
+    assert set(doc["success"]) == {nums[0], nums[2], nums[3]}
+    for n in nums[:2]:  # neither was written: the batch said they were done
+        with pytest.raises(NotFound):
+            await couch.get_doc(names.numbers_db(n), n)
