@@ -25,6 +25,8 @@ TAKEABLE_STATES = ("aging", "available", "port_in")
 LOCAL, OTHER = "knm_local", "knm_other"
 ADMIN_STATES = ("aging", "available", "in_service", "port_in", "reserved")
 ALLOW_ADDITIONS_STATES = ("in_service", "reserved")
+# Our own private field (not Kazoo's): the id of the job whose write produced the document.
+JOB_ID = "pvt_job_id"
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,10 @@ def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
 
 
 def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
-               existing: dict | None = None, carrier: dict | None = None) -> dict:
-    """The number document written to the number DB and the account DB (spec §8.3)."""
+               existing: dict | None = None, carrier: dict | None = None, job_id: str | None = None) -> dict:
+    """The number document written to the number DB and the account DB (spec §8.3).
+    `job_id` (`pvt_job_id`) marks the document as written by that job: after a crash only
+    the job whose own write it is may count the number as its success."""
     carrier = carrier or {}
     history = list((existing or {}).get("pvt_reserve_history") or [])
     if not history or history[0] != account_id:
@@ -128,6 +132,8 @@ def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: i
         doc["pvt_features"] = features
     if carrier.get("opaque"):
         doc["pvt_carrier_data"] = carrier["opaque"]
+    if job_id:
+        doc[JOB_ID] = job_id
     if existing and existing.get("_rev"):
         doc["_rev"] = existing["_rev"]
     return doc
@@ -149,7 +155,9 @@ def success_entry(doc: dict) -> dict:
     return entry
 
 
-def is_ours(existing: dict, account_id: str, resource_id: str) -> bool:
-    """A stored number that matches what this job writes for it (used when resuming)."""
-    return (existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
+def is_ours(existing: dict, account_id: str, resource_id: str, job_id: str) -> bool:
+    """A stored number this very job wrote (used when resuming). Account and resource alone
+    would also match a number another job (or a second run of the same numbers) reserved."""
+    return (bool(job_id) and existing.get(JOB_ID) == job_id
+            and existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
             and existing.get("resource_id") == resource_id and not existing.get("pvt_deleted"))

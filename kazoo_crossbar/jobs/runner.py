@@ -4,10 +4,11 @@ A job is claimed through CouchDB's revision check, then its numbers are
 handled in batches: existing number docs read with one `_all_docs` per
 number database, new ones written with one `_bulk_docs`, and the job doc
 checkpointed once per batch (results of this batch + the numbers the next
-batch may write, `pvt_inflight`). After a crash anywhere, the resumed job
-treats a stored number that matches what it writes and was declared in
-flight as its own success: nothing is written twice, lost, or reported as an
-error by the job that added it. A failed checkpoint (someone else saved the
+batch may write, `pvt_inflight`). Every number document a job writes carries
+its job id (`pvt_job_id`), so after a crash anywhere the resumed job treats a
+stored number with its own id as its own success: nothing is written twice,
+lost, or reported as an error by the job that added it, and no other job
+(same account and resource or not) can pass a number off as its own. A failed checkpoint (someone else saved the
 job) stops this executor: the other node owns it now.
 """
 from __future__ import annotations
@@ -155,7 +156,7 @@ class JobRunner:
         account_doc = await self.accounts.get(account_id) or {"_id": account_id}
         auth_id = job.doc.get("pvt_auth_account_id")
         auth_doc = await self.accounts.get(auth_id) if isinstance(auth_id, str) else None
-        return Plan(account_id, resource_id, module, rules, account_doc, auth_doc)
+        return Plan(account_id, resource_id, module, rules, account_doc, auth_doc, job_id=str(job.doc["_id"]))
 
     def _batches(self, job: JobRun, plan: "Plan") -> Iterator[tuple[list[str], list[str]]]:
         """(entries, E.164 numbers this batch may write) for the entries not done yet."""
@@ -198,7 +199,6 @@ class JobRunner:
     async def _apply_batch(self, job: JobRun, plan: "Plan", batch: "Batch") -> None:
         """Write the batch. Local numbers are written optimistically as new documents: a
         conflict means the number exists, and only those are read and decided again."""
-        inflight = set(job.doc.get("pvt_inflight") or [])
         job.errors.update(batch.failed)
         done_before = len(job.success), len(job.errors)
         wanted, existing = batch.wanted, batch.existing
@@ -207,7 +207,7 @@ class JobRunner:
         ours: dict[str, dict] = {}
 
         def judge(e164: str) -> None:
-            verdict, value = decide(plan, e164, existing.get(e164), inflight, now)
+            verdict, value = decide(plan, e164, existing.get(e164), now)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
             else:
@@ -222,7 +222,7 @@ class JobRunner:
                 to_write.pop(e164)
             else:
                 to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                                    carrier=outcome["ok"])
+                                                    carrier=outcome["ok"], job_id=plan.job_id)
         written = await self.numbers.write(to_write)
         unread = [n for n, ok in written.items() if not ok and n not in batch.read]
         if unread:  # they exist after all: read them, decide again, write the takeable ones
@@ -245,18 +245,19 @@ class JobRunner:
                                                 may_exist=set(existing))
 
 
-def decide(plan: "Plan", e164: str, stored: dict | None, inflight: set[str], now: int) -> tuple[str, Any]:
+def decide(plan: "Plan", e164: str, stored: dict | None, now: int) -> tuple[str, Any]:
     """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
     if stored is None:
-        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now)
-    if e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
+        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                           job_id=plan.job_id)
+    if numbers.is_ours(stored, plan.account_id, plan.resource_id, plan.job_id):
         return "ours", stored  # written by this job before a crash: a success, not rewritten
     if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
         return "error", numbers.number_exists(e164)
     if stored.get("pvt_state") != "available":
         return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
     return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                       existing=stored)
+                                       existing=stored, job_id=plan.job_id)
 
 
 async def _none() -> None:
@@ -284,3 +285,4 @@ class Plan:
     rules: numbers.Rules
     account_doc: dict
     auth_doc: dict | None
+    job_id: str = ""

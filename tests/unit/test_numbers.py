@@ -72,37 +72,45 @@ def test_success_entry_and_is_ours():
     entry = knm.success_entry(doc)
     assert entry["id"] == "+14158867900" and entry["features"] == ["local"]
     assert entry["_read_only"]["carrier_module"] == "local" and entry["_read_only"]["created"] == 100
-    assert knm.is_ours(doc, ACCOUNT, "r1")
-    assert not knm.is_ours(doc, OTHER, "r1") and not knm.is_ours(doc, ACCOUNT, "r2")
-    assert not knm.is_ours({**doc, "pvt_deleted": True}, ACCOUNT, "r1")
+    assert not knm.is_ours(doc, ACCOUNT, "r1", "job-1")  # written by no job
+    mine = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, job_id="job-1")
+    assert mine["pvt_job_id"] == "job-1" and knm.is_ours(mine, ACCOUNT, "r1", "job-1")
+    assert not knm.is_ours(mine, ACCOUNT, "r1", "job-2") and not knm.is_ours(mine, ACCOUNT, "r1", "")
+    assert not knm.is_ours(mine, OTHER, "r1", "job-1") and not knm.is_ours(mine, ACCOUNT, "r2", "job-1")
+    assert not knm.is_ours({**mine, "pvt_deleted": True}, ACCOUNT, "r1", "job-1")
 
 
-PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True})
+PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True},
+            job_id="202601-00000000000000aa")
 N = "+14158867900"
 
 
 def test_decide_new_number_is_written():
-    verdict, doc = decide(PLAN, N, None, set(), 100)
+    verdict, doc = decide(PLAN, N, None, 100)
     assert verdict == "write" and doc["_id"] == N and doc["pvt_assigned_to"] == ACCOUNT
+    assert doc["pvt_job_id"] == PLAN.job_id
 
 
 def test_decide_resumed_number_of_this_job_is_a_success_not_a_rewrite():
-    ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50)
-    assert decide(PLAN, N, ours, {N}, 100) == ("ours", ours)
-    # not declared in flight: another job (or Kazoo) made it, so it exists
-    assert decide(PLAN, N, {**ours, "_rev": "1-a"}, set(), 100) == ("error", knm.number_exists(N))
+    ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id=PLAN.job_id)
+    assert decide(PLAN, N, ours, 100) == ("ours", ours)
+    # same account and resource, but another job's write (or Kazoo's): it exists
+    other_job = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id="202601-00000000000000bb")
+    assert decide(PLAN, N, other_job, 100) == ("error", knm.number_exists(N))
+    assert decide(PLAN, N, {k: v for k, v in ours.items() if k != "pvt_job_id"}, 100) == \
+        ("error", knm.number_exists(N))
 
 
 @pytest.mark.parametrize("state, expected", [("in_service", "number_exists"), ("reserved", "number_exists"),
                                              ("aging", "invalid_state_transition"),
                                              ("port_in", "invalid_state_transition")])
 def test_decide_blocking_states(state, expected):
-    verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, set(), 100)
+    verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, 100)
     assert verdict == "error" and error["error"] == expected
 
 
 def test_decide_available_number_is_taken_over_keeping_its_fields():
     stored = {"_id": N, "_rev": "2-b", "pvt_state": "available", "pvt_created": 7, "pvt_reserve_history": [OTHER]}
-    verdict, doc = decide(PLAN, N, stored, set(), 100)
+    verdict, doc = decide(PLAN, N, stored, 100)
     assert verdict == "write" and doc["_rev"] == "2-b" and doc["pvt_created"] == 7
     assert doc["pvt_reserve_history"] == [ACCOUNT, OTHER]

@@ -1,0 +1,88 @@
+"""The number manager's rules against numbers already in CouchDB (issue 11: items 3, 4, 5, 8, 12):
+who owns a number after a crash, taking over `available` numbers, port requests, services,
+numbers of other hierarchies and the phonebook's orders."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kazoo_crossbar.app import SERVICES
+from kazoo_crossbar.jobs import numbers as knm
+from kazoo_crossbar.jobs.runner import JobRunner
+from kazoo_crossbar.storage import names, views
+
+from ..kazoo import numbers_block, wait_for_job
+from .test_recovery import stale_job, wait_stored
+
+
+@pytest.fixture(scope="module")
+async def tenant(kazoo, client):
+    account = await kazoo.account()  # the fixture account has pvt_wnm_allow_additions
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    return account, headers, (await resp.json())["data"]["id"]
+
+
+async def run_job(client, account, headers, nums, rid) -> dict:
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs",
+                            json={"data": {"numbers": nums, "resource_id": rid}}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 201, body
+    return await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
+                              headers)
+
+
+# --- item 3: a number already reserved is number_exists for every job that did not write it ----------
+
+async def test_second_job_with_the_same_numbers_reports_number_exists(client, couch, tenant):
+    account, headers, rid = tenant
+    nums = numbers_block(4)
+    first = await run_job(client, account, headers, nums, rid)
+    assert set(first["successes"]) == set(nums) and first["errors"] == {}
+    second = await run_job(client, account, headers, nums, rid)
+    assert second["successes"] == {}
+    assert second["errors"] == {n: knm.number_exists(n) for n in nums}
+    for n in nums:  # the second job wrote nothing
+        assert (await couch.get_doc(names.numbers_db(n), n))["_rev"].startswith("1-")
+
+
+async def test_two_concurrent_jobs_each_number_succeeds_once(client, couch, tenant):
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    nums = numbers_block(600)  # several batches each, so the two runs interleave
+    jobs = [await stale_job(couch, account, rid, nums, age_s=0) for _ in range(2)]
+    runners = [JobRunner(services.writes, services.config, services.accounts, f"node{i}@test")
+               for i in range(2)]
+    outcomes = await asyncio.gather(*(r.run(account["_id"], job_id) for r, (_, job_id) in zip(runners, jobs)))
+    assert outcomes == ["complete", "complete"]
+    docs = [await couch.get_doc(db, job_id) for db, job_id in jobs]
+    won = [set(d["success"]) for d in docs]
+    assert not won[0] & won[1] and won[0] | won[1] == set(nums)
+    for d, mine in zip(docs, won):
+        assert d["errors"] == {n: knm.number_exists(n) for n in set(nums) - mine}
+    for n in nums[::50]:
+        stored = await couch.get_doc(names.numbers_db(n), n)
+        winner = 0 if n in won[0] else 1
+        assert stored["pvt_job_id"] == jobs[winner][1]
+
+
+async def test_resumed_job_counts_only_its_own_writes(client, couch, tenant):
+    """After a crash, numbers the job itself wrote are its successes; numbers another job of the
+    same account and resource wrote meanwhile (declared in flight or not) are number_exists."""
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    nums = numbers_block(6)
+    mine, theirs = nums[:3], nums[3:]
+    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node",
+                                 pvt_inflight=nums)
+    now = names.gregorian_now()
+    for n, writer in [(n, job_id) for n in mine] + [(n, "202601-00000000000000ff") for n in theirs]:
+        ndb = names.numbers_db(n)
+        await views.ensure_db(couch, ndb)
+        await couch.save_doc(ndb, knm.number_doc(n, account["_id"], rid, knm.LOCAL, now, job_id=writer))
+    assert await services.recovery.run_pass() >= 1
+    doc = await wait_stored(couch, db, job_id)
+    assert set(doc["success"]) == set(mine)
+    assert doc["errors"] == {n: knm.number_exists(n) for n in theirs}
