@@ -105,6 +105,29 @@ def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
     return auth_doc["_id"] == account_doc["_id"] or auth_doc["_id"] in (account_doc.get("pvt_tree") or [])
 
 
+def unauthorized() -> dict:
+    """knm_errors:to_json(unauthorized) as `knm_phone_number:handle_fetch` throws it: no cause."""
+    return error(403, "forbidden", "requestor is unauthorized to perform operation")
+
+
+def may_fetch(stored: dict, auth_doc: dict | None, account_doc: dict, owner_doc: dict | None) -> bool:
+    """knm_phone_number:handle_fetch: an existing number is visible to the requestor when it
+    is `available`, or the requestor is a super-duper admin or the assigned account or one of
+    its ancestors (`is_authorized`), or it is `reserved` by one of the requestor's ancestors
+    (`is_reserved_from_parent`). `owner_doc` is the assigned account's document (None when
+    unknown); a number assigned to nobody is judged against the account it goes to."""
+    if stored.get("pvt_state") == "available" or (auth_doc or {}).get("pvt_superduper_admin") is True:
+        return True
+    if not auth_doc:
+        return False
+    auth_id, assigned = auth_doc["_id"], stored.get("pvt_assigned_to")
+    if not assigned:
+        return may_reserve_for(auth_doc, account_doc)
+    if assigned == auth_id or auth_id in ((owner_doc or {}).get("pvt_tree") or []):
+        return True
+    return stored.get("pvt_state") == "reserved" and assigned in (auth_doc.get("pvt_tree") or [])
+
+
 def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
                existing: dict | None = None, carrier: dict | None = None, job_id: str | None = None) -> dict:
     """The number document written to the number DB and the account DB (spec §8.3).

@@ -206,13 +206,18 @@ class JobRunner:
         to_write: dict[str, dict] = {}
         ours: dict[str, dict] = {}
 
+        owners: dict[str, dict | None] = {}
+
         def judge(e164: str) -> None:
-            verdict, value = decide(plan, e164, existing.get(e164), now)
+            stored = existing.get(e164)
+            owner = owners.get(stored.get("pvt_assigned_to") or "") if stored else None
+            verdict, value = decide(plan, e164, stored, now, owner)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
             else:
                 (ours if verdict == "ours" else to_write)[e164] = value
 
+        await self._load_owners(plan, existing.values(), owners)
         for e164 in wanted:
             judge(e164)
         new = [n for n in to_write if n not in existing]
@@ -227,6 +232,7 @@ class JobRunner:
         unread = [n for n, ok in written.items() if not ok and n not in batch.read]
         if unread:  # they exist after all: read them, decide again, write the takeable ones
             existing.update(await self.numbers.fetch(unread))
+            await self._load_owners(plan, (existing[n] for n in unread if n in existing), owners)
             for e164 in unread:
                 del to_write[e164], written[e164]
                 judge(e164)
@@ -244,14 +250,29 @@ class JobRunner:
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
 
+    async def _load_owners(self, plan: "Plan", stored: Any, owners: dict[str, dict | None]) -> None:
+        """The account docs of the accounts that hold stored numbers, where `handle_fetch`
+        needs their `pvt_tree` (not for a super-duper admin, nor for our own account)."""
+        if (plan.auth_doc or {}).get("pvt_superduper_admin") is True:
+            return
+        wanted = {d.get("pvt_assigned_to") for d in stored if d.get("pvt_state") != "available"}
+        ids = [a for a in wanted - set(owners) - {plan.account_id} if isinstance(a, str) and a]
+        for account_id, doc in zip(ids, await asyncio.gather(*(self.accounts.get(a) for a in ids))):
+            owners[account_id] = doc
 
-def decide(plan: "Plan", e164: str, stored: dict | None, now: int) -> tuple[str, Any]:
-    """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
+
+def decide(plan: "Plan", e164: str, stored: dict | None, now: int,
+           owner: dict | None = None) -> tuple[str, Any]:
+    """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number;
+    `owner` is the document of the account the stored number is assigned to."""
     if stored is None:
         return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
                                            job_id=plan.job_id)
     if numbers.is_ours(stored, plan.account_id, plan.resource_id, plan.job_id):
         return "ours", stored  # written by this job before a crash: a success, not rewritten
+    owner = plan.account_doc if stored.get("pvt_assigned_to") == plan.account_id else owner
+    if not numbers.may_fetch(stored, plan.auth_doc, plan.account_doc, owner):
+        return "error", numbers.unauthorized()  # another hierarchy's number: 403, not 409
     if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
         return "error", numbers.number_exists(e164)
     if stored.get("pvt_state") != "available":

@@ -12,7 +12,7 @@ from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.jobs.runner import JobRunner
 from kazoo_crossbar.storage import names, views
 
-from ..kazoo import numbers_block, wait_for_job
+from ..kazoo import fixture, numbers_block, wait_for_job
 from .test_recovery import stale_job, wait_stored
 
 
@@ -86,3 +86,35 @@ async def test_resumed_job_counts_only_its_own_writes(client, couch, tenant):
     doc = await wait_stored(couch, db, job_id)
     assert set(doc["success"]) == set(mine)
     assert doc["errors"] == {n: knm.number_exists(n) for n in theirs}
+
+
+# --- item 8: another hierarchy's number is 403 forbidden (knm_phone_number:handle_fetch) ---------------
+
+async def test_number_of_another_hierarchy_is_forbidden(client, couch, kazoo, tenant):
+    account, headers, rid = tenant
+    stranger = await kazoo.account()  # a separate tree
+    child = await kazoo.account(parent=account)
+    nums = numbers_block(3)
+    foreign, childs, parents = nums
+    parent_reserved = await kazoo.account()
+    caller = await kazoo.account(parent=parent_reserved)  # reserved by its parent: visible, 409
+    in_service = fixture("numbers-db.number-doc.json")
+    for number, owner, state in ((foreign, stranger, "in_service"), (childs, child, "in_service"),
+                                 (parents, parent_reserved, "reserved")):
+        db = names.numbers_db(number)
+        await views.ensure_db(couch, db)
+        await couch.save_doc(db, {**in_service, "_id": number, "pvt_state": state, "pvt_assigned_to": owner["_id"]})
+    done = await run_job(client, account, headers, [foreign, childs], rid)
+    assert done["successes"] == {}
+    assert done["errors"][foreign] == {"code": 403, "error": "forbidden",
+                                       "message": "requestor is unauthorized to perform operation"}
+    assert done["errors"][childs] == knm.number_exists(childs)  # our own hierarchy: it exists
+
+    caller_headers = {"X-Auth-Token": await kazoo.token_for(caller)}
+    resp = await client.put(f"/v2/accounts/{caller['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=caller_headers)
+    caller_rid = (await resp.json())["data"]["id"]
+    done = await run_job(client, caller, caller_headers, [parents, foreign], caller_rid)
+    assert done["errors"][parents] == knm.number_exists(parents)
+    assert done["errors"][foreign]["code"] == 403
+    assert (await couch.get_doc(names.numbers_db(foreign), foreign))["pvt_assigned_to"] == stranger["_id"]

@@ -114,3 +114,37 @@ def test_decide_available_number_is_taken_over_keeping_its_fields():
     verdict, doc = decide(PLAN, N, stored, 100)
     assert verdict == "write" and doc["_rev"] == "2-b" and doc["pvt_created"] == 7
     assert doc["pvt_reserve_history"] == [ACCOUNT, OTHER]
+
+
+# knm_phone_number:handle_fetch: another hierarchy's number is 403 forbidden, not 409
+CHILD = {"_id": ACCOUNT, "pvt_tree": [PARENT]}
+CALLER = {"_id": ACCOUNT, "pvt_wnm_allow_additions": True, "pvt_tree": [PARENT]}
+NOT_ADMIN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, CHILD, CALLER, job_id="202601-00000000000000aa")
+
+
+@pytest.mark.parametrize("state", ["in_service", "reserved", "aging", "port_in"])
+def test_decide_number_of_another_hierarchy_is_forbidden(state):
+    stored = {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}
+    assert decide(NOT_ADMIN, N, stored, 100, {"_id": OTHER, "pvt_tree": []}) == ("error", knm.unauthorized())
+    assert knm.unauthorized() == {"code": 403, "error": "forbidden",
+                                  "message": "requestor is unauthorized to perform operation"}
+    # unknown owner account: still not ours to see
+    assert decide(NOT_ADMIN, N, stored, 100, None) == ("error", knm.unauthorized())
+    # a super-duper admin sees it and gets Kazoo's state answer
+    assert decide(PLAN, N, stored, 100, None)[1]["code"] in (409, 400)
+
+
+def test_handle_fetch_lets_the_hierarchy_see_its_numbers():
+    in_service = {"_id": N, "pvt_state": "in_service"}
+    # our own account's number, and a descendant's (the caller is in its tree): 409, not 403
+    assert decide(NOT_ADMIN, N, {**in_service, "pvt_assigned_to": ACCOUNT}, 100)[1]["error"] == "number_exists"
+    desc = {"_id": OTHER, "pvt_tree": [PARENT, ACCOUNT]}
+    assert decide(NOT_ADMIN, N, {**in_service, "pvt_assigned_to": OTHER}, 100, desc)[1]["error"] == "number_exists"
+    # reserved by a parent of the caller (is_reserved_from_parent); in_service by the parent is not
+    reserved = {"_id": N, "pvt_state": "reserved", "pvt_assigned_to": PARENT}
+    assert decide(NOT_ADMIN, N, reserved, 100, {"_id": PARENT})[1]["error"] == "number_exists"
+    assert decide(NOT_ADMIN, N, {**reserved, "pvt_state": "in_service"}, 100, {"_id": PARENT}) == \
+        ("error", knm.unauthorized())
+    # available numbers and numbers assigned to nobody are visible
+    assert decide(NOT_ADMIN, N, {"_id": N, "pvt_state": "available", "pvt_assigned_to": OTHER}, 100)[0] == "write"
+    assert decide(NOT_ADMIN, N, in_service, 100)[1]["error"] == "number_exists"
