@@ -3,6 +3,8 @@ account's copy, read with `_all_docs` and written with `_bulk_docs` through the 
 (which publishes their change events)."""
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from ..storage import names
@@ -81,3 +83,18 @@ class NumberStore:
                 except (NotFound, Conflict):
                     copy.pop("_rev", None)
                     log.warning("number_copy_failed", number=copy["_id"], db=db)
+
+    async def unassign_from_prev(self, number_docs: list[dict], *, parallel: int = 16) -> None:
+        """knm_phone_number:unassign_from_prev: a number that moved to another account leaves the
+        previous account's database (hard delete, `doc_deleted` published; a missing database or
+        copy is nothing to do). Run again for numbers a crashed run wrote: deleting is idempotent."""
+        moved = [d for d in number_docs if names.is_account_id(d.get("pvt_previously_assigned_to") or "")
+                 and d["pvt_previously_assigned_to"] != d.get("pvt_assigned_to")]
+        for start in range(0, len(moved), parallel):
+            await asyncio.gather(*(self.writes.delete_by_id(names.account_db(d["pvt_previously_assigned_to"]), d["_id"],
+                                                            only_if=_is_number)
+                                   for d in moved[start:start + parallel]))
+
+
+def _is_number(stored: dict) -> bool:
+    return stored.get("pvt_type") == "number"

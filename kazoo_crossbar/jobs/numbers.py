@@ -128,44 +128,70 @@ def may_fetch(stored: dict, auth_doc: dict | None, account_doc: dict, owner_doc:
     return stored.get("pvt_state") == "reserved" and assigned in (auth_doc.get("pvt_tree") or [])
 
 
+# Private fields knm_phone_number:from_json reads and to_json writes back unchanged when a
+# number is taken over (the rest of a stored document's private fields are Kazoo's to drop).
+KEPT_PRIVATE = ("pvt_carrier_data", "pvt_region", "pvt_features", "pvt_features_allowed", "pvt_features_denied",
+                "pvt_previously_assigned_to")
+# Public fields knm_phone_number:sanitize_public_fields removes.
+DROPPED_PUBLIC = ("id", "used_by")
+
+
+def public_fields(doc: dict) -> dict:
+    return {k: v for k, v in doc.items()
+            if not k.startswith(("_", "pvt_")) and k not in DROPPED_PUBLIC}
+
+
 def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
                existing: dict | None = None, carrier: dict | None = None, job_id: str | None = None) -> dict:
     """The number document written to the number DB and the account DB (spec §8.3).
+
+    Taking over a stored (`available`) number keeps what `knm_phone_number:from_json` keeps:
+    its public fields (the job sets only `resource_id`), carrier data, region and features;
+    the account it was assigned to becomes `pvt_previously_assigned_to` (`set_assigned_to`).
     `job_id` (`pvt_job_id`) marks the document as written by that job: after a crash only
     the job whose own write it is may count the number as its success."""
-    carrier = carrier or {}
-    history = list((existing or {}).get("pvt_reserve_history") or [])
+    carrier, stored = carrier or {}, existing or {}
+    history = list(stored.get("pvt_reserve_history") or [])
     if not history or history[0] != account_id:
         history.insert(0, account_id)
     doc: dict[str, Any] = {
         "_id": e164,
+        **public_fields(stored),
         "resource_id": resource_id,
+        **{k: stored[k] for k in KEPT_PRIVATE if stored.get(k)},
         "pvt_type": "number",
         "pvt_db_name": names.encode(names.numbers_db(e164)),
         "pvt_state": "reserved",
-        "pvt_ported_in": bool((existing or {}).get("pvt_ported_in", False)),
+        "pvt_ported_in": bool(stored.get("pvt_ported_in", False)),
         "pvt_module_name": module,
-        "pvt_created": (existing or {}).get("pvt_created", now),
+        "pvt_created": stored.get("pvt_created", now),
         "pvt_modified": now,
         "pvt_assigned_to": account_id,
         "pvt_reserve_history": history,
     }
-    features = {"local": {}} if module == LOCAL else ({"locality": carrier["locality"]} if carrier.get("locality") else {})
+    previous = stored.get("pvt_assigned_to")
+    if isinstance(previous, str) and previous and previous != account_id:
+        doc["pvt_previously_assigned_to"] = previous
+    features = dict(doc.get("pvt_features") or {})
+    if module == LOCAL:
+        features.setdefault("local", {})
+    if carrier.get("locality"):
+        features["locality"] = carrier["locality"]
     if features:
         doc["pvt_features"] = features
     if carrier.get("opaque"):
         doc["pvt_carrier_data"] = carrier["opaque"]
     if job_id:
         doc[JOB_ID] = job_id
-    if existing and existing.get("_rev"):
-        doc["_rev"] = existing["_rev"]
+    if stored.get("_rev"):
+        doc["_rev"] = stored["_rev"]
     return doc
 
 
 def success_entry(doc: dict) -> dict:
     """The number's public JSON as the job records it under `success.<E.164>` (spec §8.4)."""
     features = sorted((doc.get("pvt_features") or {}).keys())
-    entry: dict[str, Any] = {"id": doc["_id"], "resource_id": doc["resource_id"], "state": doc["pvt_state"]}
+    entry: dict[str, Any] = {"id": doc["_id"], **public_fields(doc), "state": doc["pvt_state"]}
     if features:
         entry["features"] = features
     entry["_read_only"] = {

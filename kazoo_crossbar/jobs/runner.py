@@ -249,6 +249,7 @@ class JobRunner:
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
+        await self.numbers.unassign_from_prev(saved + list(ours.values()))
 
     async def _load_owners(self, plan: "Plan", stored: Any, owners: dict[str, dict | None]) -> None:
         """The account docs of the accounts that hold stored numbers, where `handle_fetch`

@@ -11,6 +11,7 @@ from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.jobs.runner import JobRunner
 from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage.couch import NotFound
 
 from ..kazoo import fixture, numbers_block, wait_for_job
 from .test_recovery import stale_job, wait_stored
@@ -118,3 +119,39 @@ async def test_number_of_another_hierarchy_is_forbidden(client, couch, kazoo, te
     assert done["errors"][parents] == knm.number_exists(parents)
     assert done["errors"][foreign]["code"] == 403
     assert (await couch.get_doc(names.numbers_db(foreign), foreign))["pvt_assigned_to"] == stranger["_id"]
+
+
+# --- item 4: taking over an `available` number keeps its fields and leaves the previous account ----------
+
+async def test_available_number_taken_over_keeps_its_fields(client, couch, kazoo, tenant):
+    account, headers, rid = tenant
+    previous = await kazoo.account()
+    number = numbers_block(1)[0]
+    kazoo_doc = fixture("numbers-db.number-doc-carrier.json")  # as knm_phone_number:to_json wrote it
+    stored = {**kazoo_doc, "_id": number, "pvt_db_name": names.encode(names.numbers_db(number)),
+              "pvt_state": "available", "pvt_assigned_to": previous["_id"], "pvt_region": "us-west",
+              "cnam": {"display_name": "ACME"}}
+    stored.pop("state")
+    await views.ensure_db(couch, names.numbers_db(number))
+    await couch.save_doc(names.numbers_db(number), dict(stored))
+    await couch.save_doc(names.account_db(previous["_id"]), dict(stored))  # the previous owner's copy
+
+    done = await run_job(client, account, headers, [number], rid)
+    assert list(done["successes"]) == [number], done
+    doc = await couch.get_doc(names.numbers_db(number), number)
+    assert doc["pvt_assigned_to"] == account["_id"] and doc["pvt_state"] == "reserved"
+    assert doc["pvt_previously_assigned_to"] == previous["_id"]
+    assert doc["pvt_reserve_history"][0] == account["_id"]
+    for kept in ("pvt_carrier_data", "pvt_region", "pvt_features_allowed", "pvt_features_denied", "pvt_created",
+                 "e911", "cnam", "ui_metadata"):
+        assert doc[kept] == stored[kept], kept
+    assert doc["pvt_features"] == {**kazoo_doc["pvt_features"], "local": {}}
+    assert doc["resource_id"] == rid and doc["pvt_module_name"] == "knm_local"
+    assert "used_by" not in doc and "pvt_used_by" not in doc  # set_assigned_to clears used_by
+    entry = done["successes"][number]
+    assert entry["e911"] == stored["e911"] and entry["cnam"] == stored["cnam"] and entry["resource_id"] == rid
+    # the number left the previous account's database and is in ours
+    with pytest.raises(NotFound):
+        await couch.get_doc(names.account_db(previous["_id"]), number)
+    copy = await couch.get_doc(names.account_db(account["_id"]), number)
+    assert {k: v for k, v in copy.items() if k != "_rev"} == {k: v for k, v in doc.items() if k != "_rev"}

@@ -67,6 +67,26 @@ def test_number_doc_new_and_taken_over():
     assert taken["pvt_carrier_data"] == {"k": 1} and taken["pvt_features"] == {"locality": {"city": "SF"}}
 
 
+def test_taking_over_keeps_what_from_json_keeps():
+    stored = {"_id": "+14158867900", "_rev": "4-z", "pvt_state": "available", "pvt_assigned_to": OTHER,
+              "pvt_carrier_data": {"order": 1}, "pvt_region": "r", "pvt_features": {"e911": {"zip": "1"}},
+              "pvt_features_allowed": ["cnam"], "pvt_features_denied": ["port"], "pvt_used_by": "callflow",
+              "cnam": {"display_name": "X"}, "resource_id": "old", "used_by": "callflow", "id": "+1",
+              "pvt_vsn": "9"}
+    doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, existing=stored, job_id="j")
+    assert doc["resource_id"] == "r1" and doc["cnam"] == {"display_name": "X"}
+    assert doc["pvt_carrier_data"] == {"order": 1} and doc["pvt_region"] == "r"
+    assert doc["pvt_features"] == {"e911": {"zip": "1"}, "local": {}}
+    assert doc["pvt_features_allowed"] == ["cnam"] and doc["pvt_features_denied"] == ["port"]
+    assert doc["pvt_previously_assigned_to"] == OTHER and doc["pvt_assigned_to"] == ACCOUNT
+    for gone in ("used_by", "id", "pvt_used_by", "pvt_vsn"):
+        assert gone not in doc
+    # a number that was assigned to nobody keeps its previous owner
+    again = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100,
+                           existing={"pvt_previously_assigned_to": PARENT, "pvt_state": "available"})
+    assert again["pvt_previously_assigned_to"] == PARENT
+
+
 def test_success_entry_and_is_ours():
     doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
     entry = knm.success_entry(doc)
