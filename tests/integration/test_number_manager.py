@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiohttp import web
 
 from kazoo_crossbar.app import SERVICES
+from kazoo_crossbar.jobs import carriers
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.jobs.runner import JobRunner
 from kazoo_crossbar.storage import names, views
@@ -155,3 +157,63 @@ async def test_available_number_taken_over_keeps_its_fields(client, couch, kazoo
         await couch.get_doc(names.account_db(previous["_id"]), number)
     copy = await couch.get_doc(names.account_db(account["_id"]), number)
     assert {k: v for k, v in copy.items() if k != "_rev"} == {k: v for k, v in doc.items() if k != "_rev"}
+
+
+# --- item 12: knm_other orders: a failed chunk falls back to one order per number ----------------------
+
+def phonebook_stub(bad: set[str], slow: set[str], held: asyncio.Event, orders: list[list[str]]) -> web.Application:
+    """A phonebook on loopback that refuses any order holding a bad number (500) and never
+    answers an order for a slow number alone until the test is over."""
+    async def order(request: web.Request) -> web.StreamResponse:
+        nums = (await request.json())["data"]["numbers"]
+        orders.append(nums)
+        if bad & set(nums):
+            return web.json_response({"error": "no"}, status=500)
+        if len(nums) == 1 and nums[0] in slow:
+            await held.wait()
+        return web.json_response({"data": {n: {"status": "success", "opaque": {"n": n}} for n in nums}})
+
+    app = web.Application()
+    app.router.add_put("/numbers/{country}/order", order)
+    return app
+
+
+async def test_one_bad_number_never_fails_the_others(client, couch, kazoo, tenant, master_token, aiohttp_server):
+    account, headers, _ = tenant
+    resp = await client.put("/v2/resources", json={"data": {"name": "Global", "gateways": []}},
+                            headers={"X-Auth-Token": master_token})
+    global_rid = (await resp.json())["data"]["id"]
+    nums = numbers_block(8)
+    bad = nums[3]
+    orders: list[list[str]] = []
+    phonebook = await aiohttp_server(phonebook_stub({bad}, set(), asyncio.Event(), orders))
+    async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
+                                   default_country="US", endpoints=[]):
+        done = await run_job(client, account, headers, nums, global_rid)
+    assert set(done["successes"]) == set(nums) - {bad}
+    assert done["errors"] == {bad: {"code": 500, "error": "unspecified_fault", "message": "fault by carrier",
+                                    "cause": bad}}
+    assert orders[0] == nums and sorted(orders[1:]) == sorted([n] for n in nums)  # one chunk, then one each
+    doc = await couch.get_doc(names.numbers_db(nums[0]), nums[0])
+    assert doc["pvt_carrier_data"] == {"n": nums[0]} and doc["pvt_module_name"] == "knm_other"
+    with pytest.raises(NotFound):
+        await couch.get_doc(names.numbers_db(bad), bad)
+
+
+async def test_a_slow_answer_fails_only_its_number(client, kazoo, aiohttp_server):
+    nums = numbers_block(5)
+    bad, slow = nums[0], nums[1]
+    held, orders = asyncio.Event(), []
+    phonebook = await aiohttp_server(phonebook_stub({bad}, {slow}, held, orders))
+    config = client.app[SERVICES].config
+    limits = carriers.OrderLimits(chunk=3, base_s=3.0, per_number_s=0.0)
+    try:
+        async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
+                                       default_country="US", endpoints=["gw.example"]):
+            out = await carriers.acquire(config, knm.OTHER, nums, limits)
+    finally:
+        held.set()
+    assert {n for n, v in out.items() if "ok" in v} == set(nums) - {bad, slow}
+    assert out[slow]["error"]["cause"] == slow and out[bad]["error"]["error"] == "unspecified_fault"
+    assert orders[0] == nums[:3] and [nums[3], nums[4]] in orders  # chunks of 3; the second went through whole
+    assert carriers.OrderLimits().timeout(10_000) > carriers.OrderLimits().timeout(1)
