@@ -13,6 +13,8 @@ from ..storage.writes import Writes
 
 log = structlog.get_logger(__name__)
 
+PORT_REQUESTS = "port_requests"
+
 
 class NumberStore:
     def __init__(self, writes: Writes):
@@ -32,6 +34,19 @@ class NumberStore:
                 if row.get("doc"):
                     found[row["id"]] = row["doc"]
         return found
+
+    async def porting(self, e164s: list[str]) -> set[str]:
+        """The numbers of an active port request (knm_port_request:get: view
+        `port_requests/port_in_numbers` of the `port_requests` database, written by Kazoo's
+        port requests). No such database or view (a standalone install) means no port
+        requests, as Kazoo answers `not porting` to a failed query; other failures raise."""
+        if not e164s:
+            return set()
+        try:
+            res = await self.couch.view(PORT_REQUESTS, "port_requests", "port_in_numbers", keys=e164s)
+        except NotFound:
+            return set()
+        return {row["key"] for row in res.get("rows", []) if isinstance(row.get("key"), str)}
 
     async def write(self, docs_by_id: dict[str, dict]) -> dict[str, bool]:
         """Write number docs to their number DBs (one `_bulk_docs` each); {e164: saved}."""

@@ -105,6 +105,10 @@ def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
     return auth_doc["_id"] == account_doc["_id"] or auth_doc["_id"] in (account_doc.get("pvt_tree") or [])
 
 
+def number_is_porting(e164: str) -> dict:
+    return error(400, "number_is_porting", f"number {e164} is porting", e164)
+
+
 def unauthorized() -> dict:
     """knm_errors:to_json(unauthorized) as `knm_phone_number:handle_fetch` throws it: no cause."""
     return error(403, "forbidden", "requestor is unauthorized to perform operation")

@@ -207,11 +207,18 @@ class JobRunner:
         ours: dict[str, dict] = {}
 
         owners: dict[str, dict | None] = {}
+        # knm_number:ensure_number_is_not_porting, for new numbers only: a porting number that
+        # exists goes Kazoo's way for existing numbers, so its stored doc is read up front.
+        porting = await self.numbers.porting(list(wanted))
+        unread_porting = [n for n in porting if n not in batch.read]
+        if unread_porting:
+            existing.update(await self.numbers.fetch(unread_porting))
+            batch.read.update(unread_porting)
 
         def judge(e164: str) -> None:
             stored = existing.get(e164)
             owner = owners.get(stored.get("pvt_assigned_to") or "") if stored else None
-            verdict, value = decide(plan, e164, stored, now, owner)
+            verdict, value = decide(plan, e164, stored, now, owner, porting=e164 in porting)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
             else:
@@ -263,9 +270,12 @@ class JobRunner:
 
 
 def decide(plan: "Plan", e164: str, stored: dict | None, now: int,
-           owner: dict | None = None) -> tuple[str, Any]:
+           owner: dict | None = None, *, porting: bool = False) -> tuple[str, Any]:
     """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number;
-    `owner` is the document of the account the stored number is assigned to."""
+    `owner` is the document of the account the stored number is assigned to, `porting`
+    whether a port request holds the number."""
+    if stored is None and porting:
+        return "error", numbers.number_is_porting(e164)
     if stored is None:
         return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
                                            job_id=plan.job_id)

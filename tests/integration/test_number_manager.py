@@ -4,6 +4,7 @@ numbers of other hierarchies and the phonebook's orders."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import pytest
 from aiohttp import web
@@ -217,3 +218,44 @@ async def test_a_slow_answer_fails_only_its_number(client, kazoo, aiohttp_server
     assert out[slow]["error"]["cause"] == slow and out[bad]["error"]["error"] == "unspecified_fault"
     assert orders[0] == nums[:3] and [nums[3], nums[4]] in orders  # chunks of 3; the second went through whole
     assert carriers.OrderLimits().timeout(10_000) > carriers.OrderLimits().timeout(1)
+
+
+# --- item 5: port requests (knm_number:ensure_number_is_not_porting) ----------------------------------
+
+# The row contract of Kazoo's `port_requests/port_in_numbers` (kazoo_number_manager): one row per
+# number of a port request that is not unconfirmed, completed, rejected or canceled.
+PORT_IN_NUMBERS = """function(doc) {
+  if (doc.pvt_type != 'port_request' || doc.pvt_deleted) return;
+  var done = ['unconfirmed', 'completed', 'rejected', 'canceled'];
+  if (done.indexOf(doc.pvt_port_state) >= 0) return;
+  for (var n in doc.numbers) emit(n, doc.pvt_account_id);
+}"""
+
+
+async def port_request(couch, account_id: str, nums: list[str], state: str) -> None:
+    await couch.create_db("port_requests")
+    try:
+        await couch.get_doc("port_requests", "_design/port_requests")
+    except NotFound:
+        await couch.save_doc("port_requests", {"_id": "_design/port_requests", "language": "javascript",
+                                               "views": {"port_in_numbers": {"map": PORT_IN_NUMBERS}}})
+    await couch.save_doc("port_requests", {"_id": secrets.token_hex(16), "pvt_type": "port_request",
+                                           "pvt_port_state": state, "pvt_account_id": account_id,
+                                           "numbers": {n: {} for n in nums}})
+
+
+async def test_a_number_being_ported_in_is_not_created(client, couch, kazoo, tenant):
+    account, headers, rid = tenant
+    other = await kazoo.account()
+    porting, ported, fresh, available = numbers_block(4)
+    await port_request(couch, other["_id"], [porting, available], "submitted")
+    await port_request(couch, other["_id"], [ported], "completed")
+    db = names.numbers_db(available)
+    await views.ensure_db(couch, db)
+    await couch.save_doc(db, {**fixture("numbers-db.number-doc.json"), "_id": available, "pvt_state": "available"})
+    done = await run_job(client, account, headers, [porting, ported, fresh, available], rid)
+    assert done["errors"] == {porting: {"code": 400, "error": "number_is_porting", "cause": porting,
+                                        "message": f"number {porting} is porting"}}
+    assert set(done["successes"]) == {ported, fresh, available}  # an existing number is not port-checked
+    with pytest.raises(NotFound):
+        await couch.get_doc(names.numbers_db(porting), porting)

@@ -168,3 +168,14 @@ def test_handle_fetch_lets_the_hierarchy_see_its_numbers():
     # available numbers and numbers assigned to nobody are visible
     assert decide(NOT_ADMIN, N, {"_id": N, "pvt_state": "available", "pvt_assigned_to": OTHER}, 100)[0] == "write"
     assert decide(NOT_ADMIN, N, in_service, 100)[1]["error"] == "number_exists"
+
+
+def test_decide_porting_only_blocks_new_numbers():
+    assert decide(PLAN, N, None, 100, porting=True) == ("error", knm.number_is_porting(N))
+    assert knm.number_is_porting(N) == {"code": 400, "error": "number_is_porting", "cause": N,
+                                        "message": f"number {N} is porting"}
+    # an existing number goes the existing-number way (knm_number:ensure_can_load_to_create)
+    available = {"_id": N, "pvt_state": "available"}
+    assert decide(PLAN, N, available, 100, porting=True)[0] == "write"
+    port_in = {"_id": N, "pvt_state": "port_in", "pvt_assigned_to": ACCOUNT}
+    assert decide(PLAN, N, port_in, 100, porting=True)[1]["error"] == "invalid_state_transition"
