@@ -28,6 +28,7 @@ from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
 from . import carriers, faults, numbers, store
 from .number_store import NumberStore
+from .service_quantities import ServiceQuantities
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,7 @@ class JobRunner:
         self.writes, self.couch, self.config, self.accounts, self.node = writes, writes.couch, config, accounts, node
         self.metrics = metrics or Metrics()
         self.numbers = NumberStore(writes)
+        self.services = ServiceQuantities(writes, config)
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
@@ -256,7 +258,10 @@ class JobRunner:
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
-        await self.numbers.unassign_from_prev(saved + list(ours.values()))
+        changed = saved + list(ours.values())
+        await self.numbers.unassign_from_prev(changed)
+        if changed:  # knm_numbers:update_services: the new owner and every previous one
+            await self.services.commit({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})
 
     async def _load_owners(self, plan: "Plan", stored: Any, owners: dict[str, dict | None]) -> None:
         """The account docs of the accounts that hold stored numbers, where `handle_fetch`

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 
 import pytest
+import structlog.testing
 from aiohttp import web
 
 from kazoo_crossbar.app import SERVICES
@@ -259,3 +260,118 @@ async def test_a_number_being_ported_in_is_not_created(client, couch, kazoo, ten
     assert set(done["successes"]) == {ported, fresh, available}  # an existing number is not port-checked
     with pytest.raises(NotFound):
         await couch.get_doc(names.numbers_db(porting), porting)
+
+
+# --- item 5: the services update after a save (knm_numbers:run_services → kz_services:commit) -----------
+
+# The number part of Kazoo's `services/quantify` (kazoo_services_maintenance:js_quantify_map, its
+# classifiers reduced to one) and `services/cascade_quantities` (kazoo_services), as Kazoo installs them.
+QUANTIFY = """function(doc) {
+  if (doc.pvt_deleted || doc.pvt_type != 'number') return;
+  emit(['number_carriers', doc.pvt_module_name], 1);
+  var features = doc.pvt_features || {};
+  for (var index in features) emit(['number_services', index], 1);
+  if (features.local) return;
+  emit(['phone_numbers', 'did_us'], 1);
+}"""
+CASCADE = """function(doc) {
+  if (doc.pvt_type != 'service' || doc.pvt_deleted || !doc.quantities || !doc.quantities.account) return;
+  for (var key in doc.quantities.account) {
+    var obj = doc.quantities.account[key];
+    for (var prop in obj) {
+      if (obj[prop] < 1) continue;
+      for (var idx in doc.pvt_tree) emit([doc.pvt_tree[idx] || doc._id, key, prop], obj[prop]);
+    }
+  }
+}"""
+
+
+async def services_views(couch, account: dict) -> None:
+    await couch.save_doc(names.account_db(account["_id"]), {
+        "_id": "_design/services", "language": "javascript",
+        "views": {"quantify": {"map": QUANTIFY, "reduce": "_sum"}}})
+
+
+async def services_doc(couch, account: dict, **quantities) -> None:
+    await couch.create_db("services")
+    try:
+        await couch.get_doc("services", "_design/services")
+    except NotFound:
+        await couch.save_doc("services", {"_id": "_design/services", "language": "javascript",
+                                          "views": {"cascade_quantities": {"map": CASCADE, "reduce": "_sum"}}})
+    await couch.save_doc("services", {"_id": account["_id"], "pvt_type": "service", "pvt_tree": account["pvt_tree"],
+                                      "quantities": {"account": quantities, "cascade": {}}})
+
+
+async def test_services_documents_count_the_new_numbers(client, couch, kazoo):
+    parent = await kazoo.account()
+    child = await kazoo.account(parent=parent)
+    previous = await kazoo.account(parent=parent)
+    for account in (parent, child, previous):
+        await services_views(couch, account)
+    await services_doc(couch, parent)
+    await services_doc(couch, child, users={"admin": 1})
+    await services_doc(couch, previous, number_carriers={"knm_other": 1})
+    headers = {"X-Auth-Token": await kazoo.token_for(child)}
+    resp = await client.put(f"/v2/accounts/{child['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    nums = numbers_block(3)
+    moved = nums[0]  # available, taken over from `previous`
+    doc = {**fixture("numbers-db.number-doc.json"), "_id": moved, "pvt_state": "available", "pvt_type": "number",
+           "pvt_module_name": "knm_other", "pvt_assigned_to": previous["_id"]}
+    await views.ensure_db(couch, names.numbers_db(moved))
+    await couch.save_doc(names.numbers_db(moved), dict(doc))
+    await couch.save_doc(names.account_db(previous["_id"]), dict(doc))
+
+    done = await run_job(client, child, headers, nums, rid)
+    assert set(done["successes"]) == set(nums)
+    child_services = await couch.get_doc("services", child["_id"])
+    assert child_services["quantities"]["account"] == {"users": {"admin": 1}, "number_carriers": {"knm_local": 3},
+                                                       "number_services": {"local": 3}}
+    # the previous owner no longer counts the number; the parent's cascade sums both children
+    assert (await couch.get_doc("services", previous["_id"]))["quantities"]["account"] == {}
+    cascade = (await couch.get_doc("services", parent["_id"]))["quantities"]["cascade"]
+    assert cascade["number_carriers"] == {"knm_local": 3} and cascade["number_services"] == {"local": 3}
+    rev = child_services["_rev"]
+    again = await run_job(client, child, headers, nums, rid)  # nothing changed: nothing written
+    assert again["successes"] == {} and (await couch.get_doc("services", child["_id"]))["_rev"] == rev
+
+
+async def test_services_update_skips_what_is_not_there(client, couch, kazoo, tenant):
+    """No `services/quantify` view, no services document: the numbers are saved, nothing else."""
+    account, headers, rid = tenant
+    nums = numbers_block(2)
+    done = await run_job(client, account, headers, nums, rid)
+    assert set(done["successes"]) == set(nums)
+    with pytest.raises(NotFound):
+        await couch.get_doc("services", account["_id"])
+    other = await kazoo.account()
+    await services_views(couch, other)  # a view but no services document
+    other_headers = {"X-Auth-Token": await kazoo.token_for(other)}
+    resp = await client.put(f"/v2/accounts/{other['_id']}/resources",
+                            json={"data": {"name": "BYOC", "gateways": []}}, headers=other_headers)
+    done = await run_job(client, other, other_headers, numbers_block(1), (await resp.json())["data"]["id"])
+    assert len(done["successes"]) == 1
+    with pytest.raises(NotFound):
+        await couch.get_doc("services", other["_id"])
+
+
+async def test_services_update_failure_is_logged_not_raised(couch, kazoo, tenant):
+    """CouchDB gone between the numbers' save and the services update: the job goes on (the
+    numbers are saved; the next recount, ours or Kazoo's, catches up)."""
+    from kazoo_crossbar.jobs.service_quantities import ServiceQuantities
+    from kazoo_crossbar.storage.couch import CouchClient
+    from kazoo_crossbar.storage.system_config import SystemConfig
+    from kazoo_crossbar.storage.writes import Writes
+
+    from ..conftest import free_port
+
+    gone = CouchClient(f"http://127.0.0.1:{free_port()}", timeout_s=2, connect_timeout_s=1)
+    try:
+        writes = Writes(gone)
+        with structlog.testing.capture_logs() as logs:
+            await ServiceQuantities(writes, SystemConfig(gone, "n@test", writes=writes)).commit([tenant[0]["_id"]])
+    finally:
+        await gone.close()
+    assert [entry["account_id"] for entry in logs if entry["event"] == "services_update_failed"] == [tenant[0]["_id"]]
