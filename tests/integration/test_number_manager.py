@@ -18,16 +18,7 @@ from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 
 from ..kazoo import fixture, numbers_block, wait_for_job
-from .test_recovery import stale_job, wait_stored
-
-
-@pytest.fixture(scope="module")
-async def tenant(kazoo, client):
-    account = await kazoo.account()  # the fixture account has pvt_wnm_allow_additions
-    headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
-    return account, headers, (await resp.json())["data"]["id"]
+from .test_recovery import stale_job, tenant, wait_stored  # noqa: F401 (tenant: a fixture)
 
 
 async def run_job(client, account, headers, nums, rid) -> dict:
