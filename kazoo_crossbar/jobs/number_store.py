@@ -3,6 +3,8 @@ account's copy, read with `_all_docs` and written with `_bulk_docs` through the 
 (which publishes their change events)."""
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from ..storage import names
@@ -10,6 +12,8 @@ from ..storage.couch import Conflict, NotFound
 from ..storage.writes import Writes
 
 log = structlog.get_logger(__name__)
+
+PORT_REQUESTS = "port_requests"
 
 
 class NumberStore:
@@ -30,6 +34,19 @@ class NumberStore:
                 if row.get("doc"):
                     found[row["id"]] = row["doc"]
         return found
+
+    async def porting(self, e164s: list[str]) -> set[str]:
+        """The numbers of an active port request (knm_port_request:get: view
+        `port_requests/port_in_numbers` of the `port_requests` database, written by Kazoo's
+        port requests). No such database or view (a standalone install) means no port
+        requests, as Kazoo answers `not porting` to a failed query; other failures raise."""
+        if not e164s:
+            return set()
+        try:
+            res = await self.couch.view(PORT_REQUESTS, "port_requests", "port_in_numbers", keys=e164s)
+        except NotFound:
+            return set()
+        return {row["key"] for row in res.get("rows", []) if isinstance(row.get("key"), str)}
 
     async def write(self, docs_by_id: dict[str, dict]) -> dict[str, bool]:
         """Write number docs to their number DBs (one `_bulk_docs` each); {e164: saved}."""
@@ -81,3 +98,18 @@ class NumberStore:
                 except (NotFound, Conflict):
                     copy.pop("_rev", None)
                     log.warning("number_copy_failed", number=copy["_id"], db=db)
+
+    async def unassign_from_prev(self, number_docs: list[dict], *, parallel: int = 16) -> None:
+        """knm_phone_number:unassign_from_prev: a number that moved to another account leaves the
+        previous account's database (hard delete, `doc_deleted` published; a missing database or
+        copy is nothing to do). Run again for numbers a crashed run wrote: deleting is idempotent."""
+        moved = [d for d in number_docs if names.is_account_id(d.get("pvt_previously_assigned_to") or "")
+                 and d["pvt_previously_assigned_to"] != d.get("pvt_assigned_to")]
+        for start in range(0, len(moved), parallel):
+            await asyncio.gather(*(self.writes.delete_by_id(names.account_db(d["pvt_previously_assigned_to"]), d["_id"],
+                                                            only_if=_is_number)
+                                   for d in moved[start:start + parallel]))
+
+
+def _is_number(stored: dict) -> bool:
+    return stored.get("pvt_type") == "number"

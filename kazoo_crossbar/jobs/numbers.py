@@ -26,6 +26,8 @@ TAKEABLE_STATES = ("aging", "available", "port_in")
 LOCAL, OTHER = "knm_local", "knm_other"
 ADMIN_STATES = ("aging", "available", "in_service", "port_in", "reserved")
 ALLOW_ADDITIONS_STATES = ("in_service", "reserved")
+# Our own private field (not Kazoo's): the id of the job whose write produced the document.
+JOB_ID = "pvt_job_id"
 
 
 @dataclass(frozen=True)
@@ -106,40 +108,97 @@ def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
     return auth_doc["_id"] == account_doc["_id"] or auth_doc["_id"] in (account_doc.get("pvt_tree") or [])
 
 
+def number_is_porting(e164: str) -> dict:
+    return error(400, "number_is_porting", f"number {e164} is porting", e164)
+
+
+def unauthorized() -> dict:
+    """knm_errors:to_json(unauthorized) as `knm_phone_number:handle_fetch` throws it: no cause."""
+    return error(403, "forbidden", "requestor is unauthorized to perform operation")
+
+
+def may_fetch(stored: dict, auth_doc: dict | None, account_doc: dict, owner_doc: dict | None) -> bool:
+    """knm_phone_number:handle_fetch: an existing number is visible to the requestor when it
+    is `available`, or the requestor is a super-duper admin or the assigned account or one of
+    its ancestors (`is_authorized`), or it is `reserved` by one of the requestor's ancestors
+    (`is_reserved_from_parent`). `owner_doc` is the assigned account's document (None when
+    unknown); a number assigned to nobody is judged against the account it goes to."""
+    if stored.get("pvt_state") == "available" or (auth_doc or {}).get("pvt_superduper_admin") is True:
+        return True
+    if not auth_doc:
+        return False
+    auth_id, assigned = auth_doc["_id"], stored.get("pvt_assigned_to")
+    if not assigned:
+        return may_reserve_for(auth_doc, account_doc)
+    if assigned == auth_id or auth_id in ((owner_doc or {}).get("pvt_tree") or []):
+        return True
+    return stored.get("pvt_state") == "reserved" and assigned in (auth_doc.get("pvt_tree") or [])
+
+
+# Private fields knm_phone_number:from_json reads and to_json writes back unchanged when a
+# number is taken over (the rest of a stored document's private fields are Kazoo's to drop).
+KEPT_PRIVATE = ("pvt_carrier_data", "pvt_region", "pvt_features", "pvt_features_allowed", "pvt_features_denied",
+                "pvt_previously_assigned_to")
+# Public fields knm_phone_number:sanitize_public_fields removes.
+DROPPED_PUBLIC = ("id", "used_by")
+
+
+def public_fields(doc: dict) -> dict:
+    return {k: v for k, v in doc.items()
+            if not k.startswith(("_", "pvt_")) and k not in DROPPED_PUBLIC}
+
+
 def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
-               existing: dict | None = None, carrier: dict | None = None) -> dict:
-    """The number document written to the number DB and the account DB (spec §8.3)."""
-    carrier = carrier or {}
-    history = list((existing or {}).get("pvt_reserve_history") or [])
+               existing: dict | None = None, carrier: dict | None = None, job_id: str | None = None) -> dict:
+    """The number document written to the number DB and the account DB (spec §8.3).
+
+    Taking over a stored (`available`) number keeps what `knm_phone_number:from_json` keeps:
+    its public fields (the job sets only `resource_id`), carrier data, region and features;
+    the account it was assigned to becomes `pvt_previously_assigned_to` (`set_assigned_to`).
+    `job_id` (`pvt_job_id`) marks the document as written by that job: after a crash only
+    the job whose own write it is may count the number as its success."""
+    carrier, stored = carrier or {}, existing or {}
+    history = list(stored.get("pvt_reserve_history") or [])
     if not history or history[0] != account_id:
         history.insert(0, account_id)
     doc: dict[str, Any] = {
         "_id": e164,
+        **public_fields(stored),
         "resource_id": resource_id,
+        **{k: stored[k] for k in KEPT_PRIVATE if stored.get(k)},
         "pvt_type": "number",
         "pvt_db_name": names.encode(names.numbers_db(e164)),
         "pvt_state": "reserved",
-        "pvt_ported_in": bool((existing or {}).get("pvt_ported_in", False)),
+        "pvt_ported_in": bool(stored.get("pvt_ported_in", False)),
         "pvt_module_name": module,
-        "pvt_created": (existing or {}).get("pvt_created", now),
+        "pvt_created": stored.get("pvt_created", now),
         "pvt_modified": now,
         "pvt_assigned_to": account_id,
         "pvt_reserve_history": history,
     }
-    features = {"local": {}} if module == LOCAL else ({"locality": carrier["locality"]} if carrier.get("locality") else {})
+    previous = stored.get("pvt_assigned_to")
+    if isinstance(previous, str) and previous and previous != account_id:
+        doc["pvt_previously_assigned_to"] = previous
+    features = dict(doc.get("pvt_features") or {})
+    if module == LOCAL:
+        features.setdefault("local", {})
+    if carrier.get("locality"):
+        features["locality"] = carrier["locality"]
     if features:
         doc["pvt_features"] = features
     if carrier.get("opaque"):
         doc["pvt_carrier_data"] = carrier["opaque"]
-    if existing and existing.get("_rev"):
-        doc["_rev"] = existing["_rev"]
+    if job_id:
+        doc[JOB_ID] = job_id
+    if stored.get("_rev"):
+        doc["_rev"] = stored["_rev"]
     return doc
 
 
 def success_entry(doc: dict) -> dict:
     """The number's public JSON as the job records it under `success.<E.164>` (spec §8.4)."""
     features = sorted((doc.get("pvt_features") or {}).keys())
-    entry: dict[str, Any] = {"id": doc["_id"], "resource_id": doc["resource_id"], "state": doc["pvt_state"]}
+    entry: dict[str, Any] = {"id": doc["_id"], **public_fields(doc), "state": doc["pvt_state"]}
     if features:
         entry["features"] = features
     entry["_read_only"] = {
@@ -152,7 +211,9 @@ def success_entry(doc: dict) -> dict:
     return entry
 
 
-def is_ours(existing: dict, account_id: str, resource_id: str) -> bool:
-    """A stored number that matches what this job writes for it (used when resuming)."""
-    return (existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
+def is_ours(existing: dict, account_id: str, resource_id: str, job_id: str) -> bool:
+    """A stored number this very job wrote (used when resuming). Account and resource alone
+    would also match a number another job (or a second run of the same numbers) reserved."""
+    return (bool(job_id) and existing.get(JOB_ID) == job_id
+            and existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
             and existing.get("resource_id") == resource_id and not existing.get("pvt_deleted"))

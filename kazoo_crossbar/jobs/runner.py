@@ -5,10 +5,12 @@ handled in batches: existing number docs read with one `_all_docs` per
 number database, new ones written with one `_bulk_docs`, the batch's results
 saved as a small document of their own, and the job doc checkpointed once per
 batch (the numbers the next batches may write, `pvt_inflight`; never the
-results, which it receives once, on completion: store.py). After a crash anywhere, the resumed job
-treats a stored number that matches what it writes and was declared in
-flight as its own success: nothing is written twice, lost, or reported as an
-error by the job that added it. A failed checkpoint (someone else saved the
+results, which it receives once, on completion: store.py). Every number
+document a job writes carries its job id (`pvt_job_id`), so after a crash
+anywhere the resumed job treats a stored number with its own id as its own
+success: nothing is written twice, lost, or reported as an error by the job
+that added it, and no other job (same account and resource or not) can pass a
+number off as its own. A failed checkpoint (someone else saved the
 job) stops this executor: the other node owns it now.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
 from . import carriers, faults, numbers, store
 from .number_store import NumberStore
+from .service_quantities import ServiceQuantities
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +78,7 @@ class JobRunner:
         self.writes, self.couch, self.config, self.accounts, self.node = writes, writes.couch, config, accounts, node
         self.metrics = metrics or Metrics()
         self.numbers = NumberStore(writes)
+        self.services = ServiceQuantities(writes, config)
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
@@ -183,7 +187,7 @@ class JobRunner:
         account_doc = await self.accounts.get(account_id) or {"_id": account_id}
         auth_id = job.doc.get("pvt_auth_account_id")
         auth_doc = await self.accounts.get(auth_id) if isinstance(auth_id, str) else None
-        return Plan(account_id, resource_id, module, rules, account_doc, auth_doc)
+        return Plan(account_id, resource_id, module, rules, account_doc, auth_doc, job_id=str(job.doc["_id"]))
 
     def _batches(self, job: JobRun, plan: "Plan") -> Iterator[tuple[list[str], list[str]]]:
         """(entries, E.164 numbers this batch may write) for the entries not done yet."""
@@ -226,7 +230,6 @@ class JobRunner:
     async def _apply_batch(self, job: JobRun, plan: "Plan", batch: "Batch") -> None:
         """Write the batch. Local numbers are written optimistically as new documents: a
         conflict means the number exists, and only those are read and decided again."""
-        inflight = set(job.doc.get("pvt_inflight") or [])
         job.errors.update(batch.failed)
         done_before = len(job.success), len(job.errors)
         wanted, existing = batch.wanted, batch.existing
@@ -234,13 +237,25 @@ class JobRunner:
         to_write: dict[str, dict] = {}
         ours: dict[str, dict] = {}
 
+        owners: dict[str, dict | None] = {}
+        # knm_number:ensure_number_is_not_porting, for new numbers only: a porting number that
+        # exists goes Kazoo's way for existing numbers, so its stored doc is read up front.
+        porting = await self.numbers.porting(list(wanted))
+        unread_porting = [n for n in porting if n not in batch.read]
+        if unread_porting:
+            existing.update(await self.numbers.fetch(unread_porting))
+            batch.read.update(unread_porting)
+
         def judge(e164: str) -> None:
-            verdict, value = decide(plan, e164, existing.get(e164), inflight, now)
+            stored = existing.get(e164)
+            owner = owners.get(stored.get("pvt_assigned_to") or "") if stored else None
+            verdict, value = decide(plan, e164, stored, now, owner, porting=e164 in porting)
             if verdict == "error":
                 job.errors[wanted[e164]] = _enc(value)
             else:
                 (ours if verdict == "ours" else to_write)[e164] = value
 
+        await self._load_owners(plan, existing.values(), owners)
         for e164 in wanted:
             judge(e164)
         new = [n for n in to_write if n not in existing]
@@ -250,11 +265,12 @@ class JobRunner:
                 to_write.pop(e164)
             else:
                 to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                                    carrier=outcome["ok"])
+                                                    carrier=outcome["ok"], job_id=plan.job_id)
         written = await self.numbers.write(to_write)
         unread = [n for n, ok in written.items() if not ok and n not in batch.read]
         if unread:  # they exist after all: read them, decide again, write the takeable ones
             existing.update(await self.numbers.fetch(unread))
+            await self._load_owners(plan, (existing[n] for n in unread if n in existing), owners)
             for e164 in unread:
                 del to_write[e164], written[e164]
                 judge(e164)
@@ -271,20 +287,43 @@ class JobRunner:
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
+        changed = saved + list(ours.values())
+        await self.numbers.unassign_from_prev(changed)
+        if changed:  # knm_numbers:update_services: the new owner and every previous one
+            await self.services.commit({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})
+
+    async def _load_owners(self, plan: "Plan", stored: Any, owners: dict[str, dict | None]) -> None:
+        """The account docs of the accounts that hold stored numbers, where `handle_fetch`
+        needs their `pvt_tree` (not for a super-duper admin, nor for our own account)."""
+        if (plan.auth_doc or {}).get("pvt_superduper_admin") is True:
+            return
+        wanted = {d.get("pvt_assigned_to") for d in stored if d.get("pvt_state") != "available"}
+        ids = [a for a in wanted - set(owners) - {plan.account_id} if isinstance(a, str) and a]
+        for account_id, doc in zip(ids, await asyncio.gather(*(self.accounts.get(a) for a in ids))):
+            owners[account_id] = doc
 
 
-def decide(plan: "Plan", e164: str, stored: dict | None, inflight: set[str], now: int) -> tuple[str, Any]:
-    """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number."""
+def decide(plan: "Plan", e164: str, stored: dict | None, now: int,
+           owner: dict | None = None, *, porting: bool = False) -> tuple[str, Any]:
+    """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number;
+    `owner` is the document of the account the stored number is assigned to, `porting`
+    whether a port request holds the number."""
+    if stored is None and porting:
+        return "error", numbers.number_is_porting(e164)
     if stored is None:
-        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now)
-    if e164 in inflight and numbers.is_ours(stored, plan.account_id, plan.resource_id):
+        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
+                                           job_id=plan.job_id)
+    if numbers.is_ours(stored, plan.account_id, plan.resource_id, plan.job_id):
         return "ours", stored  # written by this job before a crash: a success, not rewritten
+    owner = plan.account_doc if stored.get("pvt_assigned_to") == plan.account_id else owner
+    if not numbers.may_fetch(stored, plan.auth_doc, plan.account_doc, owner):
+        return "error", numbers.unauthorized()  # another hierarchy's number: 403, not 409
     if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
         return "error", numbers.number_exists(e164)
     if stored.get("pvt_state") != "available":
         return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
     return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                       existing=stored)
+                                       existing=stored, job_id=plan.job_id)
 
 
 async def _none() -> None:
@@ -312,3 +351,4 @@ class Plan:
     rules: numbers.Rules
     account_doc: dict
     auth_doc: dict | None
+    job_id: str = ""

@@ -75,7 +75,8 @@ async def test_every_per_number_error(client, couch, kazoo, tenant):
     for number, state in ((taken, "in_service"), (aging, "aging"), (available, "available")):
         db = names.numbers_db(number)
         await couch.create_db(db)
-        await couch.save_doc(db, {**in_service, "_id": number, "pvt_state": state})
+        # assigned in the caller's own account: another hierarchy's number would be a 403 (handle_fetch)
+        await couch.save_doc(db, {**in_service, "_id": number, "pvt_state": state, "pvt_assigned_to": account["_id"]})
     raw_fresh = fresh[2:]  # 10 digits: normalised to +1…
     body = await submit(client, account, headers, [taken, "123", aging, available, raw_fresh, raw_fresh], rid)
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)

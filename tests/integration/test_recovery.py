@@ -84,14 +84,14 @@ async def test_stale_running_job_resumes_where_it_stopped(client, couch, tenant)
     nums = numbers_block(9)
     now = names.gregorian_now()
     done, written_unrecorded = nums[:3], nums[3:6]
-    for n in done + written_unrecorded:
-        doc = knm.number_doc(n, account["_id"], rid, knm.LOCAL, now)
-        ndb = names.numbers_db(n)
-        await views.ensure_db(couch, ndb)
-        await couch.save_doc(ndb, doc)
     success = {n: knm.success_entry(knm.number_doc(n, account["_id"], rid, knm.LOCAL, now)) for n in done}
     db, job_id = await stale_job(couch, account, rid, nums, status="running", success=success,
                                  pvt_node="dead@node", pvt_inflight=written_unrecorded)
+    for n in done + written_unrecorded:  # as the dead run wrote them: with its job id
+        doc = knm.number_doc(n, account["_id"], rid, knm.LOCAL, now, job_id=job_id)
+        ndb = names.numbers_db(n)
+        await views.ensure_db(couch, ndb)
+        await couch.save_doc(ndb, doc)
     revs_before = {n: (await couch.get_doc(names.numbers_db(n), n))["_rev"] for n in done + written_unrecorded}
     assert await services.recovery.run_pass() >= 1
     doc = await wait_stored(couch, db, job_id)

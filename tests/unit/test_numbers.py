@@ -70,42 +70,115 @@ def test_number_doc_new_and_taken_over():
     assert taken["pvt_carrier_data"] == {"k": 1} and taken["pvt_features"] == {"locality": {"city": "SF"}}
 
 
+def test_taking_over_keeps_what_from_json_keeps():
+    stored = {"_id": "+14158867900", "_rev": "4-z", "pvt_state": "available", "pvt_assigned_to": OTHER,
+              "pvt_carrier_data": {"order": 1}, "pvt_region": "r", "pvt_features": {"e911": {"zip": "1"}},
+              "pvt_features_allowed": ["cnam"], "pvt_features_denied": ["port"], "pvt_used_by": "callflow",
+              "cnam": {"display_name": "X"}, "resource_id": "old", "used_by": "callflow", "id": "+1",
+              "pvt_vsn": "9"}
+    doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, existing=stored, job_id="j")
+    assert doc["resource_id"] == "r1" and doc["cnam"] == {"display_name": "X"}
+    assert doc["pvt_carrier_data"] == {"order": 1} and doc["pvt_region"] == "r"
+    assert doc["pvt_features"] == {"e911": {"zip": "1"}, "local": {}}
+    assert doc["pvt_features_allowed"] == ["cnam"] and doc["pvt_features_denied"] == ["port"]
+    assert doc["pvt_previously_assigned_to"] == OTHER and doc["pvt_assigned_to"] == ACCOUNT
+    for gone in ("used_by", "id", "pvt_used_by", "pvt_vsn"):
+        assert gone not in doc
+    # a number that was assigned to nobody keeps its previous owner
+    again = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100,
+                           existing={"pvt_previously_assigned_to": PARENT, "pvt_state": "available"})
+    assert again["pvt_previously_assigned_to"] == PARENT
+
+
 def test_success_entry_and_is_ours():
     doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
     entry = knm.success_entry(doc)
     assert entry["id"] == "+14158867900" and entry["features"] == ["local"]
     assert entry["_read_only"]["carrier_module"] == "local" and entry["_read_only"]["created"] == 100
-    assert knm.is_ours(doc, ACCOUNT, "r1")
-    assert not knm.is_ours(doc, OTHER, "r1") and not knm.is_ours(doc, ACCOUNT, "r2")
-    assert not knm.is_ours({**doc, "pvt_deleted": True}, ACCOUNT, "r1")
+    assert not knm.is_ours(doc, ACCOUNT, "r1", "job-1")  # written by no job
+    mine = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, job_id="job-1")
+    assert mine["pvt_job_id"] == "job-1" and knm.is_ours(mine, ACCOUNT, "r1", "job-1")
+    assert not knm.is_ours(mine, ACCOUNT, "r1", "job-2") and not knm.is_ours(mine, ACCOUNT, "r1", "")
+    assert not knm.is_ours(mine, OTHER, "r1", "job-1") and not knm.is_ours(mine, ACCOUNT, "r2", "job-1")
+    assert not knm.is_ours({**mine, "pvt_deleted": True}, ACCOUNT, "r1", "job-1")
 
 
-PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True})
+PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True},
+            job_id="202601-00000000000000aa")
 N = "+14158867900"
 
 
 def test_decide_new_number_is_written():
-    verdict, doc = decide(PLAN, N, None, set(), 100)
+    verdict, doc = decide(PLAN, N, None, 100)
     assert verdict == "write" and doc["_id"] == N and doc["pvt_assigned_to"] == ACCOUNT
+    assert doc["pvt_job_id"] == PLAN.job_id
 
 
 def test_decide_resumed_number_of_this_job_is_a_success_not_a_rewrite():
-    ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50)
-    assert decide(PLAN, N, ours, {N}, 100) == ("ours", ours)
-    # not declared in flight: another job (or Kazoo) made it, so it exists
-    assert decide(PLAN, N, {**ours, "_rev": "1-a"}, set(), 100) == ("error", knm.number_exists(N))
+    ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id=PLAN.job_id)
+    assert decide(PLAN, N, ours, 100) == ("ours", ours)
+    # same account and resource, but another job's write (or Kazoo's): it exists
+    other_job = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id="202601-00000000000000bb")
+    assert decide(PLAN, N, other_job, 100) == ("error", knm.number_exists(N))
+    assert decide(PLAN, N, {k: v for k, v in ours.items() if k != "pvt_job_id"}, 100) == \
+        ("error", knm.number_exists(N))
 
 
 @pytest.mark.parametrize("state, expected", [("in_service", "number_exists"), ("reserved", "number_exists"),
                                              ("aging", "invalid_state_transition"),
                                              ("port_in", "invalid_state_transition")])
 def test_decide_blocking_states(state, expected):
-    verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, set(), 100)
+    verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, 100)
     assert verdict == "error" and error["error"] == expected
 
 
 def test_decide_available_number_is_taken_over_keeping_its_fields():
     stored = {"_id": N, "_rev": "2-b", "pvt_state": "available", "pvt_created": 7, "pvt_reserve_history": [OTHER]}
-    verdict, doc = decide(PLAN, N, stored, set(), 100)
+    verdict, doc = decide(PLAN, N, stored, 100)
     assert verdict == "write" and doc["_rev"] == "2-b" and doc["pvt_created"] == 7
     assert doc["pvt_reserve_history"] == [ACCOUNT, OTHER]
+
+
+# knm_phone_number:handle_fetch: another hierarchy's number is 403 forbidden, not 409
+CHILD = {"_id": ACCOUNT, "pvt_tree": [PARENT]}
+CALLER = {"_id": ACCOUNT, "pvt_wnm_allow_additions": True, "pvt_tree": [PARENT]}
+NOT_ADMIN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, CHILD, CALLER, job_id="202601-00000000000000aa")
+
+
+@pytest.mark.parametrize("state", ["in_service", "reserved", "aging", "port_in"])
+def test_decide_number_of_another_hierarchy_is_forbidden(state):
+    stored = {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}
+    assert decide(NOT_ADMIN, N, stored, 100, {"_id": OTHER, "pvt_tree": []}) == ("error", knm.unauthorized())
+    assert knm.unauthorized() == {"code": 403, "error": "forbidden",
+                                  "message": "requestor is unauthorized to perform operation"}
+    # unknown owner account: still not ours to see
+    assert decide(NOT_ADMIN, N, stored, 100, None) == ("error", knm.unauthorized())
+    # a super-duper admin sees it and gets Kazoo's state answer
+    assert decide(PLAN, N, stored, 100, None)[1]["code"] in (409, 400)
+
+
+def test_handle_fetch_lets_the_hierarchy_see_its_numbers():
+    in_service = {"_id": N, "pvt_state": "in_service"}
+    # our own account's number, and a descendant's (the caller is in its tree): 409, not 403
+    assert decide(NOT_ADMIN, N, {**in_service, "pvt_assigned_to": ACCOUNT}, 100)[1]["error"] == "number_exists"
+    desc = {"_id": OTHER, "pvt_tree": [PARENT, ACCOUNT]}
+    assert decide(NOT_ADMIN, N, {**in_service, "pvt_assigned_to": OTHER}, 100, desc)[1]["error"] == "number_exists"
+    # reserved by a parent of the caller (is_reserved_from_parent); in_service by the parent is not
+    reserved = {"_id": N, "pvt_state": "reserved", "pvt_assigned_to": PARENT}
+    assert decide(NOT_ADMIN, N, reserved, 100, {"_id": PARENT})[1]["error"] == "number_exists"
+    assert decide(NOT_ADMIN, N, {**reserved, "pvt_state": "in_service"}, 100, {"_id": PARENT}) == \
+        ("error", knm.unauthorized())
+    # available numbers and numbers assigned to nobody are visible
+    assert decide(NOT_ADMIN, N, {"_id": N, "pvt_state": "available", "pvt_assigned_to": OTHER}, 100)[0] == "write"
+    assert decide(NOT_ADMIN, N, in_service, 100)[1]["error"] == "number_exists"
+
+
+def test_decide_porting_only_blocks_new_numbers():
+    assert decide(PLAN, N, None, 100, porting=True) == ("error", knm.number_is_porting(N))
+    assert knm.number_is_porting(N) == {"code": 400, "error": "number_is_porting", "cause": N,
+                                        "message": f"number {N} is porting"}
+    # an existing number goes the existing-number way (knm_number:ensure_can_load_to_create)
+    available = {"_id": N, "pvt_state": "available"}
+    assert decide(PLAN, N, available, 100, porting=True)[0] == "write"
+    port_in = {"_id": N, "pvt_state": "port_in", "pvt_assigned_to": ACCOUNT}
+    assert decide(PLAN, N, port_in, 100, porting=True)[1]["error"] == "invalid_state_transition"
