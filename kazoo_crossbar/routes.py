@@ -12,10 +12,12 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from . import ops
+from .endpoints.accounts import Accounts
 from .endpoints.api_auth import ApiAuth
 from .endpoints.crud import Docs
 from .endpoints.resource_jobs import ResourceJobs
 from .endpoints.resources import Resources
+from .endpoints.system_configs import SystemConfigs
 from .endpoints.user_auth import UserAuth
 from .http.endpoint import Endpoint
 from .http.ratelimit import TokenBuckets
@@ -56,6 +58,8 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
         ApiAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         UserAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         Resources(Docs(s.writes, s.doc_cache), s.config, s.bus, jobs=jobs),
+        Accounts(s.couch, s.config),
+        SystemConfigs(s.couch),
     ]
 
 

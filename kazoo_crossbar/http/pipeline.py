@@ -142,13 +142,18 @@ class Pipeline:
         if endpoint is None:
             raise errors.not_found()
         ctx.nouns = nouns
+        args = nouns[-1][1]
         if nouns[0][0] == "accounts":
-            if len(nouns) < 2 or len(nouns[0][1]) > 1 or any(n == "accounts" for n, _ in nouns[1:]):
+            if any(n == "accounts" for n, _ in nouns[1:]):
                 raise errors.not_found()
-            ctx.account_id = nouns[0][1][0] if nouns[0][1] else ""
+            if len(nouns) == 1:  # the accounts noun itself: /accounts/{A}[/children|…]
+                ctx.account_id, args = (args[0], args[1:]) if args else (None, [])
+            elif len(nouns[0][1]) > 1:
+                raise errors.not_found()
+            else:
+                ctx.account_id = nouns[0][1][0] if nouns[0][1] else ""
         elif any(n == "accounts" for n, _ in nouns):
             raise errors.not_found()
-        args = nouns[-1][1]
         if args and args[0] in endpoint.subnouns:  # /resources/jobs/…: the sub-noun's own endpoint
             endpoint, args = endpoint.subnouns[args[0]], args[1:]
         allowed = endpoint.allowed_methods(ctx, args)

@@ -106,7 +106,8 @@ async def test_unknown_paths(client, tenant):
     account, token = tenant
     resp = await client.get("/v2/nonsense")  # Kazoo authenticates first: no token, 401
     assert resp.status == 401
-    for path in ("/v2/nonsense", f"/v2/accounts/{account['_id']}/resources/a/b", f"/v2/accounts/{account['_id']}"):
+    for path in ("/v2/nonsense", f"/v2/accounts/{account['_id']}/resources/a/b",
+                 f"/v2/accounts/{account['_id']}/nonsense"):
         resp = await client.get(path, headers={"X-Auth-Token": token})
         body = await resp.json()
         assert resp.status == 404 and body["message"] == "not_found", path
