@@ -36,7 +36,7 @@ process.on('exit', removeTemp);
 
 let PouchDB = require('pouchdb-core')
   .plugin(require(args.inMemory ? 'pouchdb-adapter-memory' : 'pouchdb-adapter-leveldb'))
-  .plugin(require('pouchdb-mapreduce'))
+  .plugin(require('./mapreduce')) // views: PouchDB's engine, functions compiled once (mapreduce.js)
   .plugin(require('pouchdb-replication'))
   .plugin(require('pouchdb-find'));
 PouchDB = PouchDB.defaults(args.inMemory ? { adapter: 'memory' } : { adapter: 'leveldb', prefix: stateDir + path.sep });

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .cli_errors import CliError
 
-SHIPPED = ("server.js", "package.json", "package-lock.json", ".npmrc")
+SHIPPED = ("server.js", "mapreduce.js", "package.json", "package-lock.json", ".npmrc")
+SCRIPTS = ("server.js", "mapreduce.js")  # refreshed in the cache when they change
 STAMP = ".installed"  # written after a complete `npm ci`
 
 
@@ -71,9 +72,10 @@ def server_home() -> Path:
     if not (target / "node_modules" / STAMP).is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         _npm_ci(target, source)
-    # server.js may change without the lock file changing (same cache folder): refresh it.
-    if (target / "server.js").read_bytes() != (source / "server.js").read_bytes():
-        shutil.copy2(source / "server.js", target / "server.js")
+    # the scripts may change without the lock file changing (same cache folder): refresh them.
+    for name in SCRIPTS:
+        if not (target / name).is_file() or (target / name).read_bytes() != (source / name).read_bytes():
+            shutil.copy2(source / name, target / name)
     return target
 
 
