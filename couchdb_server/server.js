@@ -39,7 +39,13 @@ let PouchDB = require('pouchdb-core')
   .plugin(require('./mapreduce')) // views: PouchDB's engine, functions compiled once (mapreduce.js)
   .plugin(require('pouchdb-replication'))
   .plugin(require('pouchdb-find'));
-PouchDB = PouchDB.defaults(args.inMemory ? { adapter: 'memory' } : { adapter: 'leveldb', prefix: stateDir + path.sep });
+// A view query brings its index up to the database as the query finds it (CouchDB), but PouchDB's
+// updater reads changes in pages and stops only at a short page: with pages of 50 it chases a
+// database being written into until the writes stop (a listing waited out a whole 10,000-number
+// job). Pages of 10,000 end the chase after what was there.
+const VIEW_PAGE = { view_update_changes_batch_size: 10000 };
+PouchDB = PouchDB.defaults(args.inMemory ? { adapter: 'memory', ...VIEW_PAGE }
+  : { adapter: 'leveldb', prefix: stateDir + path.sep, ...VIEW_PAGE });
 
 // ---- CouchDB-like JSON responses (fixes 1, 8, 9 and the 404 wording) -------------------------
 const json = (res, status, body) => utils.sendJSON(res, status, body);

@@ -32,6 +32,7 @@ from ..storage.writes import Writes
 from . import carriers, faults, numbers, store
 from .number_store import NumberStore
 from .service_quantities import ServiceQuantities
+from .view_warmer import ViewWarmer
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +80,7 @@ class JobRunner:
         self.metrics = metrics or Metrics()
         self.numbers = NumberStore(writes)
         self.services = ServiceQuantities(writes, config)
+        self.warmer = ViewWarmer(self.couch)  # the account's listing views, refreshed as batches land
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> str:
@@ -103,7 +105,10 @@ class JobRunner:
         job.generation = store.claim_generation(job.doc["_rev"])
         log.info("job_started", job_id=job_id, account_id=account_id, numbers=len(job.doc.get("numbers", [])))
         self.metrics.jobs.labels(status="started").inc()
-        outcome = await self._run_batches(job, plan, batches)
+        try:
+            outcome = await self._run_batches(job, plan, batches)
+        finally:
+            await self.warmer.settle(names.account_db(account_id))
         if outcome == "complete":
             log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
             # the job doc holds every result now: the batch documents are redundant
@@ -288,6 +293,8 @@ class JobRunner:
         await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
                                                 may_exist=set(existing))
         changed = saved + list(ours.values())
+        if changed:
+            self.warmer.touched(names.account_db(plan.account_id))
         await self.numbers.unassign_from_prev(changed)
         if changed:  # knm_numbers:update_services: the new owner and every previous one
             await self.services.commit({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})

@@ -20,6 +20,10 @@ from .retry import read_modify_write
 
 log = structlog.get_logger(__name__)
 
+# The views this service's listings read from an account database. A job that writes thousands
+# of number copies there refreshes them as it goes (jobs/view_warmer.py), so a listing never
+# meets the whole catch-up at once; other views are left to CouchDB 3's background indexer.
+ACCOUNT_LISTING_VIEWS: tuple[tuple[str, str], ...] = (("resources", "crossbar_listing"),)
 
 
 @lru_cache(maxsize=None)
@@ -99,3 +103,9 @@ async def query(
             await couch.create_db(db)
         await install(couch, db)
         return await couch.view(db, design, view, **params)
+
+
+async def refresh(couch: CouchClient, db: str, design: str, view: str) -> None:
+    """Bring a view's index up to date: a CouchDB query updates the index before it answers
+    (`update=true` is the default), and `limit=0` returns no rows."""
+    await query(couch, db, design, view, limit=0)
