@@ -41,11 +41,15 @@ def _missing_views(stored: dict | None, wanted: dict) -> dict | None:
     other's and forcing index rebuilds."""
     if stored is None:
         return dict(wanted)
-    have = stored.get("views") or {}
-    missing = {name: view for name, view in wanted.get("views", {}).items() if name not in have}
-    if not missing:
-        return None
-    return {**stored, "language": stored.get("language", "javascript"), "views": {**have, **missing}}
+    out = {**stored, "language": stored.get("language", "javascript")}
+    changed = False
+    for part in ("views", "lists"):  # e.g. `_design/cdrs` has a list function
+        have = stored.get(part) or {}
+        missing = {name: fn for name, fn in (wanted.get(part) or {}).items() if name not in have}
+        if missing:
+            out[part] = {**have, **missing}
+            changed = True
+    return out if changed else None
 
 
 async def install(couch: CouchClient, db: str) -> int:
