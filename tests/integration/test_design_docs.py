@@ -303,3 +303,31 @@ async def test_concurrent_installs_write_each_doc_once(couch):
     counts = await asyncio.gather(*(views.install(couch, db) for _ in range(3)))
     assert sum(counts) == len(KAZOO_SET["modb"]["design_docs"])
     assert_has_kazoo_set("modb", await design_docs(couch, db))
+
+
+async def test_setup_completes_existing_databases(couchdb_url, couch, master):
+    """`setup` adds what is missing in every account, month and number database, e.g. a month DB
+    that an earlier version of ours made with `_design/resources` only (Kazoo's equivalent is
+    `sup kapps_maintenance refresh`; Kazoo adds nothing to existing databases on its own)."""
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    from ..conftest import NODE
+
+    account_id = secrets.token_hex(16)
+    modb = names.modb(account_id, 2025, 12)
+    numbers_db = names.numbers_db(f"+1{await fresh_npa(couch)}")
+    for db in (modb, numbers_db):
+        await couch.create_db(db)
+    [resources] = [d for d in views.design_docs("modb") if d["_id"] == "_design/resources"]
+    await couch.save_doc(modb, dict(resources))
+    [numbers] = [d for d in views.design_docs("numbers") if d["_id"] == "_design/numbers"]
+    old = {**numbers, "views": {k: v for k, v in numbers["views"].items() if k != "list_assigned_and_app"}}
+    await couch.save_doc(numbers_db, old)
+
+    result = await setup(couchdb_url, NODE, admin_username="admin")
+    assert result["master_account_id"] == master["master_account_id"] and "admin_password" not in result
+    assert result["design_docs_installed"] >= len(KAZOO_SET["modb"]["design_docs"]) - 1 + 2
+    assert_has_kazoo_set("modb", await design_docs(couch, modb))
+    assert_has_kazoo_set("numbers", await design_docs(couch, numbers_db))
+    again = await setup(couchdb_url, NODE, admin_username="admin")
+    assert again["design_docs_installed"] == 0
