@@ -1,6 +1,7 @@
 """`kazoo-crossbar setup`: idempotent preparation of a CouchDB for the service.
 
-System databases (created through aiocouch), design documents, system_config
+System databases (created through aiocouch), design documents (missing ones added to the
+system databases and to every account, month and number database), system_config
 defaults (never overwriting an operator's values), and a super-duper-admin
 master account with an API key and an admin user when none exists.
 """
@@ -35,6 +36,28 @@ async def create_system_dbs(url: str) -> None:
             await server.create(db, exists_ok=True)
 
 
+# Classes whose databases are many and made on the fly (by Kazoo or by us): setup completes them.
+PER_ACCOUNT_CLASSES = ("account", "modb", "numbers")
+
+
+async def install_everywhere(couch: CouchClient, concurrency: int = 8) -> int:
+    """Add the missing design documents and views to every account, month and number database,
+    as Kazoo's `sup kapps_maintenance refresh` does (it also rewrites differing ones; we only add).
+    Heals databases created without them, e.g. month DBs made by an earlier version of ours.
+    Returns how many design documents were written."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(db: str) -> int:
+        async with slots:
+            try:
+                return await views.install(couch, db)
+            except NotFound:  # deleted since it was listed
+                return 0
+
+    dbs = [db for db in await couch.all_dbs() if names.classify(db) in PER_ACCOUNT_CLASSES]
+    return sum(await asyncio.gather(*(one(db) for db in dbs)))
+
+
 async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict | None:
     res = await views.query(couch, names.account_db(account_id), "users", "list_by_username",
                             key=username.lower(), include_docs=True)
@@ -64,11 +87,10 @@ async def setup(url: str, node: str, *, wait_s: float = 30.0, master_account_nam
             doc = await couch.get_doc(names.SYSTEM_CONFIG, "accounts")
             doc.setdefault("default", {})["master_account_id"] = master["_id"]
             await writes.save(names.SYSTEM_CONFIG, doc)
-        else:
-            await views.install(couch, names.account_db(master["_id"]))
+        design_docs = await install_everywhere(couch)  # the master account's DB included
         username = (admin_username or "admin").lower()
         result: dict[str, Any] = {"master_account_id": master["_id"], "api_key": master["pvt_api_key"],
-                                  "admin_username": username}
+                                  "admin_username": username, "design_docs_installed": design_docs}
         user = await _find_user(couch, master["_id"], username)
         if user is None or admin_password:
             password = admin_password or secrets.token_urlsafe(12)

@@ -23,7 +23,7 @@ from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, views
 
 from .. import broker
-from ..kazoo import numbers_block
+from ..kazoo import JOB_HANG_GUARD_S, job_hang_message, numbers_block
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -113,13 +113,13 @@ async def wait_connected(app, timeout_s: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def wait_complete(couch, db: str, job_id: str, timeout_s: float = 60.0) -> dict:
+async def wait_complete(couch, db: str, job_id: str, timeout_s: float = JOB_HANG_GUARD_S) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         doc = await couch.get_doc(db, job_id)
         if doc["pvt_status"] == "complete":
             return doc
-        assert time.monotonic() < deadline, f"job {job_id} is {doc['pvt_status']}"
+        assert time.monotonic() < deadline, job_hang_message(f"job {job_id} still {doc['pvt_status']}", timeout_s)
         await asyncio.sleep(0.1)
 
 

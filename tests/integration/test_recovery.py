@@ -16,7 +16,7 @@ from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 
-from ..kazoo import numbers_block
+from ..kazoo import JOB_HANG_GUARD_S, job_hang_message, numbers_block
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -45,13 +45,13 @@ async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, 
     return db, job_id
 
 
-async def wait_stored(couch, db, job_id, timeout_s=60.0) -> dict:
+async def wait_stored(couch, db, job_id, timeout_s=JOB_HANG_GUARD_S) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         doc = await couch.get_doc(db, job_id)
         if doc["pvt_status"] == "complete":
             return doc
-        assert time.monotonic() < deadline, doc["pvt_status"]
+        assert time.monotonic() < deadline, job_hang_message(f"job {job_id} still {doc['pvt_status']}", timeout_s)
         await asyncio.sleep(0.1)
 
 
@@ -163,7 +163,7 @@ async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, te
     await node_config(couch, rescuer_node, job_recover_timeout_s=1, job_recover_threshold_s=1)
     rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
     try:
-        doc = await wait_stored(couch, db, job_id, timeout_s=120)
+        doc = await wait_stored(couch, db, job_id)
     finally:
         rescuer.stop()
     assert doc["errors"] == {}, list(doc["errors"].items())[:3]
@@ -181,7 +181,7 @@ async def test_two_nodes_never_run_one_job(couch, couchdb_url, tenant, tmp_path)
     for p in procs:
         p.start()
     try:
-        docs = [await wait_stored(couch, db, job_id, timeout_s=120) for db, job_id in jobs]
+        docs = [await wait_stored(couch, db, job_id) for db, job_id in jobs]
     finally:
         for p in procs:
             p.stop()
@@ -237,7 +237,7 @@ async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(clie
     await node_config(couch, rescuer_node, job_recover_timeout_s=1, job_recover_threshold_s=1)
     rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
     try:
-        doc = await wait_stored(couch, db, job_id, timeout_s=120)
+        doc = await wait_stored(couch, db, job_id)
         deadline = time.monotonic() + 30
         while await store.load_batches(couch, db, job_id):  # removed right after completing
             assert time.monotonic() < deadline
