@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import structlog
@@ -30,6 +31,22 @@ def _plain(value: Any, default: Any) -> Any:
         return default(value) if default else repr(value)
 
 
+class _Stamper:
+    """`timestamp` as structlog's TimeStamper(fmt="iso", utc=True) writes it
+    (2026-12-02T01:18:53.216091Z), the date and time formatted at most once per second."""
+
+    def __init__(self) -> None:
+        self._second, self._prefix = -1, ""
+
+    def __call__(self, logger: Any, name: str, event: dict) -> dict:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second, self._prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        event["timestamp"] = f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
+        return event
+
+
 def configure(fmt: str = "json", level: int = logging.INFO) -> None:
     if fmt == "console":
         renderer: Any = structlog.dev.ConsoleRenderer(colors=False)
@@ -44,7 +61,7 @@ def configure(fmt: str = "json", level: int = logging.INFO) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _Stamper(),
             structlog.processors.format_exc_info,
             renderer,
         ],

@@ -28,8 +28,14 @@ def dumps(obj: Any) -> bytes:
     return jsonc.dumps(obj)
 
 
+_stamp: list = [-1, ""]  # [second, its text]: formatted at most once per second
+
+
 def timestamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = int(time.time())
+    if now != _stamp[0]:
+        _stamp[:] = [now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))]
+    return _stamp[1]
 
 
 def cors_headers(methods: Iterable[str]) -> dict[str, str]:
