@@ -1,23 +1,71 @@
-"""structlog set-up: one JSON line per event (console lines when asked), request id bound."""
+"""structlog set-up: one JSON line per event (console lines when asked), request id bound.
+
+JSON lines are rendered to bytes by jsonc (orjson) and written by structlog's BytesLogger; with
+the standard library's json (no orjson wheel) they are text lines as before."""
 from __future__ import annotations
 
 import logging
 import sys
+import time
+from typing import Any
 
 import structlog
 
+from . import jsonc
+
+
+def _serialize(event: dict, **kw: Any) -> bytes:
+    # structlog passes default= for values JSON has no type for (it renders them with repr)
+    default = kw.get("default")
+    try:
+        return jsonc.dumps(event)
+    except (TypeError, ValueError):
+        return jsonc.dumps({k: _plain(v, default) for k, v in event.items()})
+
+
+def _plain(value: Any, default: Any) -> Any:
+    try:
+        jsonc.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return default(value) if default else repr(value)
+
+
+class _Stamper:
+    """`timestamp` as structlog's TimeStamper(fmt="iso", utc=True) writes it
+    (2026-12-02T01:18:53.216091Z), the date and time formatted at most once per second."""
+
+    def __init__(self) -> None:
+        self._second, self._prefix = -1, ""
+
+    def __call__(self, logger: Any, name: str, event: dict) -> dict:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second, self._prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        event["timestamp"] = f"{self._prefix}.{int((now - second) * 1e6):06d}Z"
+        return event
+
 
 def configure(fmt: str = "json", level: int = logging.INFO) -> None:
-    renderer = structlog.dev.ConsoleRenderer(colors=False) if fmt == "console" else structlog.processors.JSONRenderer()
+    if fmt == "console":
+        renderer: Any = structlog.dev.ConsoleRenderer(colors=False)
+        factory: Any = structlog.PrintLoggerFactory(file=sys.stderr)
+    elif jsonc.BACKEND == "orjson":
+        renderer = structlog.processors.JSONRenderer(serializer=_serialize)
+        factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+    else:
+        renderer = structlog.processors.JSONRenderer()
+        factory = structlog.PrintLoggerFactory(file=sys.stderr)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _Stamper(),
             structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )

@@ -103,10 +103,14 @@ class Tokens:
 
     async def verify(self, token: str) -> Claims:
         cached = self._verified.get(token)
-        if cached is not None and cached.exp > time.time():
-            return cached
-        claims = await self._verify(token)
-        return self._verified.put(token, claims)
+        if cached is not None:
+            if cached.exp > time.time():
+                return cached
+            self._verified.drop(token)
+        # concurrent first uses of one token verify it once (single-flight)
+        claims = await self._verified.get_or_load(token, lambda: self._verify(token))
+        assert claims is not None  # _verify raises rather than answer None
+        return claims
 
     def forget(self) -> None:
         self._secrets.clear()

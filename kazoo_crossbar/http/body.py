@@ -8,9 +8,9 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-import orjson
 from aiohttp import web
 
+from .. import jsonc
 from . import errors
 
 JSON_TYPES = {"", "application/json", "application/x-json"}
@@ -68,13 +68,13 @@ def structure_problem(raw: bytes) -> str | None:
 
 
 def _decode_json(raw: bytes) -> Any:
-    """orjson: rejects invalid UTF-8, lone surrogates, NaN/Infinity and numbers that overflow a
+    """jsonc.loads_strict (orjson): rejects invalid UTF-8, lone surrogates, NaN/Infinity and numbers that overflow a
     double (a 5,000-digit integer) with a parse error; messages never quote the input."""
     if problem := structure_problem(raw):
         raise errors.invalid_json(problem)
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        value = jsonc.loads_strict(raw)
+    except jsonc.JSONDecodeError as exc:
         if "depth limit" in exc.msg or "recursion" in exc.msg:
             raise errors.invalid_json("nesting too deep") from exc
         # jiffy's names: bad UTF-8 or a lone surrogate is invalid_string, the rest invalid_json

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 from typing import Any, Iterable
 
 from aiohttp import web
 
+from .. import jsonc
 from .context import Context
 from .errors import ApiError
 
@@ -23,12 +23,19 @@ def node_hash(node_name: str) -> str:
     return base64.urlsafe_b64encode(hashlib.md5(node_name.encode()).digest()).rstrip(b"=").decode()
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON (jsonc: orjson)."""
+    return jsonc.dumps(obj)
+
+
+_stamp: list = [-1, ""]  # [second, its text]: formatted at most once per second
 
 
 def timestamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = int(time.time())
+    if now != _stamp[0]:
+        _stamp[:] = [now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))]
+    return _stamp[1]
 
 
 def cors_headers(methods: Iterable[str]) -> dict[str, str]:
@@ -47,11 +54,8 @@ def is_cors(request: web.Request) -> bool:
 
 
 def _json_response(status: int, body: dict, headers: dict[str, str]) -> web.Response:
-    text = dumps(body)
-    if headers.pop("_pretty", None):
-        text = json.dumps(body, indent=2, ensure_ascii=False)
-    return web.Response(status=status, body=text.encode("utf-8"), headers=headers,
-                        content_type=None)
+    pretty = headers.pop("_pretty", None) is not None
+    return web.Response(status=status, body=jsonc.dumps(body, indent=pretty), headers=headers, content_type=None)
 
 
 def _common_headers(ctx: Context) -> dict[str, str]:
@@ -68,7 +72,7 @@ def success(ctx: Context, allowed: Iterable[str] = ()) -> web.Response:
         body["data"] = ctx.resp_data
     revision = ctx.revision
     if revision is None and isinstance(ctx.resp_data, list) and ctx.resp_data:
-        revision = hashlib.md5(dumps(ctx.resp_data).encode()).hexdigest()
+        revision = hashlib.md5(dumps(ctx.resp_data)).hexdigest()
     if revision is not None:
         body["revision"] = revision
     body.update(timestamp=timestamp(), version=KAZOO_VERSION, node=ctx.node_hash,

@@ -39,7 +39,8 @@ def _refuse_surrogates(ctx: Context) -> None:
     """Invalid Unicode anywhere a value can come from is a 400 before anything is read or written."""
     values = [*ctx.path_tokens, *ctx.query, *(v for v in ctx.query.values() if isinstance(v, str)),
               *(ctx.request.headers.get(h, "") for h in CHECKED_HEADERS)]
-    if any(body.has_surrogate(v) for v in values):
+    joined = "".join(values)
+    if not joined.isascii() and body.has_surrogate(joined):  # ASCII (the usual case) has none
         raise errors.invalid_json("invalid_string")
 
 
@@ -106,14 +107,17 @@ class Pipeline:
     async def _parse(self, ctx: Context) -> None:
         ctx.query = body.parse_query(ctx.request.query_string)
         _refuse_surrogates(ctx)
-        if ctx.path_tokens[:1] and ctx.path_tokens[0] in self.login_nouns:
-            max_size = LOGIN_MAX_BODY  # a login body is a few hundred bytes; read no more than that
+        if ctx.request.body_exists:  # a GET has none: no config lookup, no read, nothing to parse
+            if ctx.path_tokens[:1] and ctx.path_tokens[0] in self.login_nouns:
+                max_size = LOGIN_MAX_BODY  # a login body is a few hundred bytes; read no more than that
+            else:
+                max_size = await self.config.get_int("crossbar", "max_upload_size", 8_000_000)
+            raw = await body.read_body(ctx.request, max_size)
+            if len(raw) > PREAUTH_MAX_BODY:
+                await self._token_before_parsing(ctx)
+            ctx.envelope, ctx.data = await body.parse_envelope_off_loop(raw, ctx.request.headers.get("Content-Type", ""))
         else:
-            max_size = await self.config.get_int("crossbar", "max_upload_size", 8_000_000)
-        raw = await body.read_body(ctx.request, max_size)
-        if len(raw) > PREAUTH_MAX_BODY:
-            await self._token_before_parsing(ctx)
-        ctx.envelope, ctx.data = await body.parse_envelope_off_loop(raw, ctx.request.headers.get("Content-Type", ""))
+            ctx.envelope, ctx.data = {}, {}
         header_token = ctx.request.headers.get("X-Auth-Token", "").strip()
         token = header_token or ctx.req_value("auth_token")
         ctx.auth_token = token if isinstance(token, str) and token else None

@@ -19,16 +19,14 @@ class Accounts:
         """The account document from the account's own database, or None."""
         if not names.is_account_id(account_id):
             return None
-        doc = self._cache.get(account_id)
-        if doc is None:
-            try:
-                doc = await self.couch.get_doc(names.account_db(account_id), account_id)
-            except NotFound:
-                return None
-            if doc.get("pvt_deleted"):
-                return None
-            self._cache.put(account_id, doc)
-        return doc
+        return await self._cache.get_or_load(account_id, lambda: self._read(account_id))
+
+    async def _read(self, account_id: str) -> dict | None:
+        try:
+            doc = await self.couch.get_doc(names.account_db(account_id), account_id)
+        except NotFound:
+            return None
+        return None if doc.get("pvt_deleted") else doc
 
     def forget(self, account_id: str) -> None:
         self._cache.drop(account_id)

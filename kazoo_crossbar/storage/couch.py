@@ -9,12 +9,12 @@ HTTP API, nothing the embedded dev server offers beyond it.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Iterable
 from urllib.parse import quote
 
 import aiohttp
 
+from .. import jsonc
 from . import names
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -59,7 +59,7 @@ def _params(params: dict[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if key in _JSON_PARAMS:
-            out[key] = json.dumps(value, separators=(",", ":"))
+            out[key] = jsonc.dumps_str(value)
         elif isinstance(value, bool):
             out[key] = "true" if value else "false"
         else:
@@ -84,7 +84,7 @@ class CouchClient:
                 auth=self._auth,
                 headers={"Accept": "application/json"},
                 connector=aiohttp.TCPConnector(limit=64),
-                json_serialize=lambda o: json.dumps(o, separators=(",", ":")),
+                json_serialize=jsonc.dumps_str,
             )
         return self._session
 
@@ -106,7 +106,7 @@ class CouchClient:
     ) -> Any:
         kwargs: dict[str, Any] = {"params": _params(params or {})}
         if body is not None:
-            kwargs["data"] = json.dumps(body, separators=(",", ":"))
+            kwargs["data"] = jsonc.dumps(body)
             kwargs["headers"] = JSON_HEADERS
         elif data is not None:
             kwargs["data"] = data
@@ -119,7 +119,7 @@ class CouchClient:
                         raise self._error(resp.status, payload, db)
                     if raw:
                         return payload, resp.headers
-                    return json.loads(payload) if payload else None
+                    return jsonc.loads(payload) if payload else None
             except aiohttp.ServerDisconnectedError as exc:
                 # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
                 if attempt == 2:
@@ -131,7 +131,7 @@ class CouchClient:
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:
         try:
-            body = json.loads(payload)
+            body = jsonc.loads(payload)
             error, reason = str(body.get("error", "")), str(body.get("reason", ""))
         except (ValueError, AttributeError):
             error, reason = "unknown", payload[:200].decode("utf-8", "replace")

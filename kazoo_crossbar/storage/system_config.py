@@ -28,14 +28,13 @@ class SystemConfig:
         self._cache: TTLCache[dict] = TTLCache(ttl_s)
 
     async def category(self, category: str) -> dict | None:
-        doc = self._cache.get(category)
-        if doc is None:
-            try:
-                doc = await self.couch.get_doc(names.SYSTEM_CONFIG, category)
-            except NotFound:
-                return None
-            self._cache.put(category, doc)
-        return doc
+        return await self._cache.get_or_load(category, lambda: self._read(category))
+
+    async def _read(self, category: str) -> dict | None:
+        try:
+            return await self.couch.get_doc(names.SYSTEM_CONFIG, category)
+        except NotFound:
+            return None
 
     def _lookup(self, doc: dict | None, key: str) -> Any:
         for section in (self.node, self.zone, "default"):

@@ -73,14 +73,16 @@ class Writes:
 
     # --- after every write ------------------------------------------------------------------
     async def _excluded_types(self) -> frozenset[str]:
-        cached = self._excluded.get(DATAMGR)
-        if cached is not None:
-            return cached
+        excluded = await self._excluded.get_or_load(DATAMGR, self._read_excluded)
+        assert excluded is not None
+        return excluded
+
+    async def _read_excluded(self) -> frozenset[str]:
         try:
             doc = await self.couch.get_doc(names.SYSTEM_CONFIG, DATAMGR)
         except NotFound:
             doc = None
-        return self._excluded.put(DATAMGR, exclude_types(doc, self.node, self.zone))
+        return exclude_types(doc, self.node, self.zone)
 
     async def _written(self, db: str, docs: list[tuple[dict, str, bool]], msg_id: str | None) -> None:
         """Drop cache entries, then publish (doc, rev, hard_deleted) events, Kazoo's exclusions applied."""

@@ -1,0 +1,188 @@
+"""TTLCache.get_or_load is single-flight: concurrent misses for one key do one load. The account,
+system_config and token caches use it, so a burst of requests naming one account reads its
+document from CouchDB once (checked against the real CouchDB, reads counted)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kazoo_crossbar.storage.accounts import Accounts
+from kazoo_crossbar.storage.cache import TTLCache
+from kazoo_crossbar.storage.couch import CouchClient, Unreachable
+from kazoo_crossbar.storage.system_config import SystemConfig
+
+
+class Loader:
+    """A load that waits until released, counting its calls."""
+
+    def __init__(self, value="v", error: Exception | None = None):
+        self.calls, self.value, self.error = 0, value, error
+        self.release = asyncio.Event()
+
+    async def __call__(self):
+        self.calls += 1
+        await self.release.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_concurrent_misses_share_one_load_and_cache_it():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader("doc")
+    waiters = [asyncio.ensure_future(cache.get_or_load("k", load)) for _ in range(20)]
+    await settle()
+    load.release.set()
+    assert await asyncio.gather(*waiters) == ["doc"] * 20
+    assert load.calls == 1
+    assert cache.get("k") == "doc"
+    assert await cache.get_or_load("k", Loader("other")) == "doc"  # a hit loads nothing
+
+
+async def test_different_keys_load_separately():
+    cache: TTLCache[str] = TTLCache(60)
+    a, b = Loader("a"), Loader("b")
+    ta, tb = asyncio.ensure_future(cache.get_or_load("a", a)), asyncio.ensure_future(cache.get_or_load("b", b))
+    await settle()
+    a.release.set()
+    b.release.set()
+    assert (await ta, await tb) == ("a", "b") and a.calls == b.calls == 1
+
+
+async def test_an_error_reaches_every_waiter_and_nothing_is_cached():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader(error=Unreachable(0, "datastore_unreachable"))
+    waiters = [asyncio.ensure_future(cache.get_or_load("k", load)) for _ in range(5)]
+    await settle()
+    load.release.set()
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert all(isinstance(r, Unreachable) for r in results) and load.calls == 1
+    again = Loader("fresh")
+    again.release.set()
+    assert await cache.get_or_load("k", again) == "fresh" and again.calls == 1
+
+
+async def test_none_is_shared_but_not_cached():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader(None)
+    waiters = [asyncio.ensure_future(cache.get_or_load("k", load)) for _ in range(3)]
+    await settle()
+    load.release.set()
+    assert await asyncio.gather(*waiters) == [None] * 3 and load.calls == 1
+    assert cache.get("k") is None and not cache._loading
+
+
+async def test_drop_during_a_load_detaches_it():
+    """A read that began before a write must not refill the cache after the write dropped the entry,
+    and callers after the drop must not get the old read's answer."""
+    cache: TTLCache[str] = TTLCache(60)
+    old = Loader("before write")
+    first = asyncio.ensure_future(cache.get_or_load("k", old))
+    await settle()
+    cache.drop("k")  # what Writes does after saving the document
+    new = Loader("after write")
+    second = asyncio.ensure_future(cache.get_or_load("k", new))
+    await settle()
+    old.release.set()
+    assert await first == "before write"
+    assert cache.get("k") is None  # the detached load is not cached
+    new.release.set()
+    assert await second == "after write" and cache.get("k") == "after write"
+    assert old.calls == new.calls == 1
+
+
+async def test_clear_during_a_load_detaches_it():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader("v")
+    waiter = asyncio.ensure_future(cache.get_or_load("k", load))
+    await settle()
+    cache.clear()
+    load.release.set()
+    assert await waiter == "v" and cache.get("k") is None
+
+
+async def test_a_cancelled_waiter_does_not_cancel_the_others():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader("v")
+    first = asyncio.ensure_future(cache.get_or_load("k", load))
+    second = asyncio.ensure_future(cache.get_or_load("k", load))
+    await settle()
+    first.cancel()
+    await settle()
+    load.release.set()
+    assert await second == "v" and first.cancelled() and load.calls == 1
+    assert cache.get("k") == "v"
+
+
+async def test_all_waiters_cancelled_and_the_load_fails_leaves_no_unretrieved_error():
+    cache: TTLCache[str] = TTLCache(60)
+    load = Loader(error=RuntimeError("boom"))
+    waiter = asyncio.ensure_future(cache.get_or_load("k", load))
+    await settle()
+    pending = cache._loading["k"]
+    waiter.cancel()
+    load.release.set()
+    with pytest.raises(RuntimeError):
+        await pending
+    assert cache.get("k") is None and "k" not in cache._loading
+
+
+class CountingCouch(CouchClient):
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.reads: list[tuple[str, str]] = []
+
+    async def get_doc(self, db: str, doc_id: str, **params):
+        self.reads.append((db, doc_id))
+        await asyncio.sleep(0.01)  # keep the read in flight while the others arrive
+        return await super().get_doc(db, doc_id, **params)
+
+
+async def test_a_burst_for_one_account_reads_it_once(couchdb_url, master):
+    couch = CountingCouch(couchdb_url)
+    try:
+        accounts = Accounts(couch)
+        account_id = master["master_account_id"]
+        docs = await asyncio.gather(*(accounts.get(account_id) for _ in range(30)))
+        assert all(d is not None and d["_id"] == account_id for d in docs)
+        assert len(couch.reads) == 1
+        missing = "0" * 32
+        assert await asyncio.gather(*(accounts.get(missing) for _ in range(10))) == [None] * 10
+        assert len(couch.reads) == 2
+    finally:
+        await couch.close()
+
+
+async def test_a_burst_for_one_config_category_reads_it_once(couchdb_url, master):
+    couch = CountingCouch(couchdb_url)
+    try:
+        config = SystemConfig(couch, "single-flight@test")
+        values = await asyncio.gather(*(config.get("accounts", "master_account_id") for _ in range(30)))
+        assert values == [master["master_account_id"]] * 30
+        assert couch.reads == [("system_config", "accounts")]
+    finally:
+        await couch.close()
+
+
+async def test_a_burst_for_one_token_verifies_it_once(client, master_token, monkeypatch):
+    from kazoo_crossbar.services import SERVICES
+
+    tokens = client.app[SERVICES].tokens
+    tokens.forget()
+    calls = []
+    real = tokens._verify
+
+    async def counted(token):
+        calls.append(token)
+        await asyncio.sleep(0.01)
+        return await real(token)
+
+    monkeypatch.setattr(tokens, "_verify", counted)
+    claims = await asyncio.gather(*(tokens.verify(master_token) for _ in range(20)))
+    assert len({c.account_id for c in claims}) == 1 and calls == [master_token]
