@@ -11,14 +11,15 @@ from playwright.async_api import expect
 
 from kazoo_crossbar.storage import names
 
+from ..integration.test_recovery import stale_job
 from ..kazoo import fixture, numbers_block
 
 
 
 @pytest.fixture(scope="module")
-async def tenant(kazoo):
-    """A reseller-ish account with one child and one grandchild, and a user in it."""
-    top = await kazoo.account(name="Console Top")
+async def tenant(kazoo, master):
+    """An account under the master with a child (which has a user), a grandchild and a sibling."""
+    top = await kazoo.account(name="Console Top", parent={"_id": master["master_account_id"], "pvt_tree": []})
     child = await kazoo.account(parent=top, name="Console Child")
     grandchild = await kazoo.account(parent=child, name="Console Grandchild")
     sibling = await kazoo.account(parent=top, name="Console Sibling")
@@ -177,3 +178,102 @@ async def test_api_values_are_rendered_as_text(page, tenant, client, kazoo):
     await expect(row.locator("td.rules code")).to_have_text("<b>bold</b>")
     assert await page.locator("#carriers-table img, #carriers-table b").count() == 0
     assert dialogs == []
+
+
+async def test_sub_account_login_sees_only_its_subtree(page, tenant):
+    await login_with_key(page, tenant["child"]["pvt_api_key"])
+    await page.get_by_role("link", name="Accounts").click()
+    tree = page.locator("#account-tree")
+    await expect(tree.get_by_role("button", name="Console Grandchild")).to_be_visible()
+    await expect(tree.locator("li")).to_have_count(2)  # the child and its grandchild
+    await expect(tree).not_to_contain_text("Console Top")
+    await expect(tree).not_to_contain_text("Console Sibling")
+    await expect(page.get_by_role("link", name="Global carriers")).to_be_hidden()
+    # picking the grandchild makes it the account the screens work on
+    await tree.get_by_role("button", name="Console Grandchild").click()
+    await expect(page.get_by_role("heading", name="Carriers of Console Grandchild")).to_be_visible()
+    await expect(page.locator("#current-account")).to_have_text("Console Grandchild")
+
+
+async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, tenant, client, kazoo, couch, tmp_path):
+    top = tenant["top"]
+    headers = {"X-Auth-Token": await kazoo.token_for(top)}
+    resp = await client.put(f"/v2/accounts/{top['_id']}/resources",
+                            json={"data": {"name": "Bulk Carrier", "gateways": []}}, headers=headers)
+    assert resp.status == 201
+    numbers = numbers_block(500)
+    taken = numbers[7]  # already in service: the job reports it
+    db = names.numbers_db(taken)
+    await couch.create_db(db)
+    await couch.save_doc(db, {**fixture("numbers-db.number-doc.json"), "_id": taken, "pvt_state": "in_service",
+                              "pvt_assigned_to": top["_id"]})
+    upload = tmp_path / "numbers.csv"
+    upload.write_text("number,note\n" + "".join(f"{n},row {i}\n" for i, n in enumerate(numbers)))
+
+    async with kazoo.system_config("crossbar.resources", job_max_numbers=200):
+        await login_with_key(page, kazoo.master["api_key"])  # a super-duper admin reads job_max_numbers
+        await expect(page.get_by_role("link", name="Global carriers")).to_be_visible()
+        await page.get_by_role("link", name="Accounts").click()
+        await page.locator("#account-tree").get_by_role("button", name="Console Top", exact=True).click()
+        await page.get_by_role("link", name="Bulk numbers").click()
+        await page.get_by_label("Carrier").select_option(label="Bulk Carrier")
+        await page.get_by_label("Job name").fill("Spring import")
+        await page.get_by_label("Or choose a CSV or text file").set_input_files(str(upload))
+        await expect(page.locator("#bulk-preview")).to_contain_text(
+            "500 number(s) found; they will be sent as 3 job(s) of at most 200")
+        await page.get_by_role("button", name="Start import").click()
+        summary = page.locator("#bulk-summary")
+        await expect(summary).to_have_text("Import complete: 499 number(s) imported, 1 failed.", timeout=90_000)
+    await expect(page.locator("#bulk-totals")).to_have_text("3 of 3 job(s) complete: 499 imported, 1 failed.")
+    await expect(page.locator(".jobs-progress progress")).to_have_count(3)
+    await expect(page.locator("table.failures tbody tr")).to_have_text([re.compile(re.escape(taken) + ".*number_exists")])
+
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Download failures as CSV").click()
+    download = await download_info.value
+    await download.save_as(tmp_path / "failures.csv")
+    assert download.suggested_filename == "failures.csv"
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "failures.csv").read_text())))
+    assert [(r["number"], r["code"], r["error"]) for r in rows] == [(taken, "409", "number_exists")]
+    assert rows[0]["message"] == f"number {taken} already exists" and rows[0]["job_id"]
+
+    # the jobs screen lists them with their counts; a job's page has its details
+    await page.get_by_role("link", name="Jobs").click()
+    table = page.locator("#jobs-table")
+    await expect(table.locator("tbody tr")).to_have_count(3)
+    await expect(table.locator("tbody tr", has_text="Spring import (1/3)").locator("td.num")).to_have_text(["199", "1"])
+    await table.get_by_role("link", name=rows[0]["job_id"]).click()
+    await expect(page.get_by_role("heading", name=f"Job {rows[0]['job_id']}")).to_be_visible()
+    await expect(page.locator("dl.facts")).to_contain_text("complete")
+    assert page.problems == []
+
+
+async def test_jobs_filter_and_waiting_for_recovery(page, tenant, client, kazoo, couch):
+    sibling = tenant["sibling"]
+    headers = {"X-Auth-Token": await kazoo.token_for(sibling)}
+    resp = await client.put(f"/v2/accounts/{sibling['_id']}/resources",
+                            json={"data": {"name": "Stale Carrier", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    db, job_id = await stale_job(couch, sibling, rid, numbers_block(2), status="running", age_s=7200, name="Stalled")
+    try:
+        await login_with_key(page, sibling["pvt_api_key"])
+        await page.get_by_role("link", name="Jobs").click()
+        row = page.locator(f'#jobs-table tr[data-id="{job_id}"]')
+        await expect(row).to_contain_text("waiting for recovery")
+        # not a super-duper admin: the defaults that govern recovery are shown, and said to be defaults
+        await expect(page.locator("#recovery-settings")).to_contain_text("job_recover_threshold_s = 3600")
+        await expect(page.locator("#recovery-settings")).to_contain_text("job_recover_timeout_s = 21600")
+        # a range that ends before the job: not listed
+        await page.get_by_label("Created from").fill("2020-01-01")
+        await page.get_by_label("Created to").fill("2020-01-20")
+        await page.get_by_role("button", name="Show jobs").click()
+        await expect(page.locator("#jobs-results")).to_have_text("No jobs in this range.")
+        # a range longer than crossbar.maximum_range: the API's 400, with its request id
+        await page.get_by_label("Created to").fill("2020-12-31")
+        await page.get_by_role("button", name="Show jobs").click()
+        await expect(page.locator("#jobs-results .error")).to_contain_text("request_id: ")
+        await page.goto(f"/ui/#/jobs/{job_id}")
+        await expect(page.get_by_text("Waiting for recovery", exact=True)).to_be_visible()
+    finally:  # never leave a stale job for the recovery tests of this session
+        doc = await couch.get_doc(db, job_id)
+        await couch.save_doc(db, {**doc, "pvt_status": "complete"})
