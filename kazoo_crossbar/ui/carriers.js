@@ -70,10 +70,10 @@ export async function renderCarriers(ctx, { global = false } = {}) {
     const rules = Array.isArray(doc.rules) ? doc.rules : [];
     const tr = h("tr", { dataset: { id: doc.id } },
       h("th", { scope: "row", class: "name", text: doc.name ?? doc.id }),
-      h("td", {}, toggle),
-      h("td", { class: "num", text: doc.weight_cost ?? "" }),
-      h("td", { class: "num gateways", text: Array.isArray(doc.gateways) ? doc.gateways.length : "" }),
-      h("td", { class: "rules" }, rules.length ? h("ul", {}, rules.map((r) => h("li", {}, h("code", { text: r })))) : "—"),
+      h("td", { "data-label": "Enabled" }, toggle),
+      h("td", { class: "num", "data-label": "Weight", text: doc.weight_cost ?? "" }),
+      h("td", { class: "num gateways", "data-label": "Gateways", text: Array.isArray(doc.gateways) ? doc.gateways.length : "" }),
+      h("td", { class: "rules", "data-label": "Rules" }, rules.length ? h("ul", {}, rules.map((r) => h("li", {}, h("code", { text: r })))) : "—"),
       h("td", { class: "actions" },
         h("button", { type: "button", text: "Edit", "aria-label": `Edit ${doc.name}`, onclick: () => openForm(doc) }), " ",
         h("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${doc.name}`, onclick: () => remove(doc) })));

@@ -55,12 +55,12 @@ export async function renderJobs(ctx) {
         const waiting = waitingForRecovery(job, settings, nowG);
         return h("tr", { dataset: { id: job.id }, class: waiting ? "waiting" : null },
           h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.id })),
-          h("td", { text: job.name ?? "" }),
-          h("td", {}, h("span", { class: `badge ${job.status}`, text: job.status ?? "" }),
+          h("td", { "data-label": "Name", text: job.name ?? "" }),
+          h("td", { "data-label": "Status" }, h("span", { class: `badge ${job.status}`, text: job.status ?? "" }),
             waiting ? h("span", { class: "badge recovery", title: "See the recovery settings above", text: "waiting for recovery" }) : null),
-          h("td", { class: "num", text: job.successes ?? 0 }),
-          h("td", { class: "num", text: job.failures ?? 0 }),
-          h("td", { text: formatGregorian(job.timestamp) }));
+          h("td", { class: "num", "data-label": "Successes", text: job.successes ?? 0 }),
+          h("td", { class: "num", "data-label": "Failures", text: job.failures ?? 0 }),
+          h("td", { "data-label": "Last change", text: formatGregorian(job.timestamp) }));
       }))));
   }
 

@@ -3,7 +3,9 @@ service: logins, carriers, bulk numbers and jobs, as an operator uses them."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 
 import pytest
@@ -35,7 +37,10 @@ async def login_with_key(page, api_key: str) -> None:
 
 
 async def test_api_key_login_logout_and_token_in_session_storage(page, tenant):
-    await login_with_key(page, tenant["top"]["pvt_api_key"])
+    await page.goto("/ui/")
+    await expect(page.get_by_label("API key", exact=True)).to_be_focused()
+    await page.keyboard.type(tenant["top"]["pvt_api_key"])  # keyboard only
+    await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Carriers of Console Top")).to_be_visible()
     assert "auth_token" not in page.url and tenant["top"]["pvt_api_key"] not in page.url
     stored = await page.evaluate("sessionStorage.getItem('kazoo_console.session')")
@@ -277,3 +282,81 @@ async def test_jobs_filter_and_waiting_for_recovery(page, tenant, client, kazoo,
     finally:  # never leave a stale job for the recovery tests of this session
         doc = await couch.get_doc(db, job_id)
         await couch.save_doc(db, {**doc, "pvt_status": "complete"})
+
+
+async def test_global_carriers_for_a_super_duper_admin_only(page, tenant, kazoo):
+    await login_with_key(page, kazoo.master["api_key"])
+    await page.get_by_role("link", name="Global carriers").click()
+    await expect(page.get_by_role("heading", name="Global carriers")).to_be_visible()
+    await page.get_by_role("button", name="New carrier").click()
+    form = page.get_by_role("form", name="New carrier")
+    await form.get_by_label("Name (required)").fill("Console Global Wholesale")
+    await form.get_by_label("Server (required)").fill("wholesale.example")
+    await form.get_by_role("button", name="Create carrier").click()
+    row = page.locator("#carriers-table tbody tr", has_text="Console Global Wholesale")
+    await expect(row.locator("td.gateways")).to_have_text("1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await row.get_by_role("button", name="Delete Console Global Wholesale").click()
+    await expect(row).to_have_count(0)
+    await page.get_by_role("button", name="Log out").click()
+    # anyone else: no link, and the API's 403 (with its request id) when going there anyway
+    await login_with_key(page, tenant["child"]["pvt_api_key"])
+    await expect(page.get_by_role("link", name="Global carriers")).to_be_hidden()
+    await page.goto("/ui/#/global")
+    await expect(page.get_by_role("alert")).to_contain_text("403")
+    await expect(page.get_by_role("alert")).to_contain_text("request_id: ")
+
+
+async def test_every_screen_has_labelled_controls_and_fits_a_narrow_window(page, tenant, kazoo):
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await login_with_key(page, kazoo.master["api_key"])
+    unlabelled = """() => [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.name || el.outerHTML)"""
+    overflow = "() => document.documentElement.scrollWidth - window.innerWidth"
+    for screen, ready in (("accounts", "#account-tree"), ("carriers", "#carriers-title"), ("global", "#carriers-title"),
+                          ("bulk", "#bulk-preview"), ("jobs", "#jobs-results")):
+        await page.goto(f"/ui/#/{screen}")
+        await page.locator(ready).wait_for()
+        if screen == "carriers":
+            await page.get_by_role("button", name="New carrier").click()
+            await page.get_by_text("More settings", exact=True).click()
+        assert await page.evaluate(unlabelled) == [], screen
+        assert await page.evaluate(overflow) <= 0, screen
+    await page.goto("/ui/")
+    await page.get_by_role("button", name="Log out").click()
+    assert await page.evaluate(unlabelled) == []
+    assert page.problems == []
+
+
+async def test_the_pure_helpers(page):
+    """sha1 (user_auth's `sha` credentials), number parsing, the failures CSV, the account tree."""
+    await page.goto("/ui/")
+    out = await page.evaluate(r"""async () => {
+        const { sha1Hex } = await import('./sha1.js');
+        const { parseNumbers, chunks, failuresCsv } = await import('./numbers.js');
+        const { buildTree } = await import('./accounts.js');
+        const { waitingForRecovery } = await import('./jobs.js');
+        const tree = buildTree({ id: 'a', name: 'A' }, [
+          { id: 'c', name: 'C', tree: ['a', 'b'] }, { id: 'b', name: 'B', tree: ['a'] }, { id: 'd', name: 'D', tree: ['a'] }]);
+        return {
+          sha: [sha1Hex('operator:op-secret-1'), sha1Hex(''), sha1Hex('é'.repeat(100))],
+          parsed: parseNumbers('number,note\n"+1 (415) 555-0100",x\n+14155550100\n4155550101;y\n12\nabc\t+442071234567'),
+          chunks: chunks([1, 2, 3, 4, 5], 2),
+          csv: failuresCsv([{ job_id: 'j', number: '+1', error: { code: 409, error: 'number_exists', message: 'a "b", c' } },
+                            { job_id: 'j', number: '=cmd', error: 'not_reconcilable' }]),
+          tree: JSON.stringify(tree, (k, v) => (k === 'tree' ? undefined : v)),
+          waiting: [waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 5000),
+                    waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 4600),
+                    waitingForRecovery({ status: 'complete', timestamp: 1 }, { job_recover_threshold_s: 3600 }, 99999)],
+        };
+    }""")
+    assert out["sha"] == [hashlib.sha1(b"operator:op-secret-1").hexdigest(), hashlib.sha1(b"").hexdigest(),
+                          hashlib.sha1(("é" * 100).encode()).hexdigest()]
+    assert out["parsed"] == ["+14155550100", "4155550101", "+442071234567"]
+    assert out["chunks"] == [[1, 2], [3, 4], [5]]
+    assert out["csv"].split("\r\n") == ["number,job_id,code,error,message,cause",
+                                          '+1,j,409,number_exists,"a ""b"", c",', "'=cmd,j,,,not_reconcilable,", ""]
+    tree = json.loads(out["tree"])
+    assert [c["name"] for c in tree["children"]] == ["B", "D"] and tree["children"][0]["children"][0]["id"] == "c"
+    assert out["waiting"] == [True, False, False]
