@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := couchdb_server/node_modules/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean screenshots
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -25,11 +25,17 @@ run: install
 
 test: install
 	./scripts/ensure-rabbitmq.sh
+	./scripts/ensure-chromium.sh
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: install
 	./scripts/ensure-rabbitmq.sh
 	$(PY) bench/run_all.py
+
+# PNGs of every console screen into docs/console/ (a throw-away CouchDB and service on loopback ports)
+screenshots: install
+	./scripts/ensure-chromium.sh
+	$(PY) scripts/screenshots.py docs/console
 
 clean:
 	rm -rf $(VENV) couchdb_server/node_modules var

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from . import ops
+from .console import UI_FILE, UI_REDIRECT, UI_ROOT, Console
 from .endpoints.accounts import Accounts
 from .endpoints.api_auth import ApiAuth
 from .endpoints.crud import Docs
@@ -64,9 +65,13 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
 
 
 def table(services: Services) -> RouteTable:
+    console = Console()
     return RouteTable(
         endpoints=endpoints(services),
         plain=[Plain("GET", "/health", ops.health_view, ops.HEALTH),
                Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
-               Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC)],
+               Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
+               Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),
+               Plain("GET", "/ui/", console.serve, UI_ROOT),
+               Plain("GET", "/ui/{path}", console.serve, UI_FILE)],
     )

@@ -28,7 +28,8 @@ def endpoint_label(ctx: Context) -> str:
     if not ctx.nouns:
         route = ctx.request.match_info.route.resource
         canonical = route.canonical if route is not None else ""
-        return canonical.lstrip("/") if canonical and "{" not in canonical else "unknown"
+        # a plain route's template (`ui/{path}`) is one label; the pipeline's catch-all is not a name
+        return canonical.lstrip("/") if canonical and not canonical.startswith("/{tail") else "unknown"
     noun, args = ctx.nouns[-1]
     scope = "accounts/" if ctx.account_id is not None else ""
     sub = f"/{args[0]}" if args and args[0] in ("jobs", "collection") else ("/{id}" if args else "")

@@ -46,8 +46,11 @@ def test_wheel_ships_the_data_folders_without_node_modules(installed):
     names = zipfile.ZipFile(installed).namelist()
     for wanted in ("couchdb_views/account/resources.json", "couchdb_views/accounts/accounts.json",
                    "system_config/crossbar.resources.json", "couchdb_server/server.js",
-                   "couchdb_server/package-lock.json", "kazoo_crossbar/schemas/resources.json"):
+                   "couchdb_server/package-lock.json", "kazoo_crossbar/schemas/resources.json",
+                   "kazoo_crossbar/ui/index.html", "kazoo_crossbar/ui/main.js", "kazoo_crossbar/ui/console.css"):
         assert wanted in names
+    shipped_ui = {n.split("/")[-1] for n in names if n.startswith("kazoo_crossbar/ui/")}
+    assert shipped_ui == {p.name for p in (REPO / "kazoo_crossbar" / "ui").iterdir() if p.is_file()}
     assert not [n for n in names if "node_modules" in n]
 
 
@@ -96,6 +99,12 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
                 assert serve.poll() is None, (tmp_path / "serve.log").read_text()
                 time.sleep(0.1)
         assert resp.status == 201 and answer["auth_token"]
+        # the console comes from the installed package
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/ui/", timeout=10) as page:
+            assert page.status == 200 and b'src="main.js"' in page.read()
+            assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/ui/main.js", timeout=10) as script:
+            assert script.read() == (REPO / "kazoo_crossbar" / "ui" / "main.js").read_bytes()
         assert not list(cwd.glob("*.log")) and sorted(p.name for p in cwd.iterdir()) == ["data"]
     finally:
         for proc in (serve, couch):

@@ -1,0 +1,66 @@
+"""The operator console at /ui/: static files shipped in the package (kazoo_crossbar/ui/), plain
+ES modules with no build step. The page only calls the public API with the caller's token.
+
+Only the files present in the package folder at start-up are served (looked up by name in a
+table, so no request path can reach outside it). Every answer carries a strict
+Content-Security-Policy: scripts and styles from this origin only, no inline code."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from .http import errors
+
+UI_DIR = Path(__file__).resolve().parent / "ui"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+                 ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+           "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
+
+
+def shipped_files(folder: Path = UI_DIR) -> dict[str, Path]:
+    """URL path below /ui/ → file, for every servable file of the folder."""
+    if not folder.is_dir():
+        return {}
+    return {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix in CONTENT_TYPES}
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
+
+
+class Console:
+    def __init__(self, folder: Path = UI_DIR):
+        self.files = shipped_files(folder)
+
+    async def index_redirect(self, request: web.Request) -> web.StreamResponse:
+        """/ui → /ui/ (the page's relative module paths need the slash)."""
+        raise web.HTTPMovedPermanently("/ui/", headers=HEADERS)
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info.get("path", "") or "index.html"
+        path = self.files.get(name)
+        if path is None:
+            raise errors.not_found()
+        charset = "utf-8" if content_type(name).startswith(("text/", "application/json", "image/svg")) else None
+        return web.Response(body=path.read_bytes(), content_type=content_type(name), charset=charset,
+                            headers=HEADERS)
+
+
+def _operation(op_id: str, summary: str, params: list | None = None) -> dict:
+    html = {"description": "a console file", "content": {"text/html": {"schema": {"type": "string"}}}}
+    missing = {"description": "no such file", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    return {"operationId": op_id, "summary": summary, "security": [], "parameters": params or [],
+            "responses": {"200": html, "404": missing}}
+
+
+UI_ROOT = _operation("console", "The operator console (index.html)")
+UI_FILE = _operation("console_file", "A file of the operator console", [
+    {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}])
+UI_REDIRECT = {"operationId": "console_redirect", "summary": "Redirects to /ui/", "security": [],
+               "responses": {"301": {"description": "to /ui/"}}}
