@@ -331,3 +331,20 @@ async def test_setup_completes_existing_databases(couchdb_url, couch, master):
     assert_has_kazoo_set("numbers", await design_docs(couch, numbers_db))
     again = await setup(couchdb_url, NODE, admin_username="admin")
     assert again["design_docs_installed"] == 0
+
+
+class GhostCouch(CouchClient):
+    """Lists one month database that is gone by the time it is read (deleted in between)."""
+
+    async def all_dbs(self, **params):
+        return [*await super().all_dbs(**params), names.modb(secrets.token_hex(16), 2025, 1)]
+
+
+async def test_a_database_deleted_while_setup_walks_is_skipped(couchdb_url):
+    from kazoo_crossbar.storage.bootstrap import install_everywhere
+
+    ghost = GhostCouch(couchdb_url)
+    try:
+        assert await install_everywhere(ghost) >= 0
+    finally:
+        await ghost.close()
