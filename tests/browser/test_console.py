@@ -360,3 +360,31 @@ async def test_the_pure_helpers(page):
     tree = json.loads(out["tree"])
     assert [c["name"] for c in tree["children"]] == ["B", "D"] and tree["children"][0]["children"][0]["id"] == "c"
     assert out["waiting"] == [True, False, False]
+
+
+async def test_dropped_file_and_a_limit_learned_from_the_service(page, tenant, client, kazoo):
+    """Not a super-duper admin: the console cannot read job_max_numbers, sends one job of 150,
+    gets the API's 400 maxItems, and splits by the limit it answered."""
+    sibling = tenant["sibling"]
+    headers = {"X-Auth-Token": await kazoo.token_for(sibling)}
+    resp = await client.put(f"/v2/accounts/{sibling['_id']}/resources",
+                            json={"data": {"name": "Drop Carrier", "gateways": []}}, headers=headers)
+    assert resp.status == 201
+    numbers = numbers_block(150)
+    async with kazoo.system_config("crossbar.resources", job_max_numbers=100):
+        await login_with_key(page, sibling["pvt_api_key"])
+        await page.get_by_role("link", name="Bulk numbers").click()
+        await page.get_by_label("Carrier").select_option(label="Drop Carrier")
+        await page.evaluate("""(text) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([text], 'numbers.txt', { type: 'text/plain' }));
+            document.getElementById('drop-zone').dispatchEvent(
+                new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""", "\n".join(numbers))
+        await expect(page.locator("#bulk-preview")).to_contain_text("150 number(s) found; they will be sent as 1 job(s)")
+        await page.get_by_role("button", name="Start import").click()
+        await expect(page.locator("#bulk-summary")).to_have_text("Import complete: 150 number(s) imported, 0 failed.",
+                                                                 timeout=60_000)
+    await expect(page.locator("#bulk-split-note")).to_contain_text("at most 100 numbers per job")
+    await expect(page.locator(".jobs-progress .count")).to_have_text(["100 / 100", "50 / 50"])
+    await expect(page.get_by_role("button", name="Download failures as CSV")).to_have_count(0)
