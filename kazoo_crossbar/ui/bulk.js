@@ -172,6 +172,17 @@ export async function renderBulk(ctx) {
             h("td", { text: f.number }), h("td", { text: f.error && f.error.error ? f.error.error : "" }),
             h("td", { text: f.error && f.error.message ? f.error.message : JSON.stringify(f.error) })))))]);
     }
+    if (ok) {
+      const imported = jobs.flatMap((j) => Object.entries(j.successes));
+      append(results, [h("details", { class: "imported" },
+        h("summary", { text: `Imported numbers (${ok})` }),
+        h("table", { class: "successes" },
+          h("caption", { class: "sr-only", text: "Imported numbers" }),
+          h("thead", {}, h("tr", {}, ["Number", "State", "Carrier module"].map((t) => h("th", { scope: "col", text: t })))),
+          h("tbody", {}, imported.slice(0, SHOWN_FAILURES).map(([number, s]) => h("tr", {},
+            h("td", { text: number }), h("td", { text: s && s.state ? s.state : "" }),
+            h("td", { text: s && s._read_only && s._read_only.carrier_module ? s._read_only.carrier_module : "" }))))))]);
+    }
     progress.append(results);
   }
 
