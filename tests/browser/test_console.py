@@ -256,6 +256,7 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
     await table.get_by_role("link", name=rows[0]["job_id"]).click()
     await expect(page.get_by_role("heading", name=f"Job {rows[0]['job_id']}")).to_be_visible()
     await expect(page.locator("dl.facts")).to_contain_text("complete")
+    await expect(page.locator("dl.facts")).to_contain_text("Bulk Carrier (")
     assert page.problems == []
 
 
