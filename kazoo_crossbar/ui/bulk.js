@@ -66,19 +66,24 @@ export async function renderBulk(ctx) {
   });
 
   async function runImport(found, resourceId, name) {
-    const parts = chunks(found, settings.job_max_numbers);
+    let queue = chunks(found, settings.job_max_numbers);
     const jobs = [];
     progress.replaceChildren(h("h3", { text: "Import progress" }));
     const list = h("ol", { class: "jobs-progress" });
     const totals = h("p", { class: "totals", id: "bulk-totals", role: "status" });
-    progress.append(totals, list);
-    for (const [i, numbersPart] of parts.entries()) {
+    const note = h("div", { class: "split-note", id: "bulk-split-note", "aria-live": "polite" });
+    progress.append(totals, note, list);
+    let sent = 0;
+    while (queue.length) {
+      const numbersPart = queue.shift();
+      const index = sent + 1;
+      const total = sent + 1 + queue.length;
       const data = { resource_id: resourceId, numbers: numbersPart };
-      if (name) data.name = parts.length > 1 ? `${name} (${i + 1}/${parts.length})` : name;
+      if (name) data.name = total > 1 ? `${name} (${index}/${total})` : name;
       const bar = h("progress", { max: String(numbersPart.length), value: "0" });
       const label = h("span", { class: "count", text: `0 / ${numbersPart.length}` });
       const state = h("span", { class: "job-status", text: "sending…" });
-      const li = h("li", {}, h("span", { class: "job-id", text: `Job ${i + 1}` }), " ", bar, " ", label, " ", state);
+      const li = h("li", {}, h("span", { class: "job-id", text: `Job ${index}` }), " ", bar, " ", label, " ", state);
       list.append(li);
       try {
         const body = await api("PUT", jobsPath, data);
@@ -86,8 +91,22 @@ export async function renderBulk(ctx) {
         li.querySelector(".job-id").replaceChildren(h("a", { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.id }));
         state.textContent = "pending";
         jobs.push(job);
+        sent += 1;
       } catch (err) {
+        // The service takes fewer numbers per job than we knew (its job_max_numbers, unreadable
+        // without super-duper rights): split what is left by its limit and go on.
+        const target = err.status === 400 && err.data && err.data.numbers && err.data.numbers.maxItems
+          ? Number(err.data.numbers.maxItems.target) : 0;
+        if (Number.isInteger(target) && target > 0 && numbersPart.length > target) {
+          li.remove();
+          queue = chunks([numbersPart, ...queue].flat(), target);
+          settings.job_max_numbers = target;
+          settings.source = "the limit the service answered";
+          note.replaceChildren(h("p", { class: "notice", text: `The service takes at most ${target} numbers per job (job_max_numbers); the rest is sent in jobs of ${target}.` }));
+          continue;
+        }
         state.replaceChildren(errorBox(err, "Not sent:"));
+        sent += 1;
       }
     }
     if (!jobs.length) return;
@@ -152,6 +171,17 @@ export async function renderBulk(ctx) {
           h("tbody", {}, failures.slice(0, SHOWN_FAILURES).map((f) => h("tr", {},
             h("td", { text: f.number }), h("td", { text: f.error && f.error.error ? f.error.error : "" }),
             h("td", { text: f.error && f.error.message ? f.error.message : JSON.stringify(f.error) })))))]);
+    }
+    if (ok) {
+      const imported = jobs.flatMap((j) => Object.entries(j.successes));
+      append(results, [h("details", { class: "imported" },
+        h("summary", { text: `Imported numbers (${ok})` }),
+        h("table", { class: "successes" },
+          h("caption", { class: "sr-only", text: "Imported numbers" }),
+          h("thead", {}, h("tr", {}, ["Number", "State", "Carrier module"].map((t) => h("th", { scope: "col", text: t })))),
+          h("tbody", {}, imported.slice(0, SHOWN_FAILURES).map(([number, s]) => h("tr", {},
+            h("td", { text: number }), h("td", { text: s && s.state ? s.state : "" }),
+            h("td", { text: s && s._read_only && s._read_only.carrier_module ? s._read_only.carrier_module : "" }))))))]);
     }
     progress.append(results);
   }

@@ -69,6 +69,21 @@ export async function renderJobs(ctx) {
   await load();
 }
 
+/** The carrier's name: the account's resource, else a global one (readable by a super-duper admin). */
+async function carrierName(ctx, resourceId) {
+  if (typeof resourceId !== "string") return null;
+  const paths = [`/accounts/${ctx.account.id}/resources/${encodeURIComponent(resourceId)}`];
+  if (ctx.superduper) paths.push(`/resources/${encodeURIComponent(resourceId)}`);
+  for (const path of paths) {
+    try {
+      return (await api("GET", path)).data.name ?? null;
+    } catch (_) {
+      // not there: try the next place
+    }
+  }
+  return null;
+}
+
 export async function renderJob(ctx, jobId, timer = null) {
   const settings = await jobSettings(ctx);
   const body = await api("GET", `/accounts/${ctx.account.id}/resources/jobs/${encodeURIComponent(jobId)}`);
@@ -77,8 +92,9 @@ export async function renderJob(ctx, jobId, timer = null) {
   const failures = Object.entries(job.errors || {}).map(([number, error]) => ({ job_id: job.id, number, error }));
   const total = Array.isArray(job.numbers) ? job.numbers.length : successes.length + failures.length;
   const waiting = waitingForRecovery(job, settings, dateToGregorian(new Date()));
+  const carrier = await carrierName(ctx, job.resource_id);
   const facts = h("dl", { class: "facts" });
-  for (const [k, v] of [["Job", job.id], ["Name", job.name ?? ""], ["Status", job.status ?? ""], ["Carrier (resource_id)", job.resource_id ?? ""],
+  for (const [k, v] of [["Job", job.id], ["Name", job.name ?? ""], ["Status", job.status ?? ""], ["Carrier", carrier ? `${carrier} (${job.resource_id})` : job.resource_id ?? ""],
     ["Created", formatGregorian(job.timestamp)], ["Numbers", total], ["Successes", successes.length], ["Failures", failures.length]]) {
     append(facts, [h("dt", { text: k }), h("dd", { text: v })]);
   }
@@ -97,10 +113,10 @@ export async function renderJob(ctx, jobId, timer = null) {
           h("td", { text: f.error?.error ?? "" }), h("td", { text: f.error?.message ?? JSON.stringify(f.error) })))))]);
   }
   if (successes.length) {
-    append(section, [h("h3", { text: "Successes" }),
+    append(section, [h("details", { class: "imported" }, h("summary", { text: `Successes (${successes.length})` }),
       h("table", { class: "successes" },
         h("thead", {}, h("tr", {}, ["Number", "State"].map((t) => h("th", { scope: "col", text: t })))),
-        h("tbody", {}, successes.slice(0, 500).map(([number, s]) => h("tr", {}, h("td", { text: number }), h("td", { text: s?.state ?? "" })))))]);
+        h("tbody", {}, successes.slice(0, 500).map(([number, s]) => h("tr", {}, h("td", { text: number }), h("td", { text: s?.state ?? "" }))))))]);
   }
   ctx.main.replaceChildren(section);
   // a running job is read again every 2 s until it completes (the shell stops timers on navigation)

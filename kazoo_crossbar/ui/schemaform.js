@@ -230,11 +230,17 @@ export class SchemaForm {
       const messages = typeof codes === "object" && codes !== null
         ? Object.entries(codes).map(([code, d]) => `${code}: ${d && d.message ? d.message : JSON.stringify(d)}`)
         : [String(codes)];
-      const control = this.controls.find((c) => c.el.dataset.path === key);
-      const group = this.groups.find((g) => g.path.map(keyPart).join(".") === key);
+      // the field itself, else the closest field above it (a key inside a JSON field)
+      const exact = this.controls.find((c) => c.el.dataset.path === key);
+      const control = exact || this.controls
+        .filter((c) => key.startsWith(`${c.el.dataset.path}.`))
+        .sort((a, b) => b.el.dataset.path.length - a.el.dataset.path.length)[0];
+      const group = control ? null : this.groups.find((g) => g.path.map(keyPart).join(".") === key);
       const target = control ? control.errorsEl : group ? group.errorsEl : null;
       if (!target) { unplaced[key] = messages; continue; }
-      target.textContent = messages.join("; ");
+      const where = exact || !control ? "" : `${key.slice(control.el.dataset.path.length + 1)}: `;
+      const text = where + messages.join("; ");
+      target.textContent = target.textContent ? `${target.textContent}; ${text}` : text;
       if (control) control.el.setAttribute("aria-invalid", "true");
     }
     const firstBad = this.controls.find((c) => c.el.getAttribute("aria-invalid") === "true");

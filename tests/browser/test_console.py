@@ -126,7 +126,12 @@ async def test_validation_errors_are_shown_next_to_their_fields(page, tenant):
     await form.get_by_label("Weight cost").fill("500")
     await form.get_by_role("button", name="Add gateway").click()
     await form.locator("fieldset.group-item").nth(0).get_by_label("Server (required)").fill("sip.example")
+    await form.get_by_text("More settings", exact=True).click()
+    await form.get_by_label("Classifiers").fill('{"tollfree": {"weight_cost": 500}}')
     await form.get_by_role("button", name="Create carrier").click()  # gateway 2 has no server
+    # an error inside a JSON field is shown on that field, with the key inside it
+    await expect(form.locator('[data-field="classifiers"] .field-error')).to_have_text(
+        "tollfree.weight_cost: maximum: Value must be at most 100")
     weight = form.locator('[data-field="weight_cost"]')
     await expect(weight.locator(".field-error")).to_contain_text("maximum")
     await expect(weight.locator("input")).to_have_attribute("aria-invalid", "true")
@@ -135,6 +140,7 @@ async def test_validation_errors_are_shown_next_to_their_fields(page, tenant):
     await expect(form.get_by_role("alert")).to_contain_text("request_id: ")
     # fixed, it saves
     await form.get_by_label("Weight cost").fill("5")
+    await form.get_by_label("Classifiers").fill("")
     await form.get_by_role("button", name="Remove gateway 2").click()
     await form.get_by_role("button", name="Create carrier").click()
     await expect(page.locator("#carriers-table tbody tr", has_text="Bad Weight")).to_be_visible()
@@ -250,6 +256,7 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
     await table.get_by_role("link", name=rows[0]["job_id"]).click()
     await expect(page.get_by_role("heading", name=f"Job {rows[0]['job_id']}")).to_be_visible()
     await expect(page.locator("dl.facts")).to_contain_text("complete")
+    await expect(page.locator("dl.facts")).to_contain_text("Bulk Carrier (")
     assert page.problems == []
 
 
@@ -337,6 +344,9 @@ async def test_the_pure_helpers(page):
         const { parseNumbers, chunks, failuresCsv } = await import('./numbers.js');
         const { buildTree } = await import('./accounts.js');
         const { waitingForRecovery } = await import('./jobs.js');
+        const { append, h } = await import('./dom.js');
+        const box = append(h('div'), h('b', { text: '<i>x</i>' }));
+        append(box, [['one', null, [h('br')]], false, 2]);
         const tree = buildTree({ id: 'a', name: 'A' }, [
           { id: 'c', name: 'C', tree: ['a', 'b'] }, { id: 'b', name: 'B', tree: ['a'] }, { id: 'd', name: 'D', tree: ['a'] }]);
         return {
@@ -346,6 +356,7 @@ async def test_the_pure_helpers(page):
           csv: failuresCsv([{ job_id: 'j', number: '+1', error: { code: 409, error: 'number_exists', message: 'a "b", c' } },
                             { job_id: 'j', number: '=cmd', error: 'not_reconcilable' }]),
           tree: JSON.stringify(tree, (k, v) => (k === 'tree' ? undefined : v)),
+          appended: [box.childNodes.length, box.textContent, box.querySelectorAll('i').length],
           waiting: [waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 5000),
                     waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 4600),
                     waitingForRecovery({ status: 'complete', timestamp: 1 }, { job_recover_threshold_s: 3600 }, 99999)],
@@ -360,3 +371,34 @@ async def test_the_pure_helpers(page):
     tree = json.loads(out["tree"])
     assert [c["name"] for c in tree["children"]] == ["B", "D"] and tree["children"][0]["children"][0]["id"] == "c"
     assert out["waiting"] == [True, False, False]
+    assert out["appended"] == [4, "<i>x</i>one2", 0]
+
+
+async def test_dropped_file_and_a_limit_learned_from_the_service(page, tenant, client, kazoo):
+    """Not a super-duper admin: the console cannot read job_max_numbers, sends one job of 150,
+    gets the API's 400 maxItems, and splits by the limit it answered."""
+    sibling = tenant["sibling"]
+    headers = {"X-Auth-Token": await kazoo.token_for(sibling)}
+    resp = await client.put(f"/v2/accounts/{sibling['_id']}/resources",
+                            json={"data": {"name": "Drop Carrier", "gateways": []}}, headers=headers)
+    assert resp.status == 201
+    numbers = numbers_block(150)
+    async with kazoo.system_config("crossbar.resources", job_max_numbers=100):
+        await login_with_key(page, sibling["pvt_api_key"])
+        await page.get_by_role("link", name="Bulk numbers").click()
+        await page.get_by_label("Carrier").select_option(label="Drop Carrier")
+        await page.evaluate("""(text) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([text], 'numbers.txt', { type: 'text/plain' }));
+            document.getElementById('drop-zone').dispatchEvent(
+                new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""", "\n".join(numbers))
+        await expect(page.locator("#bulk-preview")).to_contain_text("150 number(s) found; they will be sent as 1 job(s)")
+        await page.get_by_role("button", name="Start import").click()
+        await expect(page.locator("#bulk-summary")).to_have_text("Import complete: 150 number(s) imported, 0 failed.",
+                                                                 timeout=60_000)
+    await expect(page.locator("#bulk-split-note")).to_contain_text("at most 100 numbers per job")
+    await expect(page.locator(".jobs-progress .count")).to_have_text(["100 / 100", "50 / 50"])
+    await expect(page.get_by_role("button", name="Download failures as CSV")).to_have_count(0)
+    await page.get_by_text("Imported numbers (150)").click()
+    await expect(page.locator("table.successes tbody tr").first).to_contain_text("reserved")
