@@ -119,6 +119,8 @@ async def test_local_resource_and_sip_auth_messages(bus_client, listener, kazoo)
     (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_deleted.sip_auth.resource.{rid}")
     assert p["Is-Soft-Deleted"] is False
     await listener.wait_for(lambda e, k, p: k == "switch.reload_acls")
+    # reload_gateways follows reload_acls: wait for it too, or it may land after the clear below
+    await listener.wait_for(lambda e, k, p: k == "switch.reload_gateways")
     # a local resource that never registered publishes no reloads
     listener.messages.clear()
     resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
