@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from urllib.parse import quote
 
 import pytest
 
@@ -124,9 +125,14 @@ async def test_client_chosen_id_and_duplicates(client, admin):
     body = await resp.json()
     assert resp.status == 409 and body["message"] == "datastore_conflict"
     assert body["data"] == {"message": "conflicting documents"}
-    for bad in ("_design/x", "", "x" * 300):
+    for bad in ("_design/x", "", "x" * 300, "a/b", "/", "carrier/.."):
         resp = await client.put("/v2/resources", json={"data": {**MINIMAL, "id": bad}}, headers=admin)
-        assert resp.status == 400, bad
+        body = await resp.json()
+        assert resp.status == 400 and body["data"]["id"]["invalid"]["message"] == "Invalid document id", bad
+        # nothing stored under that id (a `/` id could never be read back through the URL)
+        if bad not in ("", "/"):
+            stored = await client.get(f"/v2/resources/{quote(bad, safe='')}", headers=admin)
+            assert stored.status in (400, 404), bad
 
 
 async def test_odd_ids_on_read(client, admin):
