@@ -58,7 +58,9 @@ NOTES = """## Reading the figures
 - The embedded CouchDB writes a `_bulk_docs` of more than 100 documents in slices of 100 with
   its event loop free in between (`KAZOO_COUCHDB_BULK_SLICE`): PouchDB otherwise runs a bulk's
   per-document reads and callbacks in one burst, and a GET of any other database (P5) waited
-  for most of it. Raw `_bulk_docs` got about twice as fast with it, which lowers the P2 ratios.
+  for most of it. Raw `_bulk_docs` got about twice as fast with it, and so did the jobs (one
+  `p2_job.py --runs 1` each way: 10,000 numbers raw 4.52 s / job 9.41 s unsliced, raw 2.23 s /
+  job 4.54 s sliced), so the P2 ratio stayed where it was (0.48 / 0.49).
 - `bench/profile_couch.py [NUMBERS] [CHUNK]` profiles the embedded CouchDB during a job
   (`node --cpu-prof`): self time by package and function, and its CPU seconds and peak RSS.
 """
