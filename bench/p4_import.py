@@ -10,12 +10,14 @@ GETs are paced (one every 20 ms), before the import (idle) and while it runs; a 
 of the same document runs alongside, to tell whose queue a slow GET waited in.
 
     python bench/p4_import.py [--quick] [--runs 3] [--json OUT]
+    P4_NUMBERS=20000 P4_CHUNK=10000 python bench/p4_import.py --runs 1   # a reduced size, to try a change
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -100,6 +102,7 @@ async def one_run(args: argparse.Namespace, count: int, chunk: int) -> dict:
 
 async def main(args: argparse.Namespace) -> None:
     count, chunk = (5000, 1000) if args.quick else (100_000, 10_000)
+    count, chunk = int(os.environ.get("P4_NUMBERS", count)), int(os.environ.get("P4_CHUNK", chunk))
     rows = {
         "p2": Row("P2-100k", f"{count:,}-number import (jobs of {chunk:,}) vs raw _bulk_docs", op=">=", limit=0.75,
                   method=(f"`kazoo-crossbar jobs add --chunk {chunk}` run as a command until every job is complete "

@@ -52,6 +52,15 @@ NOTES = """## Reading the figures
   but its cost is dominated by re-saving a job document of up to ~3 MB 10,000 times, which the
   embedded server does slowly (parse, clone, MD5, store every revision): against Apache
   CouchDB 3 the ratio would be smaller, though still far above the target.
+- `bench/cpu_per_request.py` gives the service's CPU milliseconds per request (utime + stime
+  from /proc) for the P1 GET and the P3 listing, with the embedded CouchDB's beside it: on the
+  shared machine it moves far less than latencies, so request-path changes are judged by it.
+- The embedded CouchDB writes a `_bulk_docs` of more than 100 documents in slices of 100 with
+  its event loop free in between (`KAZOO_COUCHDB_BULK_SLICE`): PouchDB otherwise runs a bulk's
+  per-document reads and callbacks in one burst, and a GET of any other database (P5) waited
+  for most of it. Raw `_bulk_docs` got about twice as fast with it, and so did the jobs (one
+  `p2_job.py --runs 1` each way: 10,000 numbers raw 4.52 s / job 9.41 s unsliced, raw 2.23 s /
+  job 4.54 s sliced), so the P2 ratio stayed where it was (0.48 / 0.49).
 - `bench/profile_couch.py [NUMBERS] [CHUNK]` profiles the embedded CouchDB during a job
   (`node --cpu-prof`): self time by package and function, and its CPU seconds and peak RSS.
 """

@@ -127,6 +127,13 @@ check "2000 results in request order" 's === 201 && b.length === 2000 && b.every
 req POST /smoke/_bulk_docs "${J[@]}" -d '{"docs":[{"_id":"new1"},{"_id":"doc1","v":7},{"_id":"new2"}]}'
 check "per-doc conflict" 's === 201 && b[0].id === "new1" && b[0].ok && b[1].id === "doc1" && b[1].error === "conflict" && typeof b[1].reason === "string" && b[2].id === "new2"'
 
+# a request over KAZOO_COUCHDB_BULK_SLICE (100) documents is written in slices: same answer
+node -e 'const d=[]; for (let i=0;i<250;i++) d.push({_id: i===150 ? "doc1" : (i===30||i===230) ? "sdup" : "s"+i}); console.log(JSON.stringify({docs:d}))' > "$WORK/slices.json"
+req POST /smoke/_bulk_docs "${J[@]}" --data-binary @"$WORK/slices.json"
+check "sliced bulk: order, conflict, duplicate id across slices" 's === 201 && b.length === 250 && b[150].id === "doc1" && b[150].error === "conflict" && b[30].ok && b[230].id === "sdup" && b[230].error === "conflict" && b.filter((r) => r.ok).length === 248 && b[249].id === "s249"'
+req POST /smoke/_all_docs "${J[@]}" -d '{"keys":["s0","s149","s249"]}'
+check "sliced bulk: every slice stored" 's === 200 && b.rows.every((r) => r.value && r.value.rev)'
+
 echo "== _all_docs"
 req POST /smoke/_all_docs "${J[@]}" -d '{"keys":["doc1","nope","del"]}'
 check "keys: found/missing/deleted" 's === 200 && b.rows.length === 3 && b.rows[0].id === "doc1" && b.rows[1].error === "not_found" && b.rows[1].key === "nope" && b.rows[2].value.deleted === true'

@@ -16,13 +16,13 @@ job) stops this executor: the other node owns it now.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Iterator
 
 import structlog
 
+from .. import jsonc
 from ..metrics import Metrics
 from ..storage import names
 from ..storage.accounts import Accounts
@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 
 
 def _enc(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return jsonc.dumps_str(value)
 
 
 def batch_size(total: int) -> int:

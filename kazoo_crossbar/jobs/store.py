@@ -13,12 +13,12 @@ removed. A `GET` of a running job merges them.
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import jsonc
 from ..storage import docs, names
 from ..storage.couch import Conflict, CouchClient, NotFound
 from ..storage.writes import Writes
@@ -81,17 +81,17 @@ async def load(couch: CouchClient, db: str, job_id: str) -> dict | None:
 
 def encode_doc(doc: dict, success: dict[str, str], errors: dict[str, str]) -> bytes:
     """The job doc as JSON, with results kept as pre-encoded entries (memory stays flat)."""
-    head = json.dumps({k: v for k, v in doc.items() if k not in ("success", "errors")}, separators=(",", ":"))
+    head = jsonc.dumps_str({k: v for k, v in doc.items() if k not in ("success", "errors")})
     parts = [head[:-1], ',"success":{']
-    parts.append(",".join(f"{json.dumps(k)}:{v}" for k, v in success.items()))
+    parts.append(",".join(f"{_enc(k)}:{v}" for k, v in success.items()))
     parts.append('},"errors":{')
-    parts.append(",".join(f"{json.dumps(k)}:{v}" for k, v in errors.items()))
+    parts.append(",".join(f"{_enc(k)}:{v}" for k, v in errors.items()))
     parts.append("}}")
     return "".join(parts).encode("utf-8")
 
 
 def _enc(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return jsonc.dumps_str(value)
 
 
 # --- batch documents ------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def pack_success(success: dict[str, str]) -> tuple[list[dict], dict[str, str]]:
             groups.setdefault("{" + value[len(prefix):], []).append(key)
         else:
             literal[key] = value
-    return [{"entry": json.loads(rest), "numbers": keys} for rest, keys in groups.items()], literal
+    return [{"entry": jsonc.loads(rest), "numbers": keys} for rest, keys in groups.items()], literal
 
 
 def unpack_success(groups: list[dict], literal: dict[str, str]) -> dict[str, str]:
@@ -200,8 +200,8 @@ async def load_merged(couch: CouchClient, db: str, job_id: str) -> dict | None:
     if again is None or again.get("pvt_status") == "complete":
         return again  # completed (and its batch documents removed) meanwhile
     success, errors = batch_results(batches)
-    doc["success"] = {**(doc.get("success") or {}), **{k: json.loads(v) for k, v in success.items()}}
-    doc["errors"] = {**(doc.get("errors") or {}), **{k: json.loads(v) for k, v in errors.items()}}
+    doc["success"] = {**(doc.get("success") or {}), **{k: jsonc.loads(v) for k, v in success.items()}}
+    doc["errors"] = {**(doc.get("errors") or {}), **{k: jsonc.loads(v) for k, v in errors.items()}}
     return doc
 
 

@@ -11,7 +11,8 @@ ACCOUNT = "a" * 32
 
 
 def enc(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """As the job runner encodes a result entry (jsonc: non-ASCII stays UTF-8)."""
+    return store._enc(value)
 
 
 def entries(numbers: list[str], now: int) -> dict[str, str]:
@@ -23,7 +24,7 @@ def test_pack_groups_entries_that_differ_only_by_id_and_unpacks_byte_for_byte():
                **entries(["+14155550102"], 63_900_000_007)}  # another timestamp: a group of its own
     success["+14155550103"] = enc({"resource_id": "rid", "id": "+14155550103"})  # id not first: kept as is
     success["+14155550104"] = enc({"id": "+14155550104"})  # nothing but the id: kept as is
-    success["+14155550105"] = enc({"id": "+14155550105", "name": "caf\u00e9 \u2603"})  # escapes survive
+    success["+14155550105"] = enc({"id": "+14155550105", "name": "caf\u00e9 \u2603"})  # non-ASCII survives
     groups, literal = store.pack_success(success)
     assert sorted(len(g["numbers"]) for g in groups) == [1, 1, 2]
     assert literal == {n: success[n] for n in ("+14155550103", "+14155550104")}
