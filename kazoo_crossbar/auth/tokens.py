@@ -102,14 +102,14 @@ class Tokens:
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     async def verify(self, token: str) -> Claims:
-        cached = self._verified.get(token)
-        if cached is not None:
-            if cached.exp > time.time():
-                return cached
-            self._verified.drop(token)
-        # concurrent first uses of one token verify it once (single-flight)
+        # concurrent first uses of one token verify it once (single-flight); a token in use is
+        # verified again in the background before its cache entry expires (refresh ahead)
         claims = await self._verified.get_or_load(token, lambda: self._verify(token))
         assert claims is not None  # _verify raises rather than answer None
+        if claims.exp <= time.time():  # expired while cached: verify again (which refuses it)
+            self._verified.drop(token)
+            claims = await self._verified.get_or_load(token, lambda: self._verify(token))
+            assert claims is not None
         return claims
 
     def forget(self) -> None:

@@ -186,3 +186,64 @@ async def test_a_burst_for_one_token_verifies_it_once(client, master_token, monk
     monkeypatch.setattr(tokens, "_verify", counted)
     claims = await asyncio.gather(*(tokens.verify(master_token) for _ in range(20)))
     assert len({c.account_id for c in claims}) == 1 and calls == [master_token]
+
+
+class Clock:
+    def __init__(self, monkeypatch):
+        from kazoo_crossbar.storage import cache as cache_module
+
+        self.now = 1000.0
+        monkeypatch.setattr(cache_module.time, "monotonic", lambda: self.now)
+
+
+async def test_a_hit_near_expiry_refreshes_in_the_background(monkeypatch):
+    clock = Clock(monkeypatch)
+    cache: TTLCache[str] = TTLCache(10, refresh_ahead=0.2)
+    first = Loader("v1")
+    first.release.set()
+    assert await cache.get_or_load("k", first) == "v1"
+    clock.now += 7  # 3 s left of 10: no refresh yet
+    assert await cache.get_or_load("k", Loader("unused")) == "v1" and not cache._loading
+    clock.now += 1.5  # 1.5 s left: answered from the entry, one refresh starts
+    refresh = Loader("v2")
+    assert await cache.get_or_load("k", refresh) == "v1"
+    assert await cache.get_or_load("k", refresh) == "v1"  # the refresh in flight is not doubled
+    await settle()
+    assert refresh.calls == 1 and cache.get("k") == "v1"
+    refresh.release.set()
+    await settle()
+    assert cache.get("k") == "v2"
+    clock.now += 9  # the refreshed entry has its own full TTL
+    assert await cache.get_or_load("k", Loader("unused")) == "v2"
+
+
+async def test_a_failed_refresh_leaves_the_entry_to_expire(monkeypatch):
+    clock = Clock(monkeypatch)
+    cache: TTLCache[str] = TTLCache(10)
+    first = Loader("v1")
+    first.release.set()
+    await cache.get_or_load("k", first)
+    clock.now += 9
+    failing = Loader(error=Unreachable(0, "datastore_unreachable"))
+    failing.release.set()
+    assert await cache.get_or_load("k", failing) == "v1"
+    await settle()
+    assert cache.get("k") == "v1" and not cache._loading
+    clock.now += 2  # expired: a synchronous load, whose error the caller sees
+    with pytest.raises(Unreachable):
+        await cache.get_or_load("k", failing)
+
+
+async def test_an_expired_entry_is_never_served(monkeypatch):
+    clock = Clock(monkeypatch)
+    cache: TTLCache[str] = TTLCache(10)
+    first = Loader("v1")
+    first.release.set()
+    await cache.get_or_load("k", first)
+    clock.now += 10.5
+    fresh = Loader("v2")
+    waiter = asyncio.ensure_future(cache.get_or_load("k", fresh))
+    await settle()
+    assert not waiter.done()  # waits for the load: no stale answer
+    fresh.release.set()
+    assert await waiter == "v2"
