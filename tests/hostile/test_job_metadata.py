@@ -125,3 +125,18 @@ async def test_private_fields_in_a_job_request_are_dropped(client, couch, kazoo,
     assert stored["pvt_account_id"] == account["_id"] and stored["pvt_type"] == "resource_job"
     assert await job_count(couch, other) == 0
 
+
+
+async def test_long_number_strings_cannot_make_a_job_that_never_checkpoints(client, tenant):
+    """5,000 entries of 1,500 characters: 7.5 MB of request; every one would be an error result,
+    doubling the job document past CouchDB's 8,000,000 bytes, so no checkpoint could be saved and
+    the job stayed `running` (it was accepted before: 201, then 413 document_too_large)."""
+    account, headers, rid = tenant
+    numbers = [f"+1{i:010d}" + "9" * 1488 for i in range(5000)]  # 1,500 characters each
+    resp = await client.put(jobs_url(account), headers=headers, json={"data": {"resource_id": rid, "numbers": numbers}})
+    body = await resp.json()
+    assert resp.status == 400, json.dumps(body)[:300]
+    assert body["data"]["numbers.0"] == {"maxLength": {"message": "String must not be more than 64 characters",
+                                                       "target": 64}}
+    assert all(key.startswith("numbers.") for key in body["data"]) and "9" * 100 not in json.dumps(body)
+    await listings_work(client, account, headers)
