@@ -11,6 +11,7 @@ from .config import Settings
 from .http.envelope import node_hash
 from .http.middleware import request_middleware
 from .http.pipeline import Pipeline
+from .http.protocol import install as install_protocol_errors
 from .openapi import document
 from .routes import table
 from .services import OPENAPI, SERVICES, make_services
@@ -25,6 +26,7 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
     # The body limit is Kazoo's crossbar.max_upload_size, enforced by the pipeline.
     app = web.Application(client_max_size=1024**3,
                           middlewares=[request_middleware(services.metrics, node_hash(settings.node_name))])
+    install_protocol_errors(node_hash(settings.node_name))  # malformed HTTP: envelopes too
     app[SERVICES] = services
     app[OPENAPI] = document(routes)
 

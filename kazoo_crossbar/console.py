@@ -2,7 +2,8 @@
 ES modules with no build step. The page only calls the public API with the caller's token.
 
 Only the files present in the package folder at start-up are served (looked up by name in a
-table, so no request path can reach outside it). Every answer carries a strict
+table, so no request path can reach outside it); any other path or method under /ui is a Kazoo
+envelope (404, 405 or 501), never the API's root banner. Every answer carries a strict
 Content-Security-Policy: scripts and styles from this origin only, no inline code."""
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pathlib import Path
 from aiohttp import web
 
 from .http import errors
+from .http.pipeline import KNOWN_METHODS
 
 UI_DIR = Path(__file__).resolve().parent / "ui"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
                  ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
+READ_METHODS = frozenset({"GET", "HEAD"})
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
 
@@ -42,7 +45,21 @@ class Console:
         raise web.HTTPMovedPermanently("/ui/", headers=HEADERS)
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info.get("path", "") or "index.html"
+        return self._file(request.match_info.get("path", "") or "index.html")
+
+    async def fallback(self, request: web.Request) -> web.StreamResponse:
+        """Everything else under /ui: HEAD as GET (the middleware drops the body), a path of more
+        than one segment (`/ui/../x`, `/ui/a/`) a 404, another method a 405 (501 when unknown)."""
+        method, rest = request.method.upper(), request.match_info.get("rest", "")
+        if method not in KNOWN_METHODS:
+            raise errors.not_implemented()
+        if method not in READ_METHODS:
+            raise errors.invalid_method(READ_METHODS)
+        if rest == "" and method == "HEAD":
+            return await self.index_redirect(request)
+        return self._file(rest[1:] or "index.html")
+
+    def _file(self, name: str) -> web.Response:
         path = self.files.get(name)
         if path is None:
             raise errors.not_found()

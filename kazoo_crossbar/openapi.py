@@ -59,6 +59,8 @@ def document(routes: RouteTable | None = None) -> dict:
     for endpoint in routes.endpoints:
         paths.update(endpoint.paths())
     for plain in routes.plain:
+        if plain.operation is None:
+            continue
         paths.setdefault(plain.path, {})[plain.method.lower()] = plain.operation
     return {
         "openapi": "3.1.0",

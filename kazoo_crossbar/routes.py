@@ -33,7 +33,7 @@ class Plain:
     method: str
     path: str
     handler: Handler
-    operation: dict  # its OpenAPI operation
+    operation: dict | None  # its OpenAPI operation (None: a fallback route, not in the API document)
 
 
 @dataclass(frozen=True)
@@ -73,5 +73,7 @@ def table(services: Services) -> RouteTable:
                Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
                Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),
                Plain("GET", "/ui/", console.serve, UI_ROOT),
-               Plain("GET", "/ui/{path}", console.serve, UI_FILE)],
+               Plain("GET", "/ui/{path}", console.serve, UI_FILE),
+               # every other method and path under /ui: an envelope, never the API's banner
+               Plain("*", r"/ui{rest:(/[\s\S]*)?}", console.fallback, None)],
     )

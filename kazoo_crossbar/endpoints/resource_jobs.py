@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .. import jsonc
 from ..http import errors, listing
 from ..http.context import Context
 from ..http.endpoint import Endpoint
@@ -46,6 +47,9 @@ async def job_account(ctx: Context, config: SystemConfig) -> str:
 MIN_GREGORIAN = names.unix_to_gregorian(datetime(1, 1, 1, tzinfo=timezone.utc).timestamp())
 MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
 DEFAULT_JOB_MAX_NUMBERS = 10_000
+# A job document is saved after every batch: an opaque `ui_metadata` of megabytes would be
+# rewritten each time and could push the document past CouchDB's max_document_size.
+UI_METADATA_MAX_BYTES = 64 * 1024
 
 
 async def date_range(ctx: Context, config: SystemConfig) -> tuple[int, int]:
@@ -83,6 +87,15 @@ async def _check_job_size(config: SystemConfig, data: object) -> None:
             "message": f"The list is more than {limit} items", "target": limit}}})
 
 
+def _check_ui_metadata(data: object) -> None:
+    if not isinstance(data, dict) or "ui_metadata" not in data:
+        return
+    if len(jsonc.dumps(data["ui_metadata"])) > UI_METADATA_MAX_BYTES:
+        raise errors.validation({"ui_metadata": {"maxSize": {
+            "message": f"ui_metadata must not be more than {UI_METADATA_MAX_BYTES} bytes",
+            "target": UI_METADATA_MAX_BYTES}}})
+
+
 class ResourceJobs(Endpoint[NewJob]):
     """The `jobs` sub-noun of `resources` and of the deprecated `global_resources` / `local_resources`
     (cb_resources binds allowed_methods for all three). The job always belongs to the URL's account
@@ -109,6 +122,7 @@ class ResourceJobs(Endpoint[NewJob]):
             return await self._summary(ctx, account_id)
         public = crud.request_public_data(ctx.data)
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
+        _check_ui_metadata(public)
         data = await check_schema(self.config, "resource_jobs", public)
         data.pop("id", None)
         if not await self._resource_exists(account_id, data["resource_id"]):

@@ -80,6 +80,13 @@ def invalid_method(allowed: frozenset[str]) -> ApiError:
     return ApiError(405, "invalid_method", {"message": "method not allowed"}, allowed=allowed)
 
 
+def from_http(status: int, reason: str) -> ApiError:
+    """An HTTP refusal made outside the pipeline (aiohttp's router or parser), as an envelope."""
+    if status == 404:
+        return not_found()
+    return ApiError(status, reason.lower().replace(" ", "_") or "bad_request", {"message": reason.lower()})
+
+
 def not_implemented() -> ApiError:
     # cowboy's 501 for a method it does not know (TRACE, CONNECT…), with a Kazoo body
     return ApiError(501, "not_implemented", {"message": "method not implemented"})

@@ -68,8 +68,9 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
                 log.warning("couchdb_error", status=exc.status, error=exc.error, reason=exc.reason, db=exc.db)
                 metrics.couchdb_errors.labels(error=exc.error or str(exc.status)).inc()
                 response = envelope.error(ctx, errors.from_couch(exc), ctx.allowed)
-            except web.HTTPException as exc:  # aiohttp's own answers
-                response = exc
+            except web.HTTPException as exc:  # aiohttp's own answers: a redirect as it is,
+                # a refusal (the router's 404 for a target that is not a path) as an envelope
+                response = exc if exc.status < 400 else envelope.error(ctx, errors.from_http(exc.status, exc.reason))
             except Exception:  # a bug: log it, never show a traceback
                 log.exception("unhandled_error", path=request.path, method=ctx.method)
                 response = envelope.error(ctx, errors.unspecified_fault(), ctx.allowed)

@@ -30,6 +30,11 @@ def format_app(app: dict, language: str, default_language: str) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
+def _is_language(value: Any) -> bool:
+    """A language a login answer can carry (a non-empty string); anything else is not set."""
+    return isinstance(value, str) and value != ""
+
+
 class LoginInfo:
     def __init__(self, couch: CouchClient):
         self.couch = couch
@@ -59,9 +64,10 @@ class LoginInfo:
         """crossbar_util:get_language/2: the user's, else the account's, else crossbar.default_language."""
         if owner_id:
             user = await self._doc(names.account_db(account_doc["_id"]), owner_id)
-            if user and user.get("language"):
+            if user and _is_language(user.get("language")):
                 return user["language"]
-        return account_doc.get("language") or default_language
+        language = account_doc.get("language")
+        return language if _is_language(language) else default_language
 
     async def _services(self, account_id: str) -> dict | None:
         return await self._doc(SERVICES_DB, account_id)
@@ -78,12 +84,32 @@ class LoginInfo:
 
     async def reseller_id(self, account_doc: dict, master_id: str | None) -> str | None:
         """kz_services_reseller:get_id/1: the services doc's `pvt_reseller_id`; when there is none,
-        find_id/1 walks `pvt_tree` from the parent up to the first reseller, else the master."""
+        find_id/1 walks `pvt_tree` from the parent up to the first reseller, else the master.
+
+        The walk reads all ancestors at once (their services docs, then the `accounts` copies of
+        those without one): two reads whatever the tree's length. Entries that are not account
+        ids, repeats and the account itself (a corrupt tree) are skipped."""
         services = await self._services(account_doc["_id"])
         if services is not None and isinstance(services.get("pvt_reseller_id"), str):
             return services["pvt_reseller_id"]
         tree: Any = account_doc.get("pvt_tree")
-        for ancestor in reversed(tree if isinstance(tree, list) else []):
-            if names.is_account_id(ancestor) and await self.is_reseller(ancestor):
-                return ancestor
+        ancestors = list(dict.fromkeys(a for a in reversed(tree if isinstance(tree, list) else [])
+                                       if names.is_account_id(a) and a != account_doc["_id"]))
+        if ancestors:
+            services_docs = await self._docs(SERVICES_DB, ancestors)
+            without = [a for a in ancestors if a not in services_docs]
+            account_docs = await self._docs(names.ACCOUNTS, without) if without else {}
+            for ancestor in ancestors:
+                doc = services_docs.get(ancestor) or account_docs.get(ancestor) or {}
+                if doc.get("pvt_reseller") is True:
+                    return ancestor
         return master_id if names.is_account_id(master_id) else None
+
+    async def _docs(self, db: str, ids: list[str]) -> dict[str, dict]:
+        """{id: doc} of the ids in one `_all_docs` read; missing and deleted ones left out."""
+        try:
+            rows = await self.couch.all_docs(db, keys=ids, include_docs=True)
+        except NotFound:
+            return {}
+        return {row["key"]: row["doc"] for row in rows
+                if isinstance(row.get("doc"), dict) and not row["doc"].get("pvt_deleted")}
