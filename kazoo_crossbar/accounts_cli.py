@@ -101,6 +101,8 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     u.add_argument("--allow-number-additions", action=argparse.BooleanOptionalAction, default=None,
                    help="set or clear pvt_wnm_allow_additions")
     g = u.add_mutually_exclusive_group()
-    g.add_argument("--enable", dest="enabled", action="store_const", const=True, default=None)
-    g.add_argument("--disable", dest="enabled", action="store_const", const=False)
+    g.add_argument("--enable", dest="enabled", action="store_const", const=True, default=None,
+                   help="set pvt_enabled: its API key, users and tokens work again")
+    g.add_argument("--disable", dest="enabled", action="store_const", const=False,
+                   help="clear pvt_enabled: its logins and tokens are refused")
     p.set_defaults(func=run)

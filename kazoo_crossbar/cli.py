@@ -1,5 +1,8 @@
-"""`kazoo-crossbar setup | serve | couchdb | jobs | accounts` (the fixed interface in decisions.md).
+"""`kazoo-crossbar setup | serve | couchdb | jobs | accounts`: the Kazoo 4.3 compatible
+resources API, bulk number jobs and their recovery loop.
 
+Environment: KAZOO_COUCHDB_URL (default http://127.0.0.1:5984), KAZOO_CROSSBAR_HOST,
+KAZOO_CROSSBAR_PORT, KAZOO_AMQP_URL, KAZOO_NODE_NAME, KAZOO_LOG_FORMAT (json or console).
 Every failure ends with one line on stderr (`kazoo-crossbar CMD: error: ...`) and a
 non-zero exit; `--debug` shows the traceback instead.
 """
@@ -114,7 +117,7 @@ def cmd_couchdb(args: argparse.Namespace) -> int:
 
 
 def parser() -> Parser:
-    p = Parser(prog="kazoo-crossbar", description=__doc__)
+    p = Parser(prog="kazoo-crossbar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"kazoo-crossbar {package_version()}")
     p.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -126,9 +129,11 @@ def parser() -> Parser:
 
     s = command("setup", help="prepare CouchDB: databases, views, config, master account")
     s.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
-    s.add_argument("--master-account-name", default="Master Account")
-    s.add_argument("--admin-username")
-    s.add_argument("--admin-password")
+    s.add_argument("--master-account-name", default="Master Account",
+                   help="name of the master account when setup creates it (default: Master Account)")
+    s.add_argument("--admin-username", help="the master account's admin user (default: admin)")
+    s.add_argument("--admin-password", help="its password, set even when the user exists (default: generated "
+                                            "for a new user and printed)")
     s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
     s.set_defaults(func=cmd_setup)
 
@@ -140,10 +145,11 @@ def parser() -> Parser:
     s.set_defaults(func=cmd_serve)
 
     s = command("couchdb", help="run the embedded CouchDB in the foreground")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=lambda v: parse_port(v, "--port"), default=5984)
-    s.add_argument("--data-dir", default="var/couchdb")
-    s.add_argument("--in-memory", action="store_true")
+    s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    s.add_argument("--port", type=lambda v: parse_port(v, "--port"), default=5984, help="(default 5984)")
+    s.add_argument("--data-dir", default="var/couchdb", help="where the databases are kept, made when missing "
+                                                             "(default var/couchdb)")
+    s.add_argument("--in-memory", action="store_true", help="keep nothing: the databases go when it stops")
     s.set_defaults(func=cmd_couchdb)
 
     from .accounts_cli import add_parser as add_accounts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from importlib.resources import files
@@ -90,12 +91,38 @@ def couchdb_node_flags() -> list[str]:
     return [f"--max-old-space-size={int(heap_mb)}"]
 
 
+def check_data_dir(data_dir: str) -> Path:
+    """The data folder, made when missing; CliError when it cannot be (node would die with a stack trace)."""
+    path = Path(data_dir).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot use --data-dir {path}: {exc.strerror or exc}; choose a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CliError(f"cannot use --data-dir {path}: not writable; choose a writable folder")
+    return path
+
+
+def check_port(host: str, port: int) -> None:
+    """CliError when host:port cannot be listened on (taken, or not an address of this machine)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as node's listen does
+            probe.bind(address)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop the other process or "
+                       "choose --host / --port") from None
+
+
 def run(host: str, port: int, data_dir: str | None, in_memory: bool) -> int:
     node = shutil.which("node")
     if node is None:
         raise CliError("the embedded CouchDB needs Node.js (>= 18): `node` is not on PATH")
+    check_port(host, port)
+    folder = None if in_memory else check_data_dir(data_dir or "var/couchdb")
     home = server_home()
     argv = [node, *couchdb_node_flags(), str(home / "server.js"), "--host", host, "--port", str(port)]
-    argv += ["--in-memory"] if in_memory else ["--data-dir", str(Path(data_dir or "var/couchdb").resolve())]
+    argv += ["--in-memory"] if in_memory else ["--data-dir", str(folder)]
     os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
     return 1

@@ -221,14 +221,16 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     a.add_argument("--name", help="job name")
     a.add_argument("--chunk", type=int, default=DEFAULT_CHUNK,
                    help=f"numbers per job (default {DEFAULT_CHUNK}, the server's job_max_numbers)")
-    a.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks")
+    a.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     a.add_argument("--failures", metavar="FILE", help="write the failed numbers as CSV (number,reason,message)")
     a.add_argument("file", help="one number per line, or CSV with a number column")
-    s = action("show", help="one job")
+    s = action("show", help="one job (a descendant account's with --account ID)")
     s.add_argument("job_id")
     lst = action("list", help="the account's jobs")
-    lst.add_argument("--created-from", type=int)
-    lst.add_argument("--created-to", type=int)
+    lst.add_argument("--created-from", type=int, metavar="GREGORIAN_S",
+                     help="Kazoo timestamp (gregorian seconds, as `timestamp` in the output); "
+                          "default: created-to minus crossbar maximum_range (31 days)")
+    lst.add_argument("--created-to", type=int, metavar="GREGORIAN_S", help="default: now")
     p.set_defaults(func=run)
 
 

@@ -39,6 +39,9 @@ async def login_with_key(page, api_key: str) -> None:
 async def test_api_key_login_logout_and_token_in_session_storage(page, tenant):
     await page.goto("/ui/")
     await expect(page.get_by_label("API key", exact=True)).to_be_focused()
+    # logged out: no screen links and no "Log out" button
+    await expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Jobs")).to_be_hidden()
     await page.keyboard.type(tenant["top"]["pvt_api_key"])  # keyboard only
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Carriers of Console Top")).to_be_visible()
@@ -47,6 +50,7 @@ async def test_api_key_login_logout_and_token_in_session_storage(page, tenant):
     assert '"token":' in stored and await page.evaluate("localStorage.length") == 0
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_text("You are logged out.")).to_be_visible()
+    await expect(page.get_by_role("button", name="Log out")).to_be_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
     assert page.problems == []
 

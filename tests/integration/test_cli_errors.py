@@ -120,6 +120,19 @@ def test_couchdb_port_already_in_use():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         proc = kc("couchdb", "--in-memory", "--port", str(busy.getsockname()[1]))
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    [line] = proc.stderr.splitlines()
-    assert "address already in use" in line, line
+    one_line_failure(proc, "couchdb", "cannot listen on 127.0.0.1:", "ddress already in use", "--port")
+
+
+def test_couchdb_unusable_data_dir(tmp_path):
+    """A data folder that cannot be made is one line, not node's stack trace (or a hang under /proc)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = kc("couchdb", "--port", str(free_port()), "--data-dir", str(blocker / "couchdb"))
+    one_line_failure(proc, "couchdb", f"cannot use --data-dir {blocker / 'couchdb'}", "writable folder")
+    proc = kc("couchdb", "--port", str(free_port()), "--data-dir", "/proc/kazoo-crossbar-couchdb")
+    one_line_failure(proc, "couchdb", "cannot use --data-dir /proc/kazoo-crossbar-couchdb")
+
+
+def test_couchdb_host_not_of_this_machine():
+    proc = kc("couchdb", "--in-memory", "--host", "192.0.2.1", "--port", str(free_port()))
+    one_line_failure(proc, "couchdb", "cannot listen on 192.0.2.1:")

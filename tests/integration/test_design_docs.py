@@ -334,6 +334,21 @@ async def test_setup_completes_existing_databases(couchdb_url, couch, master):
     assert again["design_docs_installed"] == 0
 
 
+async def test_setup_counts_the_system_design_docs_it_adds(couchdb_url, couch, master):
+    """`design_docs_installed` counts every design document setup writes, the system databases'
+    too (it said 0 on a fresh CouchDB while its log listed the ones it added)."""
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    from ..conftest import NODE
+
+    [wanted] = [d for d in views.design_docs(names.classify(names.SIP_AUTH)) if d["_id"] == "_design/credentials"]
+    stored = await couch.get_doc(names.SIP_AUTH, wanted["_id"])
+    await couch.delete_doc(names.SIP_AUTH, wanted["_id"], stored["_rev"])
+    result = await setup(couchdb_url, NODE, admin_username="admin")
+    assert result["design_docs_installed"] == 1
+    assert (await design_docs(couch, names.SIP_AUTH))[wanted["_id"]]["views"].keys() == wanted["views"].keys()
+
+
 class GhostCouch(CouchClient):
     """Lists one month database that is gone by the time it is read (deleted in between)."""
 
