@@ -37,8 +37,11 @@ def installed(tmp_path_factory) -> Path:
     purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True, timeout=600).stdout.strip()
     Path(purelib, "_project_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --force-reinstall: through the .pth, pip sees the project venv's kazoo_crossbar (same version) and
+    # would skip the wheel; run from another checkout (a worktree) nothing would then be importable
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True, timeout=600)
+                    "--no-deps", "--no-index", "--force-reinstall", str(wheel)],
+                   check=True, capture_output=True, timeout=600)
     return wheel
 
 
