@@ -5,6 +5,8 @@ import asyncio
 
 from aiohttp import web
 
+from .http import errors
+from .http.pipeline import KNOWN_METHODS
 from .metrics import CONTENT_TYPE_LATEST
 from .services import OPENAPI, SERVICES
 
@@ -32,6 +34,13 @@ async def health_view(request: web.Request) -> web.Response:
 
 async def openapi_view(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI])
+
+
+async def other_method(request: web.Request) -> web.Response:
+    """Any method but GET on these routes: Kazoo's 405 envelope (501 for a method it does not know)."""
+    if request.method.upper() not in KNOWN_METHODS:
+        raise errors.not_implemented()
+    raise errors.invalid_method(frozenset({"GET"}))
 
 
 def _plain(op_id: str, summary: str, content_type: str, schema: dict, *, unhealthy: bool = False) -> dict:

@@ -68,9 +68,14 @@ def table(services: Services) -> RouteTable:
     console = Console()
     return RouteTable(
         endpoints=endpoints(services),
+        # each GET route is followed by its other-methods fallback (same aiohttp resource):
+        # a 405/501 envelope, never the API's root banner
         plain=[Plain("GET", "/health", ops.health_view, ops.HEALTH),
+               Plain("*", "/health", ops.other_method, None),
                Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
+               Plain("*", "/metrics", ops.other_method, None),
                Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
+               Plain("*", "/openapi.json", ops.other_method, None),
                Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),
                Plain("GET", "/ui/", console.serve, UI_ROOT),
                Plain("GET", "/ui/{path}", console.serve, UI_FILE),

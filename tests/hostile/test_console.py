@@ -166,3 +166,15 @@ async def test_request_targets_that_are_not_paths(client, target):
     status, head, payload = await raw(client, target, b"OPTIONS" if target == b"*" else b"GET")
     assert status < 500, payload[:300]
     assert payload in SHIPPED or payload == BANNER or strict_json(payload.decode())["status"] == "error"
+
+
+@pytest.mark.parametrize("path", ["/health", "/metrics", "/openapi.json"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"])
+async def test_operator_routes_answer_other_methods_with_an_envelope(client, path, method):
+    resp = await client.request(method, path)
+    assert resp.status == (501 if method == "TRACE" else 405), (method, path)
+    assert resp.headers["Content-Type"].startswith("application/json")
+    if method != "HEAD":
+        body = await resp.json()
+        assert body["status"] == "error" and body["request_id"] == resp.headers["X-Request-ID"]
+    assert (await client.get(path)).status in (200, 503)
