@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .http import errors
-from .http.pipeline import KNOWN_METHODS
+from .http.pipeline import refused_method
 
 UI_DIR = Path(__file__).resolve().parent / "ui"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -51,10 +51,8 @@ class Console:
         """Everything else under /ui: HEAD as GET (the middleware drops the body), a path of more
         than one segment (`/ui/../x`, `/ui/a/`) a 404, another method a 405 (501 when unknown)."""
         method, rest = request.method.upper(), request.match_info.get("rest", "")
-        if method not in KNOWN_METHODS:
-            raise errors.not_implemented()
         if method not in READ_METHODS:
-            raise errors.invalid_method(READ_METHODS)
+            raise refused_method(method, READ_METHODS)
         if rest == "" and method == "HEAD":
             return await self.index_redirect(request)
         return self._file(rest[1:] or "index.html")

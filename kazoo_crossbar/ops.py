@@ -5,8 +5,7 @@ import asyncio
 
 from aiohttp import web
 
-from .http import errors
-from .http.pipeline import KNOWN_METHODS
+from .http.pipeline import refused_method
 from .metrics import CONTENT_TYPE_LATEST
 from .services import OPENAPI, SERVICES
 
@@ -38,9 +37,7 @@ async def openapi_view(request: web.Request) -> web.Response:
 
 async def other_method(request: web.Request) -> web.Response:
     """Any method but GET on these routes: Kazoo's 405 envelope (501 for a method it does not know)."""
-    if request.method.upper() not in KNOWN_METHODS:
-        raise errors.not_implemented()
-    raise errors.invalid_method(frozenset({"GET"}))
+    raise refused_method(request.method, frozenset({"GET"}))
 
 
 def _plain(op_id: str, summary: str, content_type: str, schema: dict, *, unhealthy: bool = False) -> dict:

@@ -27,6 +27,12 @@ from .middleware import CONTEXT
 log = structlog.get_logger(__name__)
 
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"})
+
+
+def refused_method(method: str, allowed: frozenset[str]) -> errors.ApiError:
+    """A route's answer to a method it does not take: 405 with the allowed ones, or cowboy's 501
+    for a method HTTP does not know (TRACE, CONNECT…)."""
+    return errors.invalid_method(allowed) if method.upper() in KNOWN_METHODS else errors.not_implemented()
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 BANNER = "kazoo_crossbar: a Kazoo Crossbar compatible API. Requests go to /v2/...\n"
 LOGIN_MAX_BODY = 16 * 1024  # api_auth/user_auth (endpoints that authenticate themselves)
