@@ -30,6 +30,13 @@ def format_app(app: dict, language: str, default_language: str) -> dict:
     return {k: v for k, v in out.items() if v is not None}
 
 
+def _marked_reseller(services: dict | None, account_doc: dict | None) -> bool:
+    """kz_services_reseller:is_reseller/1: the services doc's `pvt_reseller`; without a services
+    doc (a standalone install keeps none) the account doc's, which promote sets too."""
+    doc = services if services is not None else account_doc
+    return bool(doc) and doc.get("pvt_reseller") is True
+
+
 def _is_language(value: Any) -> bool:
     """A language a login answer can carry (a non-empty string); anything else is not set."""
     return isinstance(value, str) and value != ""
@@ -73,14 +80,12 @@ class LoginInfo:
         return await self._doc(SERVICES_DB, account_id)
 
     async def is_reseller(self, account_id: str, account_doc: dict | None = None) -> bool:
-        """kz_services_reseller:is_reseller/1 (the services doc's `pvt_reseller`); without a services
-        doc (a standalone install keeps none) the account doc's `pvt_reseller`, which promote sets too."""
+        """Whether the account is a reseller (`_marked_reseller`); its account doc is read only
+        when it has no services doc and none was given."""
         services = await self._services(account_id)
-        if services is not None:
-            return services.get("pvt_reseller") is True
-        if account_doc is None:
+        if services is None and account_doc is None:
             account_doc = await self._doc(names.account_db(account_id), account_id)
-        return bool(account_doc) and account_doc.get("pvt_reseller") is True
+        return _marked_reseller(services, account_doc)
 
     async def reseller_id(self, account_doc: dict, master_id: str | None) -> str | None:
         """kz_services_reseller:get_id/1: the services doc's `pvt_reseller_id`; when there is none,
@@ -100,8 +105,7 @@ class LoginInfo:
             without = [a for a in ancestors if a not in services_docs]
             account_docs = await self._docs(names.ACCOUNTS, without) if without else {}
             for ancestor in ancestors:
-                doc = services_docs.get(ancestor) or account_docs.get(ancestor) or {}
-                if doc.get("pvt_reseller") is True:
+                if _marked_reseller(services_docs.get(ancestor), account_docs.get(ancestor)):
                     return ancestor
         return master_id if names.is_account_id(master_id) else None
 
