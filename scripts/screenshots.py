@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,31 +22,14 @@ from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))  # the bench harness's process helpers
 
+from harness import free_port, wait_http  # noqa: E402
 from kazoo_crossbar.jobs.store import new_job_id  # noqa: E402
 from kazoo_crossbar.storage import names, provision, views  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
 
 NODE = "screenshots@localhost"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
 
 
 def call(base: str, method: str, path: str, data=None, token: str | None = None) -> dict:
