@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := couchdb_server/node_modules/.installed
 
-.PHONY: install run test bench clean screenshots
+.PHONY: install run test lint bench clean screenshots
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -23,7 +23,13 @@ $(NODE_STAMP): couchdb_server/package.json couchdb_server/package-lock.json
 run: install
 	./scripts/run.sh
 
-test: install
+# Gates that run before the suite: formatting, lint and types (configured in pyproject.toml).
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: install lint
 	./scripts/ensure-rabbitmq.sh
 	./scripts/ensure-chromium.sh
 	$(PY) -m pytest -p no:cacheprovider

@@ -10,6 +10,7 @@ warm-up; the report gives min / median / max over the batches, in ms of CPU per 
 
     python bench/cpu_per_request.py [--requests 2000] [--rounds 5] [--resources 1000] [--json OUT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,10 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import create_resource, names, started, timed_get  # noqa: E402
-from p3_listing import seed  # noqa: E402
+from harness import create_resource, names, started, timed_get
+from p3_listing import seed
 
-from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
+from kazoo_crossbar.storage.couch import CouchClient
 
 CONCURRENCY = 8
 
@@ -49,8 +50,9 @@ async def batch(http: aiohttp.ClientSession, url: str, headers: dict, n: int) ->
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-async def measure(http: aiohttp.ClientSession, url: str, headers: dict, pids: dict[str, int], n: int,
-                  rounds: int) -> dict[str, list[float]]:
+async def measure(
+    http: aiohttp.ClientSession, url: str, headers: dict, pids: dict[str, int], n: int, rounds: int
+) -> dict[str, list[float]]:
     await batch(http, url, headers, min(n, 300))  # warm-up: connections, caches, view index
     out: dict[str, list[float]] = {k: [] for k in pids}
     for _ in range(rounds):
@@ -75,12 +77,17 @@ async def main(args: argparse.Namespace) -> dict:
             rid = await create_resource(http, s.api_url + "/v2/resources", s.master_headers)
             cases["P1 GET /v2/resources/{id}"] = (f"{s.api_url}/v2/resources/{rid}", s.master_headers, args.requests)
             cases[f"P3 listing, first page of {args.resources:,}"] = (
-                f"{s.api_url}/v2/accounts/{acc['_id']}/resources", acc_headers, max(50, args.requests // 4))
+                f"{s.api_url}/v2/accounts/{acc['_id']}/resources",
+                acc_headers,
+                max(50, args.requests // 4),
+            )
             report = {}
             for name, (url, headers, n) in cases.items():
                 res = await measure(http, url, headers, pids, n, args.rounds)
-                report[name] = {k: {"min": min(v), "median": statistics.median(v), "max": max(v), "values": v}
-                                for k, v in res.items()}
+                report[name] = {
+                    k: {"min": min(v), "median": statistics.median(v), "max": max(v), "values": v}
+                    for k, v in res.items()
+                }
     finally:
         s.stop()
     print(f"{'case':40} {'process':8} {'min':>7} {'median':>7} {'max':>7}  (ms CPU per request)")

@@ -6,6 +6,7 @@ ratios (the machine is shared and noisy: absolute times mean little). Each bench
 `--runs` times (3), reports min / median / max of every ratio, compares the median with its
 target and exits 1 on a miss. `--quick` uses small sizes, to check the scripts themselves.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
@@ -44,14 +46,16 @@ def parse_args(doc: str | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes: checks the script, not the figures")
     p.add_argument("--runs", type=int, default=3, help="repetitions; the median is judged (default 3)")
     p.add_argument("--json", type=Path, help="also write the report here (run_all.py reads it)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply every target limit (e.g. 0.5 to prove a miss exits non-zero)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every target limit (e.g. 0.5 to prove a miss exits non-zero)"
+    )
     return p.parse_args()
 
 
 @dataclass
 class Row:
     """One line of the results table: a ratio measured once per run, judged by its median."""
+
     id: str
     what: str
     method: str  # two short lines for docs/benchmarks.md
@@ -71,21 +75,34 @@ class Row:
         return median <= self.limit if self.op == "<=" else median >= self.limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "what": self.what, "method": self.method, "unit": self.unit,
-                "target": f"{self.op} {self.limit:g}{self.unit}" if self.op else None,
-                "values": [round(v, 3) for v in self.values], **({k: round(v, 3) for k, v in self.stats().items()}
-                                                                  if self.values else {}),
-                "met": self.met(), "details": self.details}
+        return {
+            "id": self.id,
+            "what": self.what,
+            "method": self.method,
+            "unit": self.unit,
+            "target": f"{self.op} {self.limit:g}{self.unit}" if self.op else None,
+            "values": [round(v, 3) for v in self.values],
+            **({k: round(v, 3) for k, v in self.stats().items()} if self.values else {}),
+            "met": self.met(),
+            "details": self.details,
+        }
 
 
-def finish(name: str, args: argparse.Namespace, rows: list[Row], tables: list[dict] | None = None,
-           info: dict | None = None) -> None:
+def finish(
+    name: str, args: argparse.Namespace, rows: list[Row], tables: list[dict] | None = None, info: dict | None = None
+) -> None:
     """Print the report, write it as JSON for run_all.py, exit 1 if a median misses its target."""
     for row in rows:
         if row.limit is not None:
             row.limit *= args.scale
-    report = {"benchmark": name, "quick": args.quick, "runs": args.runs, "rows": [r.as_dict() for r in rows],
-              "tables": tables or [], "info": info or {}}
+    report = {
+        "benchmark": name,
+        "quick": args.quick,
+        "runs": args.runs,
+        "rows": [r.as_dict() for r in rows],
+        "tables": tables or [],
+        "info": info or {},
+    }
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     for r in rows:
@@ -103,7 +120,7 @@ def finish(name: str, args: argparse.Namespace, rows: list[Row], tables: list[di
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
@@ -146,7 +163,7 @@ async def alternate(sides: dict[str, Callable[[], Awaitable[list[float]]]], roun
     out: dict[str, list[float]] = {k: [] for k in sides}
     order = list(sides)
     for i in range(rounds):
-        for key in (order if i % 2 == 0 else order[::-1]):
+        for key in order if i % 2 == 0 else order[::-1]:
             out[key].extend(await sides[key]())
     return out
 
@@ -223,10 +240,23 @@ class Stack:
         log = open(Path(self.tmp.name) / "couch.log", "ab")
         # node itself, as `kazoo-crossbar couchdb` execs it, so that BENCH_NODE_FLAGS can add flags
         # NODE_OPTIONS refuses (--cpu-prof; a later flag overrides an earlier); this pid is the CouchDB's
-        self.couch = subprocess.Popen(["node", *couchdb_node_flags(), *os.environ.get("BENCH_NODE_FLAGS", "").split(),
-                                       str(ROOT / "couchdb_server" / "server.js"), "--host", "127.0.0.1",
-                                       "--port", str(port), "--data-dir", str(Path(self.tmp.name) / "couch")],
-                                      stdout=log, stderr=log, cwd=ROOT)
+        self.couch = subprocess.Popen(
+            [
+                "node",
+                *couchdb_node_flags(),
+                *os.environ.get("BENCH_NODE_FLAGS", "").split(),
+                str(ROOT / "couchdb_server" / "server.js"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(Path(self.tmp.name) / "couch"),
+            ],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
         self.procs.append(self.couch)
         wait_http(self.couch_url + "/_up", self.couch)
 
@@ -235,10 +265,21 @@ class Stack:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(Path(self.tmp.name) / f"service-{port}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "serve"], stdout=log, stderr=log, cwd=ROOT,
-                                env={**os.environ, "KAZOO_COUCHDB_URL": self.couch_url, "KAZOO_AMQP_URL": "",
-                                     "KAZOO_CROSSBAR_HOST": "127.0.0.1", "KAZOO_CROSSBAR_PORT": str(port),
-                                     "KAZOO_NODE_NAME": f"bench{port}@{socket.gethostname()}", **env})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kazoo_crossbar", "serve"],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "KAZOO_COUCHDB_URL": self.couch_url,
+                "KAZOO_AMQP_URL": "",
+                "KAZOO_CROSSBAR_HOST": "127.0.0.1",
+                "KAZOO_CROSSBAR_PORT": str(port),
+                "KAZOO_NODE_NAME": f"bench{port}@{socket.gethostname()}",
+                **env,
+            },
+        )
         self.procs.append(proc)
         wait_http(url + "/", proc)
         if not self.service:
@@ -296,9 +337,17 @@ async def started(**service_env: str) -> Stack:
 
 
 async def create_resource(http: aiohttp.ClientSession, url: str, headers: dict, name: str = "Bench") -> str:
-    async with http.put(url, headers=headers, json={"data": {
-            "name": name, "gateways": [{"server": "sip.example.com", "username": "u", "password": "p"}],
-            "rules": ["^\\+1(\\d{10})$"]}}) as resp:
+    async with http.put(
+        url,
+        headers=headers,
+        json={
+            "data": {
+                "name": name,
+                "gateways": [{"server": "sip.example.com", "username": "u", "password": "p"}],
+                "rules": ["^\\+1(\\d{10})$"],
+            }
+        },
+    ) as resp:
         body = await resp.json()
         if resp.status != 201:
             raise RuntimeError(f"PUT {url}: {resp.status} {body}")
@@ -318,15 +367,29 @@ def versions() -> dict[str, str]:
     lock = json.loads((ROOT / "couchdb_server" / "package.json").read_text())["dependencies"]
     try:
         import uvloop
+
         loop = f"uvloop {uvloop.__version__}"
     except ImportError:
         loop = "asyncio"
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"python": platform.python_version(), "aiohttp": version("aiohttp"), "event_loop": loop,
-            "node": node_version(), "express-pouchdb": lock["express-pouchdb"], "pouchdb": lock["pouchdb-core"],
-            "cpu": f"{os.cpu_count()} × {cpu}", "kernel": platform.release(),
-            "memory_gb": str(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1))}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "python": platform.python_version(),
+        "aiohttp": version("aiohttp"),
+        "event_loop": loop,
+        "node": node_version(),
+        "express-pouchdb": lock["express-pouchdb"],
+        "pouchdb": lock["pouchdb-core"],
+        "cpu": f"{os.cpu_count()} × {cpu}",
+        "kernel": platform.release(),
+        "memory_gb": str(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)),
+    }
 
 
 def run(main: Callable[[argparse.Namespace], Awaitable[None]], doc: str | None) -> None:

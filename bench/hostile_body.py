@@ -6,6 +6,7 @@ being sent (`{"data":[[],[],…]}`), to `PUT /v2/api_auth` and to `PUT /v2/resou
 Prints p50 and max of the GET (one resource by id, authenticated) alone and under attack,
 and how many hostile requests were answered, with which status and largest response size.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +15,14 @@ import sys
 import time
 
 import aiohttp
-
 from harness import report, run, stack, summary
 
 BODY = b'{"data":[' + b",".join([b"[]"] * 2_600_000) + b"]}"
 
 
-async def gets(http: aiohttp.ClientSession, url: str, headers: dict, until: float,
-               statuses: dict | None = None) -> list[float]:
+async def gets(
+    http: aiohttp.ClientSession, url: str, headers: dict, until: float, statuses: dict | None = None
+) -> list[float]:
     times = []
     while time.monotonic() < until:
         t0 = time.perf_counter()
@@ -50,8 +51,9 @@ async def attacker(url: str, until: float, seen: dict) -> None:
 
 async def attack_process(url: str, seconds: float, seen: dict) -> None:
     """An attacker in its own process, so sending 7.8 MB does not slow the measuring loop."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--attack", url, str(seconds),
-                                                stdout=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--attack", url, str(seconds), stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await proc.communicate()
     for key, value in json.loads(out).items():
         seen[key] = max(seen.get(key, 0), value) if key == "max_response_bytes" else seen.get(key, 0) + value
@@ -69,8 +71,9 @@ async def main() -> None:
     async with stack(KAZOO_LOG_FORMAT="json") as s:
         async with aiohttp.ClientSession() as http:
             base = f"{s.api_url}/v2/accounts/{s.account['_id']}/resources"
-            async with http.put(base, headers=s.headers, json={"data": {
-                    "name": "Bench", "gateways": [{"server": "sip.example.com"}]}}) as resp:
+            async with http.put(
+                base, headers=s.headers, json={"data": {"name": "Bench", "gateways": [{"server": "sip.example.com"}]}}
+            ) as resp:
                 url = f"{base}/{(await resp.json())['data']['id']}"
             quiet = await gets(http, url, s.headers, time.monotonic() + 3)
             results["alone"] = {**summary(quiet), "max_ms": max(quiet) * 1000}
@@ -78,11 +81,18 @@ async def main() -> None:
                 seen: dict = {}
                 get_statuses: dict = {}
                 until = time.monotonic() + seconds
-                _, _, busy = await asyncio.gather(attack_process(s.api_url + target, seconds, seen),
-                                                  attack_process(s.api_url + target, seconds, seen),
-                                                  gets(http, url, s.headers, until, get_statuses))
-                results[target] = {**summary(busy), "max_ms": max(busy) * 1000, "gets": len(busy),
-                                   "get_statuses": get_statuses, "hostile_answers": seen}
+                _, _, busy = await asyncio.gather(
+                    attack_process(s.api_url + target, seconds, seen),
+                    attack_process(s.api_url + target, seconds, seen),
+                    gets(http, url, s.headers, until, get_statuses),
+                )
+                results[target] = {
+                    **summary(busy),
+                    "max_ms": max(busy) * 1000,
+                    "gets": len(busy),
+                    "get_statuses": get_statuses,
+                    "hostile_answers": seen,
+                }
     report("hostile_body", results)
 
 

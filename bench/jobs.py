@@ -1,4 +1,5 @@
 """Jobs for the benchmarks: submit through the API and wait, or write the same documents raw."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,6 @@ import time
 from itertools import count
 
 import aiohttp
-
 from harness import CouchClient, names
 
 from kazoo_crossbar.jobs import numbers as knm
@@ -27,14 +27,15 @@ async def ensure_number_dbs(couch: CouchClient, numbers: list[str]) -> None:
         await views.ensure_db(couch, db)
 
 
-async def raw_write(couch: CouchClient, account_id: str, resource_id: str, numbers: list[str],
-                    batch: int = 1000) -> float:
+async def raw_write(
+    couch: CouchClient, account_id: str, resource_id: str, numbers: list[str], batch: int = 1000
+) -> float:
     """The job's documents (number DB and account-DB copy) by `_bulk_docs`, no reads, no bookkeeping."""
     now = names.gregorian_now()
     docs = [knm.number_doc(n, account_id, resource_id, knm.LOCAL, now) for n in numbers]
     t0 = time.perf_counter()
     for i in range(0, len(docs), batch):
-        chunk = docs[i:i + batch]
+        chunk = docs[i : i + batch]
         by_db: dict[str, list[dict]] = {}
         for d in chunk:
             by_db.setdefault(names.numbers_db(d["_id"]), []).append(d)
@@ -50,18 +51,26 @@ async def _all_ok(results: list[dict]) -> None:
         raise RuntimeError(f"raw _bulk_docs: {len(bad)} failed, e.g. {bad[0]}")
 
 
-async def submit(http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str],
-                 resource_id: str) -> str:
-    async with http.put(jobs_url, headers=headers, json={"data": {"numbers": numbers,
-                                                                 "resource_id": resource_id}}) as resp:
+async def submit(
+    http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str], resource_id: str
+) -> str:
+    async with http.put(
+        jobs_url, headers=headers, json={"data": {"numbers": numbers, "resource_id": resource_id}}
+    ) as resp:
         body = await resp.json()
         if resp.status != 201:
             raise RuntimeError(f"PUT {jobs_url}: {resp.status} {str(body)[:300]}")
     return body["data"]["id"]
 
 
-async def wait_complete(http: aiohttp.ClientSession, jobs_url: str, headers: dict, job_ids: list[str],
-                        poll_s: float = 0.05, timeout_s: float = 1800) -> None:
+async def wait_complete(
+    http: aiohttp.ClientSession,
+    jobs_url: str,
+    headers: dict,
+    job_ids: list[str],
+    poll_s: float = 0.05,
+    timeout_s: float = 1800,
+) -> None:
     """Polls the listing rows (small view rows, as `kazoo-crossbar jobs add` does)."""
     deadline = time.monotonic() + timeout_s
     pending = set(job_ids)
@@ -75,18 +84,22 @@ async def wait_complete(http: aiohttp.ClientSession, jobs_url: str, headers: dic
             await asyncio.sleep(poll_s)
 
 
-async def assert_all_added(http: aiohttp.ClientSession, jobs_url: str, headers: dict, job_id: str,
-                           expected: int) -> None:
+async def assert_all_added(
+    http: aiohttp.ClientSession, jobs_url: str, headers: dict, job_id: str, expected: int
+) -> None:
     """A benchmark of a job that failed numbers measures nothing: every number must be a success."""
     async with http.get(f"{jobs_url}/{job_id}", headers=headers) as resp:
         data = (await resp.json())["data"]
     if len(data["successes"]) != expected or data["errors"]:
-        raise RuntimeError(f"job {job_id}: {len(data['successes'])} of {expected} added, "
-                           f"{len(data['errors'])} errors, e.g. {list(data['errors'].items())[:2]}")
+        raise RuntimeError(
+            f"job {job_id}: {len(data['successes'])} of {expected} added, "
+            f"{len(data['errors'])} errors, e.g. {list(data['errors'].items())[:2]}"
+        )
 
 
-async def run_job(http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str],
-                  resource_id: str) -> float:
+async def run_job(
+    http: aiohttp.ClientSession, jobs_url: str, headers: dict, numbers: list[str], resource_id: str
+) -> float:
     """Seconds from the PUT to the job's completion; asserts every number succeeded."""
     t0 = time.perf_counter()
     job_id = await submit(http, jobs_url, headers, numbers, resource_id)

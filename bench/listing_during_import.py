@@ -17,6 +17,7 @@ and prints p50 / p95 / max of each phase, and how many listings were not a 200. 
 
     python bench/listing_during_import.py [--quick] [--runs 3] [--json OUT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,6 @@ import statistics
 import time
 
 import aiohttp
-
 from harness import CouchClient, Row, create_resource, finish, ms, percentile, run, started
 from jobs import assert_all_added, ensure_number_dbs, fresh_block, submit, wait_complete
 
@@ -41,8 +41,14 @@ async def timed_listing(http: aiohttp.ClientSession, url: str, headers: dict, st
     return time.perf_counter() - t0
 
 
-async def paced(http: aiohttp.ClientSession, url: str, headers: dict, statuses: list[int],
-                stop: asyncio.Event | None = None, limit: int | None = None) -> list[float]:
+async def paced(
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: dict,
+    statuses: list[int],
+    stop: asyncio.Event | None = None,
+    limit: int | None = None,
+) -> list[float]:
     out: list[float] = []
     while (stop is None or not stop.is_set()) and (limit is None or len(out) < limit):
         out.append(await timed_listing(http, url, headers, statuses))
@@ -86,13 +92,21 @@ async def one_run(count: int, resources: int) -> dict:
         await couch.close()
     finally:
         s.stop()
-    return {"job_s": job_s, "idle": summary(idle), "during": summary(during), "after": summary(after),
-            "first_after": first_after, "quiet": summary(quiet), "first_quiet": first_quiet,
-            "not_200": {k: sum(1 for st in v if st != 200) for k, v in statuses.items()}}
+    return {
+        "job_s": job_s,
+        "idle": summary(idle),
+        "during": summary(during),
+        "after": summary(after),
+        "first_after": first_after,
+        "quiet": summary(quiet),
+        "first_quiet": first_quiet,
+        "not_200": {k: sum(1 for st in v if st != 200) for k, v in statuses.items()},
+    }
 
 
-async def quiet_import(s, http: aiohttp.ClientSession, couch: CouchClient, count: int,
-                       statuses: dict[str, list[int]]) -> tuple[list[float], float]:
+async def quiet_import(
+    s, http: aiohttp.ClientSession, couch: CouchClient, count: int, statuses: dict[str, list[int]]
+) -> tuple[list[float], float]:
     """An import nobody lists during: the first listing afterwards waits for the whole catch-up."""
     account, headers = await s.account()
     base = f"{s.api_url}/v2/accounts/{account['_id']}/resources"
@@ -114,26 +128,51 @@ def describe(r: dict) -> str:
     parts = [f"job {r['job_s']:.1f} s"]
     for phase in ("idle", "during", "after", "quiet"):
         p = r[phase]
-        parts.append(f"{phase} p50 {ms(p['p50'])} / p95 {ms(p['p95'])} / max {ms(p['max'])} "
-                     f"({p['n']}, {r['not_200'][phase]} not 200)")
+        parts.append(
+            f"{phase} p50 {ms(p['p50'])} / p95 {ms(p['p95'])} / max {ms(p['max'])} "
+            f"({p['n']}, {r['not_200'][phase]} not 200)"
+        )
     parts.append(f"first after {ms(r['first_after'])}; first after a quiet import {ms(r['first_quiet'])}")
     return "; ".join(parts)
 
 
 async def main(args: argparse.Namespace) -> None:
     count, resources = (1000, 20) if args.quick else (10_000, 50)
-    rows = {key: Row("L12", f"resource listing {what}, p95 (ms)", unit=" ms", method=method) for key, what, method in (
-        ("idle", "before the import", "`GET …/accounts/{A}/resources?page_size=50`, paced every 50 ms, 100 times."),
-        ("during", f"while a {count:,}-number job runs into the same account",
-         "The same listing, paced, from the job's PUT until it is `complete`."),
-        ("after", "right after the import", "The first listing after `complete` and 100 more, paced."))}
-    extra = {"during": Row("L12", "resource listing during the import, slowest (ms)", unit=" ms",
-                           method="The slowest listing of the phase above."),
-             "first_after": Row("L12", "first resource listing after the import (ms)", unit=" ms",
-                                method="The first listing once the job is `complete`."),
-             "first_quiet": Row("L12", "first listing after an import nobody listed during (ms)", unit=" ms",
-                                method=("Another account, the same import with no listing meanwhile; the "
-                                        "first listing once it is `complete` meets the views' whole catch-up."))}
+    rows = {
+        key: Row("L12", f"resource listing {what}, p95 (ms)", unit=" ms", method=method)
+        for key, what, method in (
+            ("idle", "before the import", "`GET …/accounts/{A}/resources?page_size=50`, paced every 50 ms, 100 times."),
+            (
+                "during",
+                f"while a {count:,}-number job runs into the same account",
+                "The same listing, paced, from the job's PUT until it is `complete`.",
+            ),
+            ("after", "right after the import", "The first listing after `complete` and 100 more, paced."),
+        )
+    }
+    extra = {
+        "during": Row(
+            "L12",
+            "resource listing during the import, slowest (ms)",
+            unit=" ms",
+            method="The slowest listing of the phase above.",
+        ),
+        "first_after": Row(
+            "L12",
+            "first resource listing after the import (ms)",
+            unit=" ms",
+            method="The first listing once the job is `complete`.",
+        ),
+        "first_quiet": Row(
+            "L12",
+            "first listing after an import nobody listed during (ms)",
+            unit=" ms",
+            method=(
+                "Another account, the same import with no listing meanwhile; the "
+                "first listing once it is `complete` meets the views' whole catch-up."
+            ),
+        ),
+    }
     results = []
     for _ in range(args.runs):
         r = await one_run(count, resources)
@@ -141,17 +180,23 @@ async def main(args: argparse.Namespace) -> None:
         print(describe(r), flush=True)
         for key, row in rows.items():
             row.values.append(r[key]["p95"] * 1000)
-            row.details.append(f"p50 {ms(r[key]['p50'])}, max {ms(r[key]['max'])}, "
-                               f"{r['not_200'][key]} of {r[key]['n']} not 200")
+            row.details.append(
+                f"p50 {ms(r[key]['p50'])}, max {ms(r[key]['max'])}, {r['not_200'][key]} of {r[key]['n']} not 200"
+            )
         extra["during"].values.append(r["during"]["max"] * 1000)
         extra["during"].details.append(f"job {r['job_s']:.1f} s")
         extra["first_after"].values.append(r["first_after"] * 1000)
         extra["first_after"].details.append(f"job {r['job_s']:.1f} s")
         extra["first_quiet"].values.append(r["first_quiet"] * 1000)
-        extra["first_quiet"].details.append(f"then p95 {ms(r['quiet']['p95'])}, "
-                                            f"{r['not_200']['quiet']} of {r['quiet']['n']} not 200")
-    finish("listing_during_import", args, list(rows.values()) + list(extra.values()),
-           info={"runs": [describe(r) for r in results]})
+        extra["first_quiet"].details.append(
+            f"then p95 {ms(r['quiet']['p95'])}, {r['not_200']['quiet']} of {r['quiet']['n']} not 200"
+        )
+    finish(
+        "listing_during_import",
+        args,
+        list(rows.values()) + list(extra.values()),
+        info={"runs": [describe(r) for r in results]},
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Phases alternate API / direct and repeat; the whole comparison runs --runs times
 
     python bench/p1_get.py [--quick] [--runs 3] [--json OUT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,19 +16,38 @@ import re
 import time
 
 import aiohttp
-
-from harness import (Row, alternate, amqp_url, concurrent, create_resource, drop_amqp_vhost, finish, ms, names,
-                     percentile, run, sequential, started, timed_get)
+from harness import (
+    Row,
+    alternate,
+    amqp_url,
+    concurrent,
+    create_resource,
+    drop_amqp_vhost,
+    finish,
+    ms,
+    names,
+    percentile,
+    run,
+    sequential,
+    started,
+    timed_get,
+)
 
 CONCURRENCY = 32
 
 
-async def uncached_run(http: aiohttp.ClientSession, api: str, direct: str, headers: dict, quick: bool,
-                       rows: dict[str, Row]) -> None:
+async def uncached_run(
+    http: aiohttp.ClientSession, api: str, direct: str, headers: dict, quick: bool, rows: dict[str, Row]
+) -> None:
     seq_n, seq_rounds = (20, 4) if quick else (50, 12)
     c_n, c_rounds = (160, 2) if quick else (800, 4)
-    seq = await alternate({"api": lambda: sequential(lambda: timed_get(http, api, headers), seq_n),
-                           "direct": lambda: sequential(lambda: timed_get(http, direct), seq_n)}, seq_rounds)
+    seq = await alternate(
+        {
+            "api": lambda: sequential(lambda: timed_get(http, api, headers), seq_n),
+            "direct": lambda: sequential(lambda: timed_get(http, direct), seq_n),
+        },
+        seq_rounds,
+    )
     a50, d50 = percentile(seq["api"], 50), percentile(seq["direct"], 50)
     rows["p50"].values.append(a50 / d50)
     rows["p50"].details.append(f"API {ms(a50)} vs direct {ms(d50)}")
@@ -49,8 +69,9 @@ async def cache_counts(http: aiohttp.ClientSession, url: str) -> dict[str, float
     return {m[1]: float(m[2]) for m in re.finditer(r'^crossbar_doc_cache_total\{result="(\w+)"\} (\S+)', text, re.M)}
 
 
-async def cached_run(http: aiohttp.ClientSession, url: str, couch_url: str, headers: dict, ids: list[str],
-                     quick: bool, row: Row) -> None:
+async def cached_run(
+    http: aiohttp.ClientSession, url: str, couch_url: str, headers: dict, ids: list[str], quick: bool, row: Row
+) -> None:
     """Reads cycle over the resources; every 50th request updates one (our write drops its entry)."""
     n, rounds = (50, 4) if quick else (100, 12)
     counter = {"i": 0}
@@ -61,8 +82,9 @@ async def cached_run(http: aiohttp.ClientSession, url: str, couch_url: str, head
             i = counter["i"] = counter["i"] + 1
             rid = ids[i % len(ids)]
             if i % 50 == 0:
-                async with http.patch(f"{url}/v2/resources/{rid}", headers=headers,
-                                      json={"data": {"weight_cost": i % 100}}) as resp:
+                async with http.patch(
+                    f"{url}/v2/resources/{rid}", headers=headers, json={"data": {"weight_cost": i % 100}}
+                ) as resp:
                     assert resp.status == 200, await resp.text()
             out.append(await timed_get(http, f"{url}/v2/resources/{rid}", headers))
         return out
@@ -81,22 +103,46 @@ async def cached_run(http: aiohttp.ClientSession, url: str, couch_url: str, head
 
 
 async def main(args: argparse.Namespace) -> None:
-    rows = {"p50": Row("P1", "GET /v2/resources/{id}, no broker: p50 vs direct GET", op="<=", limit=1.3, method=(
+    rows = {
+        "p50": Row(
+            "P1",
+            "GET /v2/resources/{id}, no broker: p50 vs direct GET",
+            op="<=",
+            limit=1.3,
+            method=(
                 "Sequential GETs of one global resource (offnet) by the super-duper admin, phases of 50 "
-                "alternating with direct `GET /offnet/{id}`; ratio of the p50s.")),
-            "rps": Row("P1", f"same, requests/s at concurrency {CONCURRENCY} vs direct", op=">=", limit=0.8, method=(
+                "alternating with direct `GET /offnet/{id}`; ratio of the p50s."
+            ),
+        ),
+        "rps": Row(
+            "P1",
+            f"same, requests/s at concurrency {CONCURRENCY} vs direct",
+            op=">=",
+            limit=0.8,
+            method=(
                 f"Phases of 800 GETs by {CONCURRENCY} concurrent clients, alternating with the same phases on "
-                "CouchDB; ratio of requests/s (API / direct).")),
-            "cached": Row("P1-cache", "GET /v2/resources/{id} with a broker (document cache): p50", op="<=",
-                          limit=0.5, method=(
+                "CouchDB; ratio of requests/s (API / direct)."
+            ),
+        ),
+        "cached": Row(
+            "P1-cache",
+            "GET /v2/resources/{id} with a broker (document cache): p50",
+            op="<=",
+            limit=0.5,
+            method=(
                 "A service with a broker (open_cache_doc): GETs cycle over 50 resources, one PATCH every 50 "
-                "requests drops an entry; p50 of the GETs vs direct GETs of the same documents."))}
+                "requests drops an entry; p50 of the GETs vs direct GETs of the same documents."
+            ),
+        ),
+    }
     broker = amqp_url()
     s = await started()
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
-            ids = [await create_resource(http, s.api_url + "/v2/resources", s.master_headers, f"Bench {i}")
-                   for i in range(50)]
+            ids = [
+                await create_resource(http, s.api_url + "/v2/resources", s.master_headers, f"Bench {i}")
+                for i in range(50)
+            ]
             api, direct = f"{s.api_url}/v2/resources/{ids[0]}", f"{s.couch_url}/{names.OFFNET}/{ids[0]}"
             for _ in range(100):  # warm both paths (connections, token and account caches)
                 await timed_get(http, api, s.master_headers)

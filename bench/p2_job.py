@@ -14,6 +14,7 @@ import is in p4_import.py.
 
     python bench/p2_job.py [--quick] [--runs 3] [--json OUT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,6 @@ import statistics
 import time
 
 import aiohttp
-
 from harness import CouchClient, Row, create_resource, finish, names, run, started
 from jobs import ensure_number_dbs, fresh_block, raw_write, run_job
 
@@ -32,8 +32,9 @@ from kazoo_crossbar.storage.couch import NotFound
 WINDOW = 50
 
 
-async def kazoo_window(couch: CouchClient, account_id: str, resource_id: str, job_db: str, start: int,
-                       numbers: list[str]) -> float:
+async def kazoo_window(
+    couch: CouchClient, account_id: str, resource_id: str, job_db: str, start: int, numbers: list[str]
+) -> float:
     """Seconds per number for Kazoo's loop over `numbers`, the job document already holding
     `start` successes."""
     now = names.gregorian_now()
@@ -41,14 +42,26 @@ async def kazoo_window(couch: CouchClient, account_id: str, resource_id: str, jo
     # success map as encoded pieces: the cheapest possible client side, so the peer is not slowed by us
     done = [f'"+1999{i:07d}":{entry(f"+1999{i:07d}")}' for i in range(start)]
     job_id = f"kazoo-job-{start}-{time.monotonic_ns()}"
-    head = {"_id": job_id, "pvt_type": "resource_job", "pvt_status": "running", "pvt_account_id": account_id,
-            "resource_id": resource_id, "numbers": [], "errors": {}}
+    head = {
+        "_id": job_id,
+        "pvt_type": "resource_job",
+        "pvt_status": "running",
+        "pvt_account_id": account_id,
+        "resource_id": resource_id,
+        "numbers": [],
+        "errors": {},
+    }
 
     async def save_job(rev: str | None) -> str:
         doc = dict(head, pvt_modified=names.gregorian_now(), **({"_rev": rev} if rev else {}))
         body = json.dumps(doc)[:-1] + ',"success":{' + ",".join(done) + "}}"
-        result = await couch.request("PUT", f"/{names.url_path(job_db)}/{job_id}", data=body.encode(),
-                                     headers={"Content-Type": "application/json"}, db=job_db)
+        result = await couch.request(
+            "PUT",
+            f"/{names.url_path(job_db)}/{job_id}",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+            db=job_db,
+        )
         return result["rev"]
 
     rev = await save_job(None)
@@ -86,19 +99,42 @@ async def main(args: argparse.Namespace) -> None:
     small, big = (100, 1000) if args.quick else (1000, 10_000)
     window = 20 if args.quick else WINDOW
     rows = {
-        "ratio": Row("P2", f"{big:,}-number job vs raw _bulk_docs of its documents", op=">=", limit=0.8, method=(
-            "Raw side: the job's number documents, number DB and account-DB copy, by `_bulk_docs` in batches of "
-            "1,000. Ratio raw time / job time (PUT to `complete`); the job must add every number.")),
-        "linear": Row("P2-linear", f"job time, {big:,} vs {small:,} numbers", op="<=", limit=11, method=(
-            f"The same job at {small:,} and {big:,} numbers in one run; ratio of the job times "
-            "(10 would be exactly linear).")),
-        "peer": Row("P2-peer", f"Kazoo 4.3's method vs our job, {big:,} numbers", op=">=", limit=20, method=(
-            "Kazoo's cb_jobs_listener loop emulated with raw CouchDB calls (per number: GET, PUT number, PUT "
-            "account copy, PUT whole job doc), timed in 3 windows, summed; ratio Kazoo time / our job time.")),
+        "ratio": Row(
+            "P2",
+            f"{big:,}-number job vs raw _bulk_docs of its documents",
+            op=">=",
+            limit=0.8,
+            method=(
+                "Raw side: the job's number documents, number DB and account-DB copy, by `_bulk_docs` in batches of "
+                "1,000. Ratio raw time / job time (PUT to `complete`); the job must add every number."
+            ),
+        ),
+        "linear": Row(
+            "P2-linear",
+            f"job time, {big:,} vs {small:,} numbers",
+            op="<=",
+            limit=11,
+            method=(
+                f"The same job at {small:,} and {big:,} numbers in one run; ratio of the job times "
+                "(10 would be exactly linear)."
+            ),
+        ),
+        "peer": Row(
+            "P2-peer",
+            f"Kazoo 4.3's method vs our job, {big:,} numbers",
+            op=">=",
+            limit=20,
+            method=(
+                "Kazoo's cb_jobs_listener loop emulated with raw CouchDB calls (per number: GET, PUT number, PUT "
+                "account copy, PUT whole job doc), timed in 3 windows, summed; ratio Kazoo time / our job time."
+            ),
+        ),
     }
-    table = {"title": "Job time by size (seconds; median of the runs)", "columns": ["numbers", "raw _bulk_docs",
-                                                                                     "job", "raw / job"],
-             "rows": []}
+    table = {
+        "title": "Job time by size (seconds; median of the runs)",
+        "columns": ["numbers", "raw _bulk_docs", "job", "raw / job"],
+        "rows": [],
+    }
     times: dict[int, dict[str, list[float]]] = {n: {"raw": [], "job": []} for n in (small, big)}
     s = await started()
     try:
@@ -112,9 +148,11 @@ async def main(args: argparse.Namespace) -> None:
                 for size in (small, big):
                     raw_numbers, job_numbers = fresh_block(size), fresh_block(size)
                     await ensure_number_dbs(couch, raw_numbers + job_numbers)
-                    sides = [("raw", lambda: raw_write(couch, acc["_id"], rid, raw_numbers)),
-                             ("job", lambda: run_job(http, jobs_url, headers, job_numbers, rid))]
-                    for side, fn in (sides if i % 2 == 0 else sides[::-1]):  # alternate who goes first
+                    sides = [
+                        ("raw", lambda nums=raw_numbers: raw_write(couch, acc["_id"], rid, nums)),
+                        ("job", lambda nums=job_numbers: run_job(http, jobs_url, headers, nums, rid)),
+                    ]
+                    for side, fn in sides if i % 2 == 0 else sides[::-1]:  # alternate who goes first
                         times[size][side].append(await fn())
                 raw_s, job_s = times[big]["raw"][-1], times[big]["job"][-1]
                 rows["ratio"].values.append(raw_s / job_s)

@@ -5,6 +5,7 @@ The deep page is the last full page (rows N-50 … N); its start key comes from 
 
     python bench/p3_listing.py [--quick] [--runs 3] [--json OUT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,6 @@ import json
 import statistics
 
 import aiohttp
-
 from harness import CouchClient, Row, alternate, finish, ms, names, percentile, run, sequential, started, timed_get
 
 from kazoo_crossbar.http import startkey
@@ -24,11 +24,25 @@ PAGE = 50
 async def seed(couch: CouchClient, db: str, account_id: str, start: int, stop: int) -> None:
     now = names.gregorian_now()
     for first in range(start, stop, 1000):
-        await couch.bulk_docs(db, [{
-            "_id": f"res{i:06d}", "name": f"Carrier {i}", "enabled": True, "weight_cost": 50,
-            "gateways": [{"server": f"gw{i}.example.com"}], "rules": ["^\\+1(\\d{10})$"], "pvt_type": "resource",
-            "pvt_account_id": account_id, "pvt_created": now, "pvt_modified": now,
-            "pvt_alphanum_name": docs.alphanum_name(f"Carrier {i}")} for i in range(first, min(stop, first + 1000))])
+        await couch.bulk_docs(
+            db,
+            [
+                {
+                    "_id": f"res{i:06d}",
+                    "name": f"Carrier {i}",
+                    "enabled": True,
+                    "weight_cost": 50,
+                    "gateways": [{"server": f"gw{i}.example.com"}],
+                    "rules": ["^\\+1(\\d{10})$"],
+                    "pvt_type": "resource",
+                    "pvt_account_id": account_id,
+                    "pvt_created": now,
+                    "pvt_modified": now,
+                    "pvt_alphanum_name": docs.alphanum_name(f"Carrier {i}"),
+                }
+                for i in range(first, min(stop, first + 1000))
+            ],
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -36,12 +50,26 @@ async def main(args: argparse.Namespace) -> None:
     n, rounds = (10, 2) if args.quick else (20, 6)
     big = sizes[-1]
     rows = {
-        "first": Row("P3", f"listing, first page of {big:,} resources: p50 vs view query", op="<=", limit=1.3,
-                     method=("`GET …/resources` (page of 50) in phases of 20 alternating with the view query it "
-                             "needs (`crossbar_listing?limit=51`); ratio of the p50s.")),
-        "deep": Row("P3", f"listing, last full page of {big:,} resources: p50 vs view query", op="<=", limit=1.3,
-                    method=("As above for the page starting 50 rows before the end (`start_key` from the view, "
-                            "Kazoo-encoded), vs the view query from that key.")),
+        "first": Row(
+            "P3",
+            f"listing, first page of {big:,} resources: p50 vs view query",
+            op="<=",
+            limit=1.3,
+            method=(
+                "`GET …/resources` (page of 50) in phases of 20 alternating with the view query it "
+                "needs (`crossbar_listing?limit=51`); ratio of the p50s."
+            ),
+        ),
+        "deep": Row(
+            "P3",
+            f"listing, last full page of {big:,} resources: p50 vs view query",
+            op="<=",
+            limit=1.3,
+            method=(
+                "As above for the page starting 50 rows before the end (`start_key` from the view, "
+                "Kazoo-encoded), vs the view query from that key."
+            ),
+        ),
     }
     per_size: dict[int, dict[str, list[tuple[float, float]]]] = {k: {"first": [], "deep": []} for k in sizes}
     s = await started()
@@ -59,19 +87,27 @@ async def main(args: argparse.Namespace) -> None:
                 await timed_get(http, view + "?limit=1")  # build the index outside the timings
                 async with http.get(view, params={"skip": str(size - PAGE), "limit": "1"}) as resp:
                     deep_key = (await resp.json())["rows"][0]["key"]
-                cases = {"first": (api, f"{view}?limit={PAGE + 1}"),
-                         "deep": (f"{api}?start_key={startkey.encode(deep_key)}",
-                                  f"{view}?limit={PAGE + 1}&startkey={json.dumps(deep_key)}")}
-                for case, (api_url, direct_url) in cases.items():
+                cases = {
+                    "first": (api, f"{view}?limit={PAGE + 1}"),
+                    "deep": (
+                        f"{api}?start_key={startkey.encode(deep_key)}",
+                        f"{view}?limit={PAGE + 1}&startkey={json.dumps(deep_key)}",
+                    ),
+                }
+                for case, (api_url, _direct_url) in cases.items():
                     async with http.get(api_url, headers=headers) as resp:
                         got = len((await resp.json())["data"])
                     if got != PAGE:
                         raise RuntimeError(f"{case} page of {size}: {got} rows, expected {PAGE}")
-                for i in range(args.runs):
+                for _i in range(args.runs):
                     for case, (api_url, direct_url) in cases.items():
-                        res = await alternate({
-                            "api": lambda u=api_url: sequential(lambda: timed_get(http, u, headers), n),
-                            "direct": lambda u=direct_url: sequential(lambda: timed_get(http, u), n)}, rounds)
+                        res = await alternate(
+                            {
+                                "api": lambda u=api_url: sequential(lambda: timed_get(http, u, headers), n),
+                                "direct": lambda u=direct_url: sequential(lambda: timed_get(http, u), n),
+                            },
+                            rounds,
+                        )
                         a50, d50 = percentile(res["api"], 50), percentile(res["direct"], 50)
                         per_size[size][case].append((a50, d50))
                         if size == big:
@@ -80,9 +116,11 @@ async def main(args: argparse.Namespace) -> None:
         await couch.close()
     finally:
         s.stop()
-    table = {"title": "Listing p50 by number of resources (median of the runs)",
-             "columns": ["resources", "first page: API / view", "ratio", "last page: API / view", "ratio"],
-             "rows": []}
+    table = {
+        "title": "Listing p50 by number of resources (median of the runs)",
+        "columns": ["resources", "first page: API / view", "ratio", "last page: API / view", "ratio"],
+        "rows": [],
+    }
     for size in sizes:
         cells = [f"{size:,}"]
         for case in ("first", "deep"):

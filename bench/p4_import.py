@@ -12,6 +12,7 @@ of the same document runs alongside, to tell whose queue a slow GET waited in.
     python bench/p4_import.py [--quick] [--runs 3] [--json OUT]
     P4_NUMBERS=20000 P4_CHUNK=10000 python bench/p4_import.py --runs 1   # a reduced size, to try a change
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,16 +26,28 @@ import time
 from pathlib import Path
 
 import aiohttp
-
-from harness import (ROOT, CouchClient, Row, create_resource, finish, ms, names, percentile, proc_mb, run, started,
-                     timed_get)
+from harness import (
+    ROOT,
+    CouchClient,
+    Row,
+    create_resource,
+    finish,
+    ms,
+    names,
+    percentile,
+    proc_mb,
+    run,
+    started,
+    timed_get,
+)
 from jobs import ensure_number_dbs, fresh_block, raw_write
 
 PACE_S = 0.02
 
 
-async def paced_gets(http: aiohttp.ClientSession, url: str, headers: dict, stop: asyncio.Event,
-                     limit: int | None = None) -> list[float]:
+async def paced_gets(
+    http: aiohttp.ClientSession, url: str, headers: dict, stop: asyncio.Event, limit: int | None = None
+) -> list[float]:
     out: list[float] = []
     while not stop.is_set() and (limit is None or len(out) < limit):
         out.append(await timed_get(http, url, headers))
@@ -49,10 +62,10 @@ async def one_run(args: argparse.Namespace, count: int, chunk: int) -> dict:
         other, other_headers = await s.account()
         couch = CouchClient(s.couch_url, timeout_s=600)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3600)) as http:
-            rid = await create_resource(http, f"{s.api_url}/v2/accounts/{importer['_id']}/resources",
-                                        await s.login(importer["pvt_api_key"]))
-            other_rid = await create_resource(http, f"{s.api_url}/v2/accounts/{other['_id']}/resources",
-                                              other_headers)
+            rid = await create_resource(
+                http, f"{s.api_url}/v2/accounts/{importer['_id']}/resources", await s.login(importer["pvt_api_key"])
+            )
+            other_rid = await create_resource(http, f"{s.api_url}/v2/accounts/{other['_id']}/resources", other_headers)
             probe = f"{s.api_url}/v2/accounts/{other['_id']}/resources/{other_rid}"
             # the same document straight from CouchDB: tells whether a slow GET waits on it or on us
             direct = f"{s.couch_url}/{names.url_path(names.account_db(other['_id']))}/{other_rid}"
@@ -70,15 +83,32 @@ async def one_run(args: argparse.Namespace, count: int, chunk: int) -> dict:
             direct_task = asyncio.create_task(paced_gets(http, direct, {}, stop))
             t0 = time.perf_counter()
             cli = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kazoo_crossbar", "jobs", "--url", s.api_url, "--api-key",
-                importer["pvt_api_key"], "add", "--resource", rid, "--chunk", str(chunk), "--poll", "0.5", str(path),
-                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                sys.executable,
+                "-m",
+                "kazoo_crossbar",
+                "jobs",
+                "--url",
+                s.api_url,
+                "--api-key",
+                importer["pvt_api_key"],
+                "add",
+                "--resource",
+                rid,
+                "--chunk",
+                str(chunk),
+                "--poll",
+                "0.5",
+                str(path),
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
             samples = []
             while cli.returncode is None:
                 samples.append((proc_mb(s.service.pid)["VmRSS"], proc_mb(s.couch.pid)["VmRSS"]))
                 try:
                     await asyncio.wait_for(cli.wait(), 0.25)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             import_s = time.perf_counter() - t0
             stop.set()
@@ -94,27 +124,63 @@ async def one_run(args: argparse.Namespace, count: int, chunk: int) -> dict:
         await couch.close()
     finally:
         s.stop()
-    return {"import_s": import_s, "raw_s": raw_s, "jobs": len(summary["jobs"]), "before": before, "peak": peak,
-            "sampled_max": {"service": max(a for a, _ in samples), "couchdb": max(b for _, b in samples)},
-            "idle_p95": percentile(idle, 95), "busy_p95": percentile(busy, 95), "busy_n": len(busy),
-            "busy_direct_p95": percentile(busy_direct, 95)}
+    return {
+        "import_s": import_s,
+        "raw_s": raw_s,
+        "jobs": len(summary["jobs"]),
+        "before": before,
+        "peak": peak,
+        "sampled_max": {"service": max(a for a, _ in samples), "couchdb": max(b for _, b in samples)},
+        "idle_p95": percentile(idle, 95),
+        "busy_p95": percentile(busy, 95),
+        "busy_n": len(busy),
+        "busy_direct_p95": percentile(busy_direct, 95),
+    }
 
 
 async def main(args: argparse.Namespace) -> None:
     count, chunk = (5000, 1000) if args.quick else (100_000, 10_000)
     count, chunk = int(os.environ.get("P4_NUMBERS", count)), int(os.environ.get("P4_CHUNK", chunk))
     rows = {
-        "p2": Row("P2-100k", f"{count:,}-number import (jobs of {chunk:,}) vs raw _bulk_docs", op=">=", limit=0.75,
-                  method=(f"`kazoo-crossbar jobs add --chunk {chunk}` run as a command until every job is complete "
-                          "(all numbers added); ratio raw `_bulk_docs` time / import time.")),
-        "svc": Row("P4", "service peak RSS during the import", op="<=", limit=150, unit=" MB", method=(
-            "VmHWM of the service process after the import (fresh processes each run), sampled VmRSS every 0.25 s "
-            "as a cross-check.")),
-        "couch": Row("P4", "embedded CouchDB peak RSS during the import", op="<=", limit=600, unit=" MB",
-                     method="VmHWM of the embedded CouchDB (node) process after the import."),
-        "p5": Row("P5", "another account's GET during the import: p95 vs idle p95", op="<=", limit=3, method=(
-            "`GET /v2/accounts/{B}/resources/{id}` every 20 ms by another account, before the import (idle) and "
-            "while it runs; ratio of the p95s.")),
+        "p2": Row(
+            "P2-100k",
+            f"{count:,}-number import (jobs of {chunk:,}) vs raw _bulk_docs",
+            op=">=",
+            limit=0.75,
+            method=(
+                f"`kazoo-crossbar jobs add --chunk {chunk}` run as a command until every job is complete "
+                "(all numbers added); ratio raw `_bulk_docs` time / import time."
+            ),
+        ),
+        "svc": Row(
+            "P4",
+            "service peak RSS during the import",
+            op="<=",
+            limit=150,
+            unit=" MB",
+            method=(
+                "VmHWM of the service process after the import (fresh processes each run), sampled VmRSS every 0.25 s "
+                "as a cross-check."
+            ),
+        ),
+        "couch": Row(
+            "P4",
+            "embedded CouchDB peak RSS during the import",
+            op="<=",
+            limit=600,
+            unit=" MB",
+            method="VmHWM of the embedded CouchDB (node) process after the import.",
+        ),
+        "p5": Row(
+            "P5",
+            "another account's GET during the import: p95 vs idle p95",
+            op="<=",
+            limit=3,
+            method=(
+                "`GET /v2/accounts/{B}/resources/{id}` every 20 ms by another account, before the import (idle) and "
+                "while it runs; ratio of the p95s."
+            ),
+        ),
     }
     results = []
     for _ in range(args.runs):
@@ -127,13 +193,17 @@ async def main(args: argparse.Namespace) -> None:
             row.values.append(r["peak"][key])
             row.details.append(f"{r['before'][key]} MB before, sampled max {r['sampled_max'][key]} MB")
         rows["p5"].values.append(r["busy_p95"] / r["idle_p95"])
-        rows["p5"].details.append(f"p95 {ms(r['busy_p95'])} ({r['busy_n']} GETs) vs idle {ms(r['idle_p95'])}; "
-                                  f"direct CouchDB GET meanwhile p95 {ms(r['busy_direct_p95'])}")
+        rows["p5"].details.append(
+            f"p95 {ms(r['busy_p95'])} ({r['busy_n']} GETs) vs idle {ms(r['idle_p95'])}; "
+            f"direct CouchDB GET meanwhile p95 {ms(r['busy_direct_p95'])}"
+        )
     raw_m = statistics.median(r["raw_s"] for r in results)
     imp_m = statistics.median(r["import_s"] for r in results)
-    table = {"title": "Job time by size (seconds; median of the runs)",
-             "columns": ["numbers", "raw _bulk_docs", "job", "raw / job"],
-             "rows": [[f"{count:,} (import, {chunk:,} per job)", f"{raw_m:.2f}", f"{imp_m:.2f}", f"{raw_m / imp_m:.2f}×"]]}
+    table = {
+        "title": "Job time by size (seconds; median of the runs)",
+        "columns": ["numbers", "raw _bulk_docs", "job", "raw / job"],
+        "rows": [[f"{count:,} (import, {chunk:,} per job)", f"{raw_m:.2f}", f"{imp_m:.2f}", f"{raw_m / imp_m:.2f}×"]],
+    }
     finish("p4_import", args, list(rows.values()), [table])
 
 

@@ -7,6 +7,7 @@ CouchDB's peak RSS. Extra node flags (e.g. to try a setting) go in BENCH_NODE_FL
 Without the profiler it prints, per job, the CouchDB's CPU seconds (utime + stime, LevelDB's
 background threads included): the figure to compare settings by on a shared machine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,9 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-
 from harness import create_resource, proc_mb, started
-from jobs import ensure_number_dbs, fresh_block, submit, wait_complete, assert_all_added
+from jobs import assert_all_added, ensure_number_dbs, fresh_block, submit, wait_complete
 
 
 def cpu_s(pid: int) -> float:
@@ -43,7 +43,15 @@ def summarize(profile: dict, top: int = 25) -> None:
         frame = nodes[node_id]["callFrame"]
         url = frame.get("url", "")
         m = re.search(r"node_modules/((?:@[^/]+/)?[^/]+)", url)
-        pkg = m[1] if m else ("server.js" if url.endswith("server.js") else (url.split("/")[-1] or frame["functionName"] or "(native)"))
+        pkg = (
+            m[1]
+            if m
+            else (
+                "server.js"
+                if url.endswith("server.js")
+                else (url.split("/")[-1] or frame["functionName"] or "(native)")
+            )
+        )
         by_pkg[pkg] += us
         by_fn[f"{frame['functionName'] or '(anonymous)'} {pkg}:{frame.get('lineNumber', 0) + 1}"] += us
     print(f"CPU profile: {total / 1e6:.1f} s sampled")
@@ -69,6 +77,7 @@ async def main() -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3600)) as http:
             rid = await create_resource(http, f"{s.api_url}/v2/accounts/{acc['_id']}/resources", headers)
             from harness import CouchClient
+
             assert s.couch is not None
             for _ in range(repeat):
                 couch = CouchClient(s.couch_url, timeout_s=600)
@@ -76,15 +85,19 @@ async def main() -> None:
                 await ensure_number_dbs(couch, numbers)
                 await couch.close()
                 t0, cpu0 = time.perf_counter(), cpu_s(s.couch.pid)
-                ids = [await submit(http, jobs_url, headers, numbers[i:i + chunk], rid)
-                       for i in range(0, count, chunk)]
+                ids = [
+                    await submit(http, jobs_url, headers, numbers[i : i + chunk], rid) for i in range(0, count, chunk)
+                ]
                 await wait_complete(http, jobs_url, headers, ids, poll_s=0.2)
                 took, cpu = time.perf_counter() - t0, cpu_s(s.couch.pid) - cpu0
                 for i, job_id in enumerate(ids):
-                    await assert_all_added(http, jobs_url, headers, job_id, len(numbers[i * chunk:(i + 1) * chunk]))
+                    await assert_all_added(http, jobs_url, headers, job_id, len(numbers[i * chunk : (i + 1) * chunk]))
                 disk = sum(f.stat().st_size for f in Path(s.tmp.name, "couch").rglob("*") if f.is_file()) >> 20
-                print(f"{count:,} numbers in {len(ids)} jobs: {took:.1f} s; CouchDB CPU {cpu:.1f} s, "
-                      f"peak RSS {proc_mb(s.couch.pid)['VmHWM']} MB, data dir {disk} MB", flush=True)
+                print(
+                    f"{count:,} numbers in {len(ids)} jobs: {took:.1f} s; CouchDB CPU {cpu:.1f} s, "
+                    f"peak RSS {proc_mb(s.couch.pid)['VmHWM']} MB, data dir {disk} MB",
+                    flush=True,
+                )
     finally:
         s.stop()
     profiles = sorted(prof_dir.glob("*.cpuprofile"))

@@ -5,6 +5,7 @@ small sizes and leaves docs/benchmarks.md alone unless --doc is given.
 
     python bench/run_all.py [--quick] [--runs 3] [--doc PATH] [--only p1_get,p3_listing]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,13 +96,16 @@ def table_md(columns: list[str], rows: list[list[str]]) -> str:
 
 def document(reports: list[dict], failures: dict[str, str], args: argparse.Namespace, took: dict[str, float]) -> str:
     info = versions()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [INTRO.format(runs=args.runs),
-             f"## This run\n\n{now}{' (quick mode: small sizes, figures not meaningful)' if args.quick else ''}; "
-             f"{info['cpu']}, {info['memory_gb']} GB, Linux {info['kernel']}; Python {info['python']}, "
-             f"aiohttp {info['aiohttp']}, {info['event_loop']}; Node {info['node']}, express-pouchdb "
-             f"{info['express-pouchdb']}, PouchDB {info['pouchdb']}. Wall time: "
-             + ", ".join(f"{k} {v / 60:.1f} min" for k, v in took.items()) + "."]
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        INTRO.format(runs=args.runs),
+        f"## This run\n\n{now}{' (quick mode: small sizes, figures not meaningful)' if args.quick else ''}; "
+        f"{info['cpu']}, {info['memory_gb']} GB, Linux {info['kernel']}; Python {info['python']}, "
+        f"aiohttp {info['aiohttp']}, {info['event_loop']}; Node {info['node']}, express-pouchdb "
+        f"{info['express-pouchdb']}, PouchDB {info['pouchdb']}. Wall time: "
+        + ", ".join(f"{k} {v / 60:.1f} min" for k, v in took.items())
+        + ".",
+    ]
     body, methods, tables = [], [], {}
     for rep in reports:
         for row in rep["rows"]:
@@ -117,8 +121,10 @@ def document(reports: list[dict], failures: dict[str, str], args: argparse.Names
             merged["rows"].extend(t["rows"])
     parts.append("## Results\n\n" + table_md(["", "what", "min", "median", "max", "target", "", "per run"], body))
     if failures:
-        parts.append("## Benchmarks that did not finish\n\n" + "\n".join(
-            f"- `{k}`:\n\n```\n{v[-1500:]}\n```" for k, v in failures.items()))
+        parts.append(
+            "## Benchmarks that did not finish\n\n"
+            + "\n".join(f"- `{k}`:\n\n```\n{v[-1500:]}\n```" for k, v in failures.items())
+        )
     parts.append("## Method\n\n" + "\n".join(methods))
     for title, t in tables.items():
         parts.append(f"## {title}\n\n" + table_md(t["columns"], t["rows"]))
@@ -130,8 +136,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--doc", type=Path, help="where to write the results (default docs/benchmarks.md; "
-                                            "quick mode writes nothing unless given)")
+    p.add_argument(
+        "--doc",
+        type=Path,
+        help="where to write the results (default docs/benchmarks.md; quick mode writes nothing unless given)",
+    )
     p.add_argument("--only", help="comma-separated benchmark names")
     args = p.parse_args()
     names = args.only.split(",") if args.only else SCRIPTS
@@ -151,7 +160,9 @@ def main() -> int:
     print("\n" + "=" * 100)
     for rep in reports:
         for row in rep["rows"]:
-            stats = f"{row['min']:8.3g} {row['median']:8.3g} {row['max']:8.3g}" if row["values"] else "not run".rjust(26)
+            stats = (
+                f"{row['min']:8.3g} {row['median']:8.3g} {row['max']:8.3g}" if row["values"] else "not run".rjust(26)
+            )
             verdict = {True: "met", False: "MISSED", None: ""}[row["met"]]
             print(f"{row['id']:9} {row['what'][:56]:56} {stats}  {row['target'] or '':10} {verdict}")
     for name in failures:

@@ -1,9 +1,10 @@
 """The application factory: settings in, an aiohttp app out. The services are built once
 (services.py), the routes come from the one route table (routes.py), and every request goes
 through the one middleware (http/middleware.py)."""
+
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from .openapi import document
 from .routes import table
 from .services import OPENAPI, SERVICES, make_services
 
-__all__ = ["create_app", "SERVICES"]
+__all__ = ["SERVICES", "create_app"]
 
 
 def create_app(settings: Settings, *, background: bool = True) -> web.Application:
@@ -24,8 +25,9 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
     services = make_services(settings)
     routes = table(services)
     # The body limit is Kazoo's crossbar.max_upload_size, enforced by the pipeline.
-    app = web.Application(client_max_size=1024**3,
-                          middlewares=[request_middleware(services.metrics, node_hash(settings.node_name))])
+    app = web.Application(
+        client_max_size=1024**3, middlewares=[request_middleware(services.metrics, node_hash(settings.node_name))]
+    )
     install_protocol_errors(node_hash(settings.node_name))  # malformed HTTP: envelopes too
     app[SERVICES] = services
     app[OPENAPI] = document(routes)

@@ -6,6 +6,7 @@ KAZOO_CROSSBAR_PORT, KAZOO_AMQP_URL, KAZOO_NODE_NAME, KAZOO_LOG_FORMAT (json or 
 Every failure ends with one line on stderr (`kazoo-crossbar CMD: error: ...`) and a
 non-zero exit; `--debug` shows the traceback instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import json
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import log
 from .cli_errors import CliError, describe, redact_url
@@ -52,10 +53,13 @@ def _secrets(argv: list[str]) -> tuple[str, ...]:
     return tuple(s for s in found if s)
 
 
-
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(couchdb_url=getattr(args, "couchdb_url", None), host=getattr(args, "host", None),
-                             port=getattr(args, "port", None), amqp_url=getattr(args, "amqp_url", None))
+    return Settings.from_env(
+        couchdb_url=getattr(args, "couchdb_url", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        amqp_url=getattr(args, "amqp_url", None),
+    )
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -64,12 +68,21 @@ def cmd_setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     log.configure(settings.log_format)
     try:
-        result = asyncio.run(setup(settings.couchdb_url, settings.node_name, wait_s=args.wait,
-                                   master_account_name=args.master_account_name,
-                                   admin_username=args.admin_username, admin_password=args.admin_password))
+        result = asyncio.run(
+            setup(
+                settings.couchdb_url,
+                settings.node_name,
+                wait_s=args.wait,
+                master_account_name=args.master_account_name,
+                admin_username=args.admin_username,
+                admin_password=args.admin_password,
+            )
+        )
     except TimeoutError:
-        raise CliError(f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
-                       "start it (kazoo-crossbar couchdb) or set --couchdb-url / KAZOO_COUCHDB_URL") from None
+        raise CliError(
+            f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
+            "start it (kazoo-crossbar couchdb) or set --couchdb-url / KAZOO_COUCHDB_URL"
+        ) from None
     print(json.dumps(result), flush=True)
     return 0
 
@@ -96,17 +109,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def started(_aiohttp_banner: str) -> None:
         # aiohttp calls this once every socket listens: the operator's one startup line.
         structlog.get_logger("kazoo_crossbar").info(
-            "started", version=package_version(), node=settings.node_name,
-            couchdb=redact_url(settings.couchdb_url), broker="on" if settings.amqp_url else "off",
-            listen=f"{settings.host}:{settings.port}", event_loop=type(loop).__module__)
+            "started",
+            version=package_version(),
+            node=settings.node_name,
+            couchdb=redact_url(settings.couchdb_url),
+            broker="on" if settings.amqp_url else "off",
+            listen=f"{settings.host}:{settings.port}",
+            event_loop=type(loop).__module__,
+        )
 
     loop = event_loop()
     try:
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None, print=started,
-                    loop=loop)
+        web.run_app(
+            create_app(settings), host=settings.host, port=settings.port, access_log=None, print=started, loop=loop
+        )
     except OSError as exc:
-        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; stop the other "
-                       "process or choose --port / KAZOO_CROSSBAR_PORT") from None
+        raise CliError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; stop the other "
+            "process or choose --port / KAZOO_CROSSBAR_PORT"
+        ) from None
     return 0
 
 
@@ -122,18 +143,23 @@ def parser() -> Parser:
     p.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, **kw: object) -> Parser:
+    def command(name: str, **kw: Any) -> Parser:
         s = sub.add_parser(name, **kw)
         s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return s
 
     s = command("setup", help="prepare CouchDB: databases, views, config, master account")
     s.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
-    s.add_argument("--master-account-name", default="Master Account",
-                   help="name of the master account when setup creates it (default: Master Account)")
+    s.add_argument(
+        "--master-account-name",
+        default="Master Account",
+        help="name of the master account when setup creates it (default: Master Account)",
+    )
     s.add_argument("--admin-username", help="the master account's admin user (default: admin)")
-    s.add_argument("--admin-password", help="its password, set even when the user exists (default: generated "
-                                            "for a new user and printed)")
+    s.add_argument(
+        "--admin-password",
+        help="its password, set even when the user exists (default: generated for a new user and printed)",
+    )
     s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
     s.set_defaults(func=cmd_setup)
 
@@ -147,8 +173,11 @@ def parser() -> Parser:
     s = command("couchdb", help="run the embedded CouchDB in the foreground")
     s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     s.add_argument("--port", type=lambda v: parse_port(v, "--port"), default=5984, help="(default 5984)")
-    s.add_argument("--data-dir", default="var/couchdb", help="where the databases are kept, made when missing "
-                                                             "(default var/couchdb)")
+    s.add_argument(
+        "--data-dir",
+        default="var/couchdb",
+        help="where the databases are kept, made when missing (default var/couchdb)",
+    )
     s.add_argument("--in-memory", action="store_true", help="keep nothing: the databases go when it stops")
     s.set_defaults(func=cmd_couchdb)
 
@@ -172,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`| head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into one line
+    except Exception as exc:
         if args.debug:
             raise
         message = str(exc) if isinstance(exc, ConfigError) else describe(exc)

@@ -1,5 +1,6 @@
 """One clear line per failure: the exception every command raises for an operator's mistake,
 and the wording of the usual environmental failures (CouchDB or the API down, port in use)."""
+
 from __future__ import annotations
 
 import errno
@@ -27,12 +28,17 @@ def describe(exc: BaseException) -> str:
 
     if isinstance(exc, CouchError) or type(exc).__module__.startswith("aiocouch"):
         status = getattr(exc, "status", None)
-        hint = "check the user and password in the CouchDB URL" if status in (401, 403) or "Unauthorized" in \
-            type(exc).__name__ else "check that the URL is a CouchDB 3 server"
+        hint = (
+            "check the user and password in the CouchDB URL"
+            if status in (401, 403) or "Unauthorized" in type(exc).__name__
+            else "check that the URL is a CouchDB 3 server"
+        )
         return f"CouchDB refused the request ({exc}); {hint}"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return (f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error}); "
-                "is the server running, and is the URL right?")
+        return (
+            f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error}); "
+            "is the server running, and is the URL right?"
+        )
     if isinstance(exc, aiohttp.ClientError):
         return f"HTTP request failed: {type(exc).__name__}: {exc}; is the URL right?"
     if isinstance(exc, FileNotFoundError):

@@ -1,4 +1,5 @@
 """Service settings: command-line options with environment fallbacks (decisions.md)."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ class Settings:
     log_format: str = "json"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         values: dict[str, object] = {
             "couchdb_url": env.get("KAZOO_COUCHDB_URL", DEFAULT_COUCHDB_URL),

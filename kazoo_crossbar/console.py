@@ -5,6 +5,7 @@ Only the files present in the package folder at start-up are served (looked up b
 table, so no request path can reach outside it); any other path or method under /ui is a Kazoo
 envelope (404, 405 or 501), never the API's root banner. Every answer carries a strict
 Content-Security-Policy: scripts and styles from this origin only, no inline code."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,21 +16,38 @@ from .http import errors
 from .http.pipeline import refused_method
 
 UI_DIR = Path(__file__).resolve().parent / "ui"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-                 ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
 READ_METHODS = frozenset({"GET", "HEAD"})
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "X-Frame-Options": "DENY", "Cache-Control": "no-cache"}
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
 
 
 def shipped_files(folder: Path = UI_DIR) -> dict[str, Path]:
     """URL path below /ui/ → file, for every servable file of the folder."""
     if not folder.is_dir():
         return {}
-    return {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*"))
-            if path.is_file() and path.suffix in CONTENT_TYPES}
+    return {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.suffix in CONTENT_TYPES
+    }
 
 
 def content_type(name: str) -> str:
@@ -62,20 +80,33 @@ class Console:
         if path is None:
             raise errors.not_found()
         charset = "utf-8" if content_type(name).startswith(("text/", "application/json", "image/svg")) else None
-        return web.Response(body=path.read_bytes(), content_type=content_type(name), charset=charset,
-                            headers=HEADERS)
+        return web.Response(body=path.read_bytes(), content_type=content_type(name), charset=charset, headers=HEADERS)
 
 
 def _operation(op_id: str, summary: str, params: list | None = None) -> dict:
     html = {"description": "a console file", "content": {"text/html": {"schema": {"type": "string"}}}}
-    missing = {"description": "no such file", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-    return {"operationId": op_id, "summary": summary, "security": [], "parameters": params or [],
-            "responses": {"200": html, "404": missing}}
+    missing = {
+        "description": "no such file",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "security": [],
+        "parameters": params or [],
+        "responses": {"200": html, "404": missing},
+    }
 
 
 UI_ROOT = _operation("console", "The operator console (index.html)")
-UI_FILE = _operation("console_file", "A file of the operator console", [
-    {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}])
-UI_REDIRECT = {"operationId": "console_redirect", "summary": "Redirects to /ui/", "security": [],
-               "responses": {"301": {"description": "to /ui/"}}}
+UI_FILE = _operation(
+    "console_file",
+    "A file of the operator console",
+    [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+)
+UI_REDIRECT = {
+    "operationId": "console_redirect",
+    "summary": "Redirects to /ui/",
+    "security": [],
+    "responses": {"301": {"description": "to /ui/"}},
+}

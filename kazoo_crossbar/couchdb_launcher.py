@@ -6,6 +6,7 @@ wheel has no `node_modules`: the pinned packages are installed with `npm ci` on 
 start into a per-user cache folder keyed by the lock file's hash (so an upgrade with a
 new lock file gets a fresh folder), `$KAZOO_CROSSBAR_NODE_DIR` overriding the place.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,22 +40,34 @@ def cache_dir(lock: bytes) -> Path:
 def _npm_ci(target: Path, source: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        raise CliError(f"the embedded CouchDB needs its Node packages in {target}, and npm is not installed; "
-                       "install Node.js with npm (>= 18)")
+        raise CliError(
+            f"the embedded CouchDB needs its Node packages in {target}, and npm is not installed; "
+            "install Node.js with npm (>= 18)"
+        )
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in SHIPPED:
         if (source / name).is_file():
             shutil.copy2(source / name, tmp / name)
-    print(f"kazoo-crossbar couchdb: installing the embedded CouchDB's pinned Node packages (npm ci) "
-          f"into {target}; this happens once", file=sys.stderr, flush=True)
-    done = subprocess.run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"],
-                          cwd=tmp, stdout=sys.stderr, stderr=sys.stderr)
+    print(
+        f"kazoo-crossbar couchdb: installing the embedded CouchDB's pinned Node packages (npm ci) "
+        f"into {target}; this happens once",
+        file=sys.stderr,
+        flush=True,
+    )
+    done = subprocess.run(
+        [npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"],
+        cwd=tmp,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+    )
     if done.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CliError(f"`npm ci` failed (exit {done.returncode}) installing the embedded CouchDB into {target}; "
-                       "see npm's messages above (network? registry?)")
+        raise CliError(
+            f"`npm ci` failed (exit {done.returncode}) installing the embedded CouchDB into {target}; "
+            "see npm's messages above (network? registry?)"
+        )
     (tmp / "node_modules" / STAMP).touch()
     try:
         tmp.rename(target)
@@ -111,8 +124,9 @@ def check_port(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as node's listen does
             probe.bind(address)
     except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop the other process or "
-                       "choose --host / --port") from None
+        raise CliError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop the other process or choose --host / --port"
+        ) from None
 
 
 def run(host: str, port: int, data_dir: str | None, in_memory: bool) -> int:

@@ -5,6 +5,7 @@ Crossbar that speaks the API: this service or Kazoo itself. Large files are sent
 several jobs of `--chunk` numbers each (the server's `crossbar.resources`
 `job_max_numbers`, 10000 by default). Options may come before or after the action.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import aiohttp
 
@@ -92,7 +94,7 @@ class Api:
             try:
                 async with self.http.request(method, url, json=payload, headers=self.headers) as resp:
                     status, raw = resp.status, await resp.read()
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 sent = not isinstance(exc, aiohttp.ClientConnectorError)
                 if attempt == RETRIES or (method == "PUT" and sent):
                     raise
@@ -140,11 +142,10 @@ class Progress:
             self.bar.close()
 
 
-async def add(api: Api, resource_id: str, numbers: list[str], chunk: int, name: str | None,
-              poll_s: float) -> dict:
+async def add(api: Api, resource_id: str, numbers: list[str], chunk: int, name: str | None, poll_s: float) -> dict:
     job_ids = []
     for start in range(0, len(numbers), chunk):
-        data: dict[str, Any] = {"numbers": numbers[start:start + chunk], "resource_id": resource_id}
+        data: dict[str, Any] = {"numbers": numbers[start : start + chunk], "resource_id": resource_id}
         if name:
             data["name"] = name if len(numbers) <= chunk else f"{name} ({start // chunk + 1})"
         job_ids.append((await api.call("PUT", api.jobs_url, {"data": data}))["data"]["id"])
@@ -163,11 +164,19 @@ async def add(api: Api, resource_id: str, numbers: list[str], chunk: int, name: 
                 await asyncio.sleep(poll_s)
     finally:
         progress.close()
-    failures = [{"number": number, "reason": failure_reason(e), "message": failure_message(e)}
-                for job_id in job_ids for number, e in (jobs[job_id].get("errors") or {}).items()]
-    return {"jobs": job_ids, "submitted": len(numbers),
-            "added": sum(len(jobs[j].get("successes") or {}) for j in job_ids), "failed": len(failures),
-            "failed_by_reason": dict(Counter(f["reason"] for f in failures)), "failures": failures}
+    failures = [
+        {"number": number, "reason": failure_reason(e), "message": failure_message(e)}
+        for job_id in job_ids
+        for number, e in (jobs[job_id].get("errors") or {}).items()
+    ]
+    return {
+        "jobs": job_ids,
+        "submitted": len(numbers),
+        "added": sum(len(jobs[j].get("successes") or {}) for j in job_ids),
+        "failed": len(failures),
+        "failed_by_reason": dict(Counter(f["reason"] for f in failures)),
+        "failures": failures,
+    }
 
 
 async def main_async(args: argparse.Namespace) -> Any:
@@ -202,9 +211,11 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
 
     def connection_options(parser: argparse.ArgumentParser, default: Any) -> None:
         # On `jobs` and again on each action (default SUPPRESS there, so the earlier value stays).
-        parser.add_argument("--url", default=default if default is argparse.SUPPRESS
-                            else os.environ.get("KAZOO_CROSSBAR_URL", DEFAULT_URL),
-                            help="API base URL (env KAZOO_CROSSBAR_URL)")
+        parser.add_argument(
+            "--url",
+            default=default if default is argparse.SUPPRESS else os.environ.get("KAZOO_CROSSBAR_URL", DEFAULT_URL),
+            help="API base URL (env KAZOO_CROSSBAR_URL)",
+        )
         parser.add_argument("--api-key", default=default, help="account API key (env KAZOO_API_KEY)")
         parser.add_argument("--account", default=default, help="account id (default: the API key's account)")
 
@@ -219,17 +230,25 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     a = action("add", help="submit numbers from FILE, wait, summarise")
     a.add_argument("--resource", required=True, help="resource id (the account's or a global one)")
     a.add_argument("--name", help="job name")
-    a.add_argument("--chunk", type=int, default=DEFAULT_CHUNK,
-                   help=f"numbers per job (default {DEFAULT_CHUNK}, the server's job_max_numbers)")
+    a.add_argument(
+        "--chunk",
+        type=int,
+        default=DEFAULT_CHUNK,
+        help=f"numbers per job (default {DEFAULT_CHUNK}, the server's job_max_numbers)",
+    )
     a.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     a.add_argument("--failures", metavar="FILE", help="write the failed numbers as CSV (number,reason,message)")
     a.add_argument("file", help="one number per line, or CSV with a number column")
     s = action("show", help="one job (a descendant account's with --account ID)")
     s.add_argument("job_id")
     lst = action("list", help="the account's jobs")
-    lst.add_argument("--created-from", type=int, metavar="GREGORIAN_S",
-                     help="Kazoo timestamp (gregorian seconds, as `timestamp` in the output); "
-                          "default: created-to minus crossbar maximum_range (31 days)")
+    lst.add_argument(
+        "--created-from",
+        type=int,
+        metavar="GREGORIAN_S",
+        help="Kazoo timestamp (gregorian seconds, as `timestamp` in the output); "
+        "default: created-to minus crossbar maximum_range (31 days)",
+    )
     lst.add_argument("--created-to", type=int, metavar="GREGORIAN_S", help="default: now")
     p.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ The semantics are the ones the code relied on with the standard library, whichev
 - `loads_strict` (request bodies, issue 12): invalid UTF-8, lone surrogates, NaN/Infinity and
   numbers that overflow a double are errors (JSONDecodeError, a ValueError).
 """
+
 from __future__ import annotations
 
 import json as _json
@@ -56,8 +57,7 @@ def _std_dumps(obj: Any, sort_keys: bool, indent: bool, ascii_only: bool) -> byt
     if indent:
         text = _json.dumps(obj, indent=2, ensure_ascii=ascii_only, allow_nan=False, sort_keys=sort_keys)
     else:
-        text = _json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=False,
-                           sort_keys=sort_keys)
+        text = _json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=False, sort_keys=sort_keys)
     return text.encode("utf-8")
 
 
@@ -119,8 +119,7 @@ else:  # pragma: no cover - the fallback; tests/unit/test_jsonc.py runs it with 
         except UnicodeDecodeError as exc:
             raise JSONDecodeError("str is not valid UTF-8", raw.decode("utf-8", "replace"), exc.start) from None
         try:
-            value = _json.loads(text, parse_constant=_refuse_constant, parse_float=_no_big_float,
-                                parse_int=_no_big_int)
+            value = _json.loads(text, parse_constant=_refuse_constant, parse_float=_no_big_float, parse_int=_no_big_int)
         except JSONDecodeError:
             raise
         except ValueError as exc:

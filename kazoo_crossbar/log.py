@@ -2,11 +2,13 @@
 
 JSON lines are rendered to bytes by jsonc (orjson) and written by structlog's BytesLogger; with
 the standard library's json (no orjson wheel) they are text lines as before."""
+
 from __future__ import annotations
 
 import logging
 import sys
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -38,7 +40,7 @@ class _Stamper:
     def __init__(self) -> None:
         self._second, self._prefix = -1, ""
 
-    def __call__(self, logger: Any, name: str, event: dict) -> dict:
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         now = time.time()
         second = int(now)
         if second != self._second:

@@ -4,6 +4,7 @@ paths and the plain routes) and the shipped JSON schemas (one source of truth).
 Request bodies are Kazoo's envelope `{"data": <schema>}`; every answer is Kazoo's success
 or error envelope. Draft-04 `$ref`s by schema id become component references.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,10 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import validation
-from .http.envelope import KAZOO_VERSION
 from .config import Settings
+from .http.envelope import KAZOO_VERSION
 from .routes import RouteTable, table
 from .services import make_services
+
 
 def _convert(node: Any) -> Any:
     """Draft-04 schema → OpenAPI 3.1 schema object (JSON Schema 2020-12 dialect)."""
@@ -22,7 +24,7 @@ def _convert(node: Any) -> Any:
         return [_convert(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in node.items():
         if key in ("$schema", "id"):
             continue
@@ -40,14 +42,32 @@ def _convert(node: Any) -> Any:
 @lru_cache(maxsize=1)
 def _schemas() -> dict:
     schemas = {name: _convert(validation.load_schema(name)) for name in validation.schema_names()}
-    schemas["SuccessEnvelope"] = {"type": "object", "required": ["status", "request_id"], "properties": {
-        "status": {"const": "success"}, "data": {}, "request_id": {"type": "string"},
-        "revision": {"type": "string"}, "auth_token": {"type": "string"}, "page_size": {"type": "integer"},
-        "next_start_key": {"type": "string"}, "start_key": {"type": "string"}}}
-    schemas["ErrorEnvelope"] = {"type": "object", "required": ["status", "error", "message", "data", "request_id"],
-                                "properties": {"status": {"const": "error"}, "error": {"type": "string"},
-                                               "message": {"type": "string"}, "data": {},
-                                               "request_id": {"type": "string"}, "auth_token": {"type": "string"}}}
+    schemas["SuccessEnvelope"] = {
+        "type": "object",
+        "required": ["status", "request_id"],
+        "properties": {
+            "status": {"const": "success"},
+            "data": {},
+            "request_id": {"type": "string"},
+            "revision": {"type": "string"},
+            "auth_token": {"type": "string"},
+            "page_size": {"type": "integer"},
+            "next_start_key": {"type": "string"},
+            "start_key": {"type": "string"},
+        },
+    }
+    schemas["ErrorEnvelope"] = {
+        "type": "object",
+        "required": ["status", "error", "message", "data", "request_id"],
+        "properties": {
+            "status": {"const": "error"},
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "data": {},
+            "request_id": {"type": "string"},
+            "auth_token": {"type": "string"},
+        },
+    }
     return schemas
 
 
@@ -64,12 +84,16 @@ def document(routes: RouteTable | None = None) -> dict:
         paths.setdefault(plain.path, {})[plain.method.lower()] = plain.operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "kazoo_crossbar resources API", "version": KAZOO_VERSION,
-                 "description": "Kazoo 4.3 Crossbar compatible resources, bulk number jobs and auth."},
+        "info": {
+            "title": "kazoo_crossbar resources API",
+            "version": KAZOO_VERSION,
+            "description": "Kazoo 4.3 Crossbar compatible resources, bulk number jobs and auth.",
+        },
         "servers": [{"url": "/"}],
         "security": [{"XAuthToken": []}],
         "paths": paths,
-        "components": {"schemas": copy.deepcopy(_schemas()), "securitySchemes": {
-            "XAuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
+        "components": {
+            "schemas": copy.deepcopy(_schemas()),
+            "securitySchemes": {"XAuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
+        },
     }
-

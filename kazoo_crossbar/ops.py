@@ -1,4 +1,5 @@
 """The operator routes outside the Kazoo API: /health, /metrics, /openapi.json."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ async def health_view(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:  # a CouchDB that accepts connections but never answers must not hang the probe
         couchdb = await asyncio.wait_for(services.couch.up(), HEALTH_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         couchdb = False
     checks = {"couchdb": "up" if couchdb else "down"}
     if services.settings.amqp_url:
@@ -42,15 +43,27 @@ async def other_method(request: web.Request) -> web.Response:
 
 def _plain(op_id: str, summary: str, content_type: str, schema: dict, *, unhealthy: bool = False) -> dict:
     ok = {"description": "success", "content": {content_type: {"schema": schema}}}
-    responses = {"200": ok, **({"503": {"description": "degraded", "content": {content_type: {"schema": schema}}}}
-                               if unhealthy else {})}
+    responses = {
+        "200": ok,
+        **({"503": {"description": "degraded", "content": {content_type: {"schema": schema}}}} if unhealthy else {}),
+    }
     return {"operationId": op_id, "summary": summary, "security": [], "responses": responses}
 
 
-HEALTH = _plain("health", "CouchDB (and broker) reachable", "application/json",
-                {"type": "object", "required": ["status", "couchdb"], "properties": {
-                    "status": {"enum": ["ok", "degraded"]}, "couchdb": {"enum": ["up", "down"]},
-                    "amqp": {"enum": ["up", "down"]}}}, unhealthy=True)
+HEALTH = _plain(
+    "health",
+    "CouchDB (and broker) reachable",
+    "application/json",
+    {
+        "type": "object",
+        "required": ["status", "couchdb"],
+        "properties": {
+            "status": {"enum": ["ok", "degraded"]},
+            "couchdb": {"enum": ["up", "down"]},
+            "amqp": {"enum": ["up", "down"]},
+        },
+    },
+    unhealthy=True,
+)
 METRICS = _plain("metrics", "Prometheus metrics", "text/plain", {"type": "string"})
 OPENAPI_DOC = _plain("openapi", "This document", "application/json", {"type": "object"})
-

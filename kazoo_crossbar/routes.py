@@ -3,11 +3,13 @@ registers its plain routes, and /openapi.json is generated from both.
 
 A new Kazoo noun: write its endpoint (http/endpoint.py contract) and add it to `endpoints`.
 A new route outside /v2 (a static folder, an operator page): add a `Plain` (or a `Static`)."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -70,15 +72,17 @@ def table(services: Services) -> RouteTable:
         endpoints=endpoints(services),
         # each GET route is followed by its other-methods fallback (same aiohttp resource):
         # a 405/501 envelope, never the API's root banner
-        plain=[Plain("GET", "/health", ops.health_view, ops.HEALTH),
-               Plain("*", "/health", ops.other_method, None),
-               Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
-               Plain("*", "/metrics", ops.other_method, None),
-               Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
-               Plain("*", "/openapi.json", ops.other_method, None),
-               Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),
-               Plain("GET", "/ui/", console.serve, UI_ROOT),
-               Plain("GET", "/ui/{path}", console.serve, UI_FILE),
-               # every other method and path under /ui: an envelope, never the API's banner
-               Plain("*", r"/ui{rest:(/[\s\S]*)?}", console.fallback, None)],
+        plain=[
+            Plain("GET", "/health", ops.health_view, ops.HEALTH),
+            Plain("*", "/health", ops.other_method, None),
+            Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
+            Plain("*", "/metrics", ops.other_method, None),
+            Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
+            Plain("*", "/openapi.json", ops.other_method, None),
+            Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),
+            Plain("GET", "/ui/", console.serve, UI_ROOT),
+            Plain("GET", "/ui/{path}", console.serve, UI_FILE),
+            # every other method and path under /ui: an envelope, never the API's banner
+            Plain("*", r"/ui{rest:(/[\s\S]*)?}", console.fallback, None),
+        ],
     )

@@ -1,6 +1,7 @@
 """The long-lived parts of one service instance, built once from the settings in dependency
 order (no part refers to one built after it). HTTP, endpoints and the app take what they need
 from here; nothing here imports HTTP."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,17 +60,31 @@ def make_services(settings: Settings) -> Services:
     metrics = Metrics()
     hits, misses = metrics.doc_cache.labels("hit"), metrics.doc_cache.labels("miss")
     doc_cache = DocCache(on_lookup=lambda hit: (hits if hit else misses).inc())
-    bus: Bus = AmqpBus(settings.amqp_url, node, on_change=doc_cache.on_routing_key,
-                       on_state=doc_cache.set_enabled) if settings.amqp_url else NullBus()
+    bus: Bus = (
+        AmqpBus(settings.amqp_url, node, on_change=doc_cache.on_routing_key, on_state=doc_cache.set_enabled)
+        if settings.amqp_url
+        else NullBus()
+    )
     writes = Writes(couch, bus, doc_cache, node, settings.zone)
     config = SystemConfig(couch, node, settings.zone, writes=writes)
     accounts = Accounts(couch)
     keys = KeyStore(couch, config, node, writes=writes)
     runner = JobRunner(writes, config, accounts, node, metrics)
     jobs = JobService(writes, bus, WorkerPool(runner, metrics=metrics), node)
-    return Services(settings=settings, couch=couch, writes=writes, config=config, accounts=accounts, keys=keys,
-                    tokens=Tokens(couch, config, keys, writes), bus=bus, jobs=jobs,
-                    recovery=Recovery(couch, config, jobs, metrics), doc_cache=doc_cache, metrics=metrics)
+    return Services(
+        settings=settings,
+        couch=couch,
+        writes=writes,
+        config=config,
+        accounts=accounts,
+        keys=keys,
+        tokens=Tokens(couch, config, keys, writes),
+        bus=bus,
+        jobs=jobs,
+        recovery=Recovery(couch, config, jobs, metrics),
+        doc_cache=doc_cache,
+        metrics=metrics,
+    )
 
 
 SERVICES = web.AppKey("services", Services)

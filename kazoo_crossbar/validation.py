@@ -46,15 +46,16 @@ a client can observe of that:
 The caller's ``data`` is never modified. Validators and the ``$ref`` registry are built
 once per schema and cached (validation is on the request path).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
@@ -91,7 +92,8 @@ class SchemaNotFound(LookupError):
 
 # --------------------------------------------------------------------------- loading
 
-@lru_cache(maxsize=None)
+
+@cache
 def _load(name: str) -> dict:
     if not _NAME.match(name):
         raise SchemaNotFound(name)
@@ -123,12 +125,13 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft4Validator:
     return Draft4Validator(_load(name), registry=_registry())
 
 
 # --------------------------------------------------------------------------- public API
+
 
 def validate(name: str, data: Any, *, strict: bool = False) -> tuple[Any, Errors]:
     """Validate ``data`` against the shipped schema ``name`` (raises ``SchemaNotFound``).
@@ -145,8 +148,8 @@ def validate(name: str, data: Any, *, strict: bool = False) -> tuple[Any, Errors
 def validate_with(schema: Mapping[str, Any], data: Any, *, strict: bool = False) -> tuple[Any, Errors]:
     """Like ``validate`` but with an ad-hoc draft-04 schema (its ``$ref``s may name shipped
     schemas). Builds a validator on every call: not for the request path."""
-    schema = _copy_json(dict(schema))
-    return _run(schema, Draft4Validator(schema, registry=_registry()), data, strict)
+    copied = _copy_json(dict(schema))
+    return _run(copied, Draft4Validator(copied, registry=_registry()), data, strict)
 
 
 def _run(schema: dict, validator: Draft4Validator, data: Any, strict: bool) -> tuple[Any, Errors]:
@@ -187,6 +190,7 @@ def merge_errors(*errs: Mapping[str, Mapping[str, Any]] | None) -> Errors:
 
 
 # --------------------------------------------------------------------------- defaults
+
 
 def _copy_json(value: Any) -> Any:
     # Faster than copy.deepcopy for JSON trees; scalars are immutable and shared.
@@ -252,7 +256,7 @@ def _fill_defaults(instance: Any, schema: Any, resolver: Resolver) -> None:
                 _fill_defaults(item, sub, resolver)
             more = schema.get("additionalItems")
             if isinstance(more, dict):
-                for item in instance[len(items):]:
+                for item in instance[len(items) :]:
                     _fill_defaults(item, more, resolver)
 
 
@@ -266,7 +270,7 @@ def _round_half_away(value: float) -> int:
     # Erlang round/1, not Python's banker's rounding.
     if not math.isfinite(value):
         raise ValueError(value)
-    return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
+    return math.floor(abs(value) + 0.5) * (1 if value >= 0 else -1)
 
 
 def _to_integer(value: Any) -> int:
@@ -335,6 +339,7 @@ def _fix_js_types(doc: Any, errors: Iterable[ValidationError]) -> tuple[Any, boo
 
 # --------------------------------------------------------------------------- error shape
 
+
 def _num(value: Any) -> str:
     return str(value)
 
@@ -345,7 +350,9 @@ def _generic(instance: Any) -> dict[str, Any]:
 
 def _convert(error: ValidationError) -> Iterator[tuple[list[str | int], str, dict[str, Any]]]:
     path: list[str | int] = list(error.absolute_path)
-    keyword, target, value = error.validator, error.validator_value, error.instance
+    # the stubs allow `Unset` and boolean schemas; an error raised by a validator has neither
+    keyword, target, value = str(error.validator), cast(Any, error.validator_value), error.instance
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
 
     if keyword == "required":
         # jsonschema yields one error per missing name without naming it; list them all
@@ -358,42 +365,78 @@ def _convert(error: ValidationError) -> Iterator[tuple[list[str | int], str, dic
         types = ", ".join(target) if isinstance(target, list) else str(target)
         yield path, "type", {"message": f"Value did not match type(s): {types}", "target": types, "value": value}
     elif keyword == "enum":
-        yield path, "enum", {"message": "Value not found in enumerated list of values",
-                             "target": list(target), "value": value}
+        yield (
+            path,
+            "enum",
+            {"message": "Value not found in enumerated list of values", "target": list(target), "value": value},
+        )
     elif keyword == "minLength":
-        yield path, "minLength", {"message": f"String must be at least {_num(target)} characters",
-                                  "target": target, "cause": value, "value": value}
+        yield (
+            path,
+            "minLength",
+            {
+                "message": f"String must be at least {_num(target)} characters",
+                "target": target,
+                "cause": value,
+                "value": value,
+            },
+        )
     elif keyword == "maxLength":
-        yield path, "maxLength", {"message": f"String must not be more than {_num(target)} characters",
-                                  "target": target, "cause": value, "value": value}
+        yield (
+            path,
+            "maxLength",
+            {
+                "message": f"String must not be more than {_num(target)} characters",
+                "target": target,
+                "cause": value,
+                "value": value,
+            },
+        )
     elif keyword == "minimum":
         yield path, "minimum", {"message": f"Value must be at least {_num(target)}", "target": target, "value": value}
     elif keyword == "maximum":
         yield path, "maximum", {"message": f"Value must be at most {_num(target)}", "target": target, "value": value}
     elif keyword == "minItems":
-        yield path, "minItems", {"message": f"The list must have at least {_num(target)} items",
-                                 "target": target, "value": value}
+        yield (
+            path,
+            "minItems",
+            {"message": f"The list must have at least {_num(target)} items", "target": target, "value": value},
+        )
     elif keyword == "maxItems":
-        yield path, "maxItems", {"message": f"The list is more than {_num(target)} items",
-                                 "target": target, "value": value}
+        yield (
+            path,
+            "maxItems",
+            {"message": f"The list is more than {_num(target)} items", "target": target, "value": value},
+        )
     elif keyword == "minProperties":
-        yield path, "minProperties", {"message": f"The object must have at least {_num(target)} keys",
-                                      "target": target, "value": value}
+        yield (
+            path,
+            "minProperties",
+            {"message": f"The object must have at least {_num(target)} keys", "target": target, "value": value},
+        )
     elif keyword == "uniqueItems":
         yield path, "uniqueItems", {"message": "List of items is not unique", "value": value}
     elif keyword == "additionalProperties":
         # jesse reports each extra key at its own path, with the parent object as value.
-        props = error.schema.get("properties") or {}
-        patterns = error.schema.get("patternProperties") or {}
+        props = schema.get("properties") or {}
+        patterns = schema.get("patternProperties") or {}
         if isinstance(value, dict):
             for extra in value:
                 if extra not in props and not any(re.search(p, extra) for p in patterns):
-                    yield path + [extra], "additionalProperties", {
-                        "message": "Strict checking of data is enabled; only include schema-defined properties",
-                        "value": value}
+                    yield (
+                        path + [extra],
+                        "additionalProperties",
+                        {
+                            "message": "Strict checking of data is enabled; only include schema-defined properties",
+                            "value": value,
+                        },
+                    )
     elif keyword == "additionalItems":
-        yield path, "additionalItems", {
-            "message": "Strict checking of data is enabled; only include schema-defined items", "value": value}
+        yield (
+            path,
+            "additionalItems",
+            {"message": "Strict checking of data is enabled; only include schema-defined items", "value": value},
+        )
     elif keyword == "pattern":
         yield path, "pattern", {"message": f"Failed to match pattern '{target}'", "target": target, "value": value}
     elif keyword == "dependencies":

@@ -4,6 +4,7 @@ Starts a throw-away in-memory CouchDB and the service on free loopback ports, fi
 demo data (accounts, carriers, a finished import with a failure, a stalled job) through the
 public API where it can, and drives Debian's chromium with Playwright. Stops what it started.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -25,6 +26,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))  # the bench harness's process helpers
 
 from harness import free_port, wait_http  # noqa: E402
+
 from kazoo_crossbar.jobs.store import new_job_id  # noqa: E402
 from kazoo_crossbar.storage import names, provision, views  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
@@ -34,8 +36,12 @@ NODE = "screenshots@localhost"
 
 def call(base: str, method: str, path: str, data=None, token: str | None = None) -> dict:
     body = None if data is None else json.dumps({"data": data}).encode()
-    req = urllib.request.Request(base + path, data=body, method=method,
-                                 headers={"Content-Type": "application/json", **({"X-Auth-Token": token} if token else {})})
+    req = urllib.request.Request(
+        base + path,
+        data=body,
+        method=method,
+        headers={"Content-Type": "application/json", **({"X-Auth-Token": token} if token else {})},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
@@ -62,16 +68,30 @@ async def stalled_job(couch_url: str, account: dict, resource_id: str) -> str:
     """A running job untouched for two hours, as a crashed node leaves it (what recovery resumes)."""
     couch = CouchClient(couch_url)
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         job_id = new_job_id(now)
         db = names.modb(account["_id"], now.year, now.month)
         await views.ensure_db(couch, db)
         stamp = names.gregorian_now() - 7200
-        await couch.save_doc(db, {"_id": job_id, "name": "Night import", "numbers": ["+14155550990", "+14155550991"],
-                                  "resource_id": resource_id, "errors": {}, "success": {}, "pvt_status": "running",
-                                  "pvt_type": "resource_job", "pvt_account_id": account["_id"],
-                                  "pvt_account_db": names.encode(db), "pvt_auth_account_id": account["_id"],
-                                  "pvt_vsn": "1", "pvt_created": stamp, "pvt_modified": stamp})
+        await couch.save_doc(
+            db,
+            {
+                "_id": job_id,
+                "name": "Night import",
+                "numbers": ["+14155550990", "+14155550991"],
+                "resource_id": resource_id,
+                "errors": {},
+                "success": {},
+                "pvt_status": "running",
+                "pvt_type": "resource_job",
+                "pvt_account_id": account["_id"],
+                "pvt_account_db": names.encode(db),
+                "pvt_auth_account_id": account["_id"],
+                "pvt_vsn": "1",
+                "pvt_created": stamp,
+                "pvt_modified": stamp,
+            },
+        )
         return job_id
     finally:
         await couch.close()
@@ -124,7 +144,7 @@ def screens(base: str, api_key: str, accounts: dict, out: Path, chromium: str, s
         page.get_by_label("Carrier").select_option(label="Acme Primary SIP")
         page.get_by_label("Job name").fill("Spring import")
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-            f.write("number\n" + "".join(f"+1415555{i:04d}\n" for i in range(0, 240)))
+            f.write("number\n" + "".join(f"+1415555{i:04d}\n" for i in range(240)))
         page.get_by_label("Or choose a CSV or text file").set_input_files(f.name)
         page.get_by_role("button", name="Start import").click()
         page.locator("#bulk-summary").wait_for(timeout=120_000)
@@ -157,45 +177,104 @@ def main() -> None:
     chromium = os.environ.get("KAZOO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     couch_port, api_port = free_port(), free_port()
     couch_url, base = f"http://127.0.0.1:{couch_port}", f"http://127.0.0.1:{api_port}"
-    env = {**os.environ, "KAZOO_COUCHDB_URL": couch_url, "KAZOO_NODE_NAME": NODE, "KAZOO_LOG_FORMAT": "json",
-           "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "KAZOO_COUCHDB_URL": couch_url,
+        "KAZOO_NODE_NAME": NODE,
+        "KAZOO_LOG_FORMAT": "json",
+        "PYTHONPATH": str(REPO),
+    }
     env.pop("KAZOO_AMQP_URL", None)
     procs: list[subprocess.Popen] = []
     log_path = Path(tempfile.gettempdir()) / f"kazoo-screenshots-{os.getpid()}.log"
     log = open(log_path, "wb")
     print(f"service and CouchDB log: {log_path}")
     try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(couch_port),
-                                       "--in-memory"], env=env, stdout=log, stderr=log))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(couch_port), "--in-memory"],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        )
         wait_http(couch_url + "/_up", procs[0])
-        setup = subprocess.run([sys.executable, "-m", "kazoo_crossbar", "setup", "--wait", "30"], env=env,
-                               capture_output=True, text=True, check=True)
+        setup = subprocess.run(
+            [sys.executable, "-m", "kazoo_crossbar", "setup", "--wait", "30"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         created = json.loads(setup.stdout.splitlines()[-1])
         accounts = asyncio.run(make_accounts(couch_url, created["master_account_id"]))
-        procs.append(subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "serve", "--host", "127.0.0.1",
-                                       "--port", str(api_port)], env=env, stdout=log, stderr=log))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "kazoo_crossbar", "serve", "--host", "127.0.0.1", "--port", str(api_port)],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        )
         wait_http(base + "/health", procs[1])
 
         master = call(base, "PUT", "/v2/api_auth", {"api_key": created["api_key"]})["auth_token"]
         acme = accounts["acme"]["_id"]
-        gateways = [{"server": "sip1.acme.example", "port": 5060, "username": "acme", "password": "s3cret"},
-                    {"server": "sip2.acme.example", "port": 5080}]
-        primary = call(base, "PUT", f"/v2/accounts/{acme}/resources",
-                       {"name": "Acme Primary SIP", "weight_cost": 10, "rules": ["^\\+1(\\d{10})$"], "gateways": gateways},
-                       master)["data"]["id"]
-        call(base, "PUT", f"/v2/accounts/{acme}/resources",
-             {"name": "Acme Backup", "enabled": False, "weight_cost": 80, "rules": ["^\\+44\\d+$", "^\\+33\\d+$"],
-              "gateways": [{"server": "backup.acme.example"}]}, master)
-        call(base, "PUT", f"/v2/accounts/{acme}/resources",
-             {"name": "<img src=x onerror=alert(1)>", "gateways": []}, master)
-        call(base, "PUT", "/v2/resources", {"name": "Global Wholesale", "weight_cost": 50, "rules": ["^\\+\\d+$"],
-                                             "gateways": [{"server": "wholesale.example"}]}, master)
+        gateways = [
+            {"server": "sip1.acme.example", "port": 5060, "username": "acme", "password": "s3cret"},
+            {"server": "sip2.acme.example", "port": 5080},
+        ]
+        primary = call(
+            base,
+            "PUT",
+            f"/v2/accounts/{acme}/resources",
+            {"name": "Acme Primary SIP", "weight_cost": 10, "rules": ["^\\+1(\\d{10})$"], "gateways": gateways},
+            master,
+        )["data"]["id"]
+        call(
+            base,
+            "PUT",
+            f"/v2/accounts/{acme}/resources",
+            {
+                "name": "Acme Backup",
+                "enabled": False,
+                "weight_cost": 80,
+                "rules": ["^\\+44\\d+$", "^\\+33\\d+$"],
+                "gateways": [{"server": "backup.acme.example"}],
+            },
+            master,
+        )
+        call(
+            base,
+            "PUT",
+            f"/v2/accounts/{acme}/resources",
+            {"name": "<img src=x onerror=alert(1)>", "gateways": []},
+            master,
+        )
+        call(
+            base,
+            "PUT",
+            "/v2/resources",
+            {
+                "name": "Global Wholesale",
+                "weight_cost": 50,
+                "rules": ["^\\+\\d+$"],
+                "gateways": [{"server": "wholesale.example"}],
+            },
+            master,
+        )
         # numbers another account already holds: they show up as failures of the import
         beta = accounts["beta"]["_id"]
-        beta_res = call(base, "PUT", f"/v2/accounts/{beta}/resources", {"name": "Beta SIP", "gateways": []},
-                        master)["data"]["id"]
-        call(base, "PUT", f"/v2/accounts/{beta}/resources/jobs",
-             {"resource_id": beta_res, "numbers": [f"+1415555{i:04d}" for i in (3, 17, 42)]}, master)
+        beta_res = call(base, "PUT", f"/v2/accounts/{beta}/resources", {"name": "Beta SIP", "gateways": []}, master)[
+            "data"
+        ]["id"]
+        call(
+            base,
+            "PUT",
+            f"/v2/accounts/{beta}/resources/jobs",
+            {"resource_id": beta_res, "numbers": [f"+1415555{i:04d}" for i in (3, 17, 42)]},
+            master,
+        )
         stale = asyncio.run(stalled_job(couch_url, accounts["acme"], primary))
         time.sleep(1.0)
         screens(base, created["api_key"], accounts, out, chromium, stale)

@@ -1,6 +1,7 @@
 """Shared fixtures: a real CouchDB-protocol server for the session (the
 embedded one on a free port, in memory, unless KAZOO_COUCHDB_URL names
 another), `setup` run once against it, and the service on a test server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -57,7 +58,7 @@ class EmbeddedCouch:
         self.data_dir = data_dir
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "EmbeddedCouch":
+    def start(self) -> EmbeddedCouch:
         argv = [sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,8 +103,10 @@ async def master(couchdb_url: str, couch: CouchClient) -> dict:
     created = await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
     # The shared test server logs in far more often than Kazoo's 100-token buckets allow; only
     # its node gets roomy buckets (tests/hostile/test_rate_limit.py runs another node name).
-    await couch.save_doc("system_config", {"_id": "token_buckets", NODE: {"crossbar": {
-        "max_bucket_tokens": 1_000_000, "tokens_fill_rate": 1_000_000}}})
+    await couch.save_doc(
+        "system_config",
+        {"_id": "token_buckets", NODE: {"crossbar": {"max_bucket_tokens": 1_000_000, "tokens_fill_rate": 1_000_000}}},
+    )
     return created
 
 

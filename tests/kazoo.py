@@ -1,12 +1,14 @@
 """Test data written as a Kazoo 4.3 cluster writes it (from tests/fixtures/kazoo)."""
+
 from __future__ import annotations
 
 import copy
 import json
 import secrets
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
@@ -30,8 +32,15 @@ class KazooData:
     def __init__(self, couch: CouchClient, client: TestClient, master: dict):
         self.couch, self.client, self.master = couch, client, master
 
-    async def account(self, *, parent: dict | None = None, superduper: bool = False, account_id: str | None = None,
-                      name: str | None = None, **extra: Any) -> dict:
+    async def account(
+        self,
+        *,
+        parent: dict | None = None,
+        superduper: bool = False,
+        account_id: str | None = None,
+        name: str | None = None,
+        **extra: Any,
+    ) -> dict:
         """An account from Kazoo's fixture doc: account DB (with Kazoo's views) + copy in `accounts`."""
         doc = fixture("account-db.account-doc.json")
         account_id = account_id or new_account_id()
@@ -62,8 +71,14 @@ class KazooData:
         doc = fixture("account-db.user-doc.json")
         doc.pop("_rev", None)
         md5, sha1 = credentials(username, password)
-        doc.update(_id=secrets.token_hex(16), username=username, pvt_md5_auth=md5, pvt_sha1_auth=sha1,
-                   pvt_account_id=account["_id"], pvt_account_db=account["pvt_account_db"])
+        doc.update(
+            _id=secrets.token_hex(16),
+            username=username,
+            pvt_md5_auth=md5,
+            pvt_sha1_auth=sha1,
+            pvt_account_id=account["_id"],
+            pvt_account_db=account["pvt_account_db"],
+        )
         doc.update(extra)
         await self.couch.save_doc(names.account_db(account["_id"]), doc)
         return doc

@@ -1,4 +1,5 @@
 """The service as a real subprocess (for crash, recovery and multi-node tests)."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,23 @@ class ServiceProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.node = node
         self.log_path = log_dir / f"{node.split('@')[0]}-{self.port}.log"
-        self.env = {**os.environ, "KAZOO_COUCHDB_URL": couchdb_url, "KAZOO_NODE_NAME": node,
-                    "KAZOO_CROSSBAR_HOST": "127.0.0.1", "KAZOO_CROSSBAR_PORT": str(self.port), **env}
+        self.env = {
+            **os.environ,
+            "KAZOO_COUCHDB_URL": couchdb_url,
+            "KAZOO_NODE_NAME": node,
+            "KAZOO_CROSSBAR_HOST": "127.0.0.1",
+            "KAZOO_CROSSBAR_PORT": str(self.port),
+            **env,
+        }
         if "KAZOO_AMQP_URL" not in env:
             self.env.pop("KAZOO_AMQP_URL", None)
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 30.0) -> "ServiceProcess":
+    def start(self, timeout_s: float = 30.0) -> ServiceProcess:
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kazoo_crossbar", "serve"], env=self.env,
-                                     stdout=self._log, stderr=self._log)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kazoo_crossbar", "serve"], env=self.env, stdout=self._log, stderr=self._log
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,4 +1,5 @@
 """A loopback TCP proxy the tests can cut, to make a real broker "go away" for the service."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ class CuttableProxy:
         self._pipes: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def start(self) -> "CuttableProxy":
+    async def start(self) -> CuttableProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         return self
 

@@ -5,6 +5,7 @@ The RSA key (2048 bit, PKCS#1 PEM) is the attachment `private_key.pem` of the
 doc `<kid>` (`pvt_type: system_key`) in `system_auth`. Either side may create
 it first; a conflict means the other won, so we read theirs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ ATTACHMENT_CTYPE = "application/x-pem-file"
 
 
 def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 class KeyStore:
@@ -85,8 +87,7 @@ class KeyStore:
             except Conflict:
                 return await self._theirs(kid)
         try:
-            await self.writes.put_attachment(names.SYSTEM_AUTH, doc, ATTACHMENT, private_key_pem(key),
-                                             ATTACHMENT_CTYPE)
+            await self.writes.put_attachment(names.SYSTEM_AUTH, doc, ATTACHMENT, private_key_pem(key), ATTACHMENT_CTYPE)
         except Conflict:
             return await self._theirs(kid)
         return key

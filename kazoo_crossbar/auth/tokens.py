@@ -7,6 +7,7 @@ or account_id)); the identity secret is `pvt_signature_secret` of the user (or
 account) doc, the server secret system_config `auth.secret_for_user_signature`.
 Tokens are interchangeable with a Kazoo cluster sharing the same databases.
 """
+
 from __future__ import annotations
 
 import base64

@@ -7,11 +7,13 @@ only copy: CouchDB and the recovery loop are the source of truth, so a
 publish that fails is logged and dropped (a job whose delegation could not
 be published is run locally).
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aio_pika
 import structlog
@@ -27,14 +29,15 @@ PUBLISH_TIMEOUT_S = 5.0
 
 
 class AmqpBus:
-    def __init__(self, url: str, node: str, prefetch: int = 2,
-                 on_change: OnChange | None = None, on_state: OnState | None = None):
+    def __init__(
+        self, url: str, node: str, prefetch: int = 2, on_change: OnChange | None = None, on_state: OnState | None = None
+    ):
         self.url, self.node, self.prefetch = url, node, prefetch
         self.on_job: OnJob | None = None
         self.on_change, self.on_state = on_change, on_state
         self._connection: AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._exchanges: dict[str, aio_pika.abc.AbstractExchange] = {}
+        self._exchanges: dict[str, aio_pika.abc.AbstractRobustExchange] = {}
         self._task: asyncio.Task | None = None
         self.connected = False
 
@@ -84,22 +87,25 @@ class AmqpBus:
         exchanges = {}
         for name in messages.EXCHANGES:
             exchanges[name] = await channel.declare_exchange(
-                name, aio_pika.ExchangeType.TOPIC, durable=False, auto_delete=False)
+                name, aio_pika.ExchangeType.TOPIC, durable=False, auto_delete=False
+            )
         # The shared work queue of cb_jobs_listener: any Crossbar node may take a job. Its own
         # channel, so the prefetch bounds how many delegated jobs this node holds unacknowledged.
         # Declared as gen_listener declares it (kz_amqp_util:new_queue/2 with `exclusive` false:
         # not durable, auto-delete, Kazoo's default arguments), or one side is refused.
         consumer = await connection.channel()
         await consumer.set_qos(prefetch_count=self.prefetch)
-        queue = await consumer.declare_queue(messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True,
-                                             arguments=messages.queue_arguments())
+        queue = await consumer.declare_queue(
+            messages.JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True, arguments=messages.queue_arguments()
+        )
         await queue.bind(exchanges[messages.KAPPS], routing_key=messages.JOBS_ROUTING_KEY)
         await queue.consume(self._on_message, exclusive=False)
         if self.on_change is not None:
             # our own queue of resource change events, to keep cached documents fresh; a
             # server-named queue, declared with Kazoo's arguments like every queue of a Kazoo node
-            changes = await consumer.declare_queue("", exclusive=True, auto_delete=True,
-                                                   arguments=messages.queue_arguments())
+            changes = await consumer.declare_queue(
+                "", exclusive=True, auto_delete=True, arguments=messages.queue_arguments()
+            )
             await changes.bind(exchanges[messages.CONFIGURATION], routing_key="*.*.resource.*")
             await changes.consume(self._on_change_message, no_ack=True)
         self._channel, self._exchanges = channel, exchanges
@@ -145,8 +151,7 @@ class AmqpBus:
         target = self._exchanges.get(exchange)
         if not self.connected or target is None:
             return False
-        message = aio_pika.Message(json.dumps(payload, separators=(",", ":")).encode(),
-                                   content_type="application/json")
+        message = aio_pika.Message(json.dumps(payload, separators=(",", ":")).encode(), content_type="application/json")
         try:
             await asyncio.wait_for(target.publish(message, routing_key=key), PUBLISH_TIMEOUT_S)
             return True
@@ -154,8 +159,9 @@ class AmqpBus:
             log.warning("amqp_publish_failed", exchange=exchange, routing_key=key, error=str(exc) or type(exc).__name__)
             return False
 
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None:
+    async def doc_changed(
+        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+    ) -> None:
         built = messages.doc_change(db, doc, rev, self.node, hard_deleted=hard_deleted, msg_id=msg_id)
         if built is not None:
             await self._publish(messages.CONFIGURATION, *built)

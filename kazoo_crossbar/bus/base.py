@@ -3,9 +3,11 @@ broker (`NullBus`: nothing is published, delegation is refused so the job runs h
 
 `AmqpBus` (amqp.py) is the real one. Change events are published only by the storage write
 path (storage/writes.py), which sees the bus through this protocol."""
+
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 OnJob = Callable[[str, str], Awaitable[str]]  # (account id, job id) → outcome
 
@@ -17,8 +19,9 @@ class Bus(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None: ...
+    async def doc_changed(
+        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+    ) -> None: ...
 
     async def reload_switch(self) -> None: ...
 
@@ -34,8 +37,9 @@ class NullBus:
     async def stop(self) -> None:
         return None
 
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None:
+    async def doc_changed(
+        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+    ) -> None:
         return None
 
     async def reload_switch(self) -> None:

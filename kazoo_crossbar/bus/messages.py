@@ -2,6 +2,7 @@
 kapi_delegate, kz_amqp_util). Exchange names, routing keys and payload
 fields are Kazoo 4.3's; `Date-Created`/`Date-Modified` are not swapped (a
 deliberate difference, see docs/decisions.md)."""
+
 from __future__ import annotations
 
 import secrets
@@ -50,8 +51,9 @@ def doc_action(doc: dict, rev: str, *, hard_deleted: bool = False) -> str:
     return "created" if rev.startswith("1-") else "edited"
 
 
-def doc_change(db: str, doc: dict, rev: str, node: str, *, hard_deleted: bool = False,
-               msg_id: str | None = None) -> tuple[str, dict[str, Any]] | None:
+def doc_change(
+    db: str, doc: dict, rev: str, node: str, *, hard_deleted: bool = False, msg_id: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
     """(routing key, payload) for a document write; None for design docs (never published)."""
     doc_id = doc["_id"]
     if doc_id.startswith("_design/"):
@@ -84,8 +86,9 @@ def doc_change(db: str, doc: dict, rev: str, node: str, *, hard_deleted: bool = 
 def switch_reload(what: str, node: str) -> tuple[str, dict[str, Any]]:
     """switch.reload_acls / switch.reload_gateways for ecallmgr (kapi_switch)."""
     assert what in ("reload_acls", "reload_gateways")
-    return f"switch.{what}", _default_headers("switch_event", what, "switch_event", "kapi_switch", node,
-                                              secrets.token_hex(16))
+    return f"switch.{what}", _default_headers(
+        "switch_event", what, "switch_event", "kapi_switch", node, secrets.token_hex(16)
+    )
 
 
 def delegate_job(account_id: str, job_id: str, node: str, msg_id: str | None) -> tuple[str, dict[str, Any]]:

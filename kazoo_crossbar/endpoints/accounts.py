@@ -7,6 +7,7 @@
 Who may read is the generic rule (cb_simple_authz): the token's own account, its descendants,
 or anything for a super-duper admin. Creating, editing and moving accounts stay with Kazoo or
 the `accounts` command (docs/decisions.md)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -83,9 +84,19 @@ class Accounts(Endpoint[None]):
         first = [account_id, requested if requested is not None else ""]
         filters = listing.filters_of(ctx.query)
         keep = (lambda doc: listing.matches(doc, filters)) if filters else None
-        items, next_key = await paging.page(self.couch, [names.ACCOUNTS], "accounts", view, first=first,
-                                            end=[account_id, {}], descending=False, size=size, keep=keep,
-                                            mapper=lambda row: row["value"], skip_missing_dbs=False)
+        items, next_key = await paging.page(
+            self.couch,
+            [names.ACCOUNTS],
+            "accounts",
+            view,
+            first=first,
+            end=[account_id, {}],
+            descending=False,
+            size=size,
+            keep=keep,
+            mapper=lambda row: row["value"],
+            skip_missing_dbs=False,
+        )
         ctx.resp_data = items
         if size is not None:
             envelope: dict[str, Any] = {"page_size": len(items)}
@@ -98,17 +109,28 @@ class Accounts(Endpoint[None]):
     def paths(self) -> dict[str, dict]:
         account = [path_param("account_id", r"^[a-z0-9]{32}$")]
         rows = {"type": "array", "items": {"type": "object"}}
-        listing_params = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                          for n in ("page_size", "start_key", "paginate")]
+        listing_params = [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+            for n in ("page_size", "start_key", "paginate")
+        ]
         return {
             "/v2/accounts/{account_id}": {
-                "get": op("get_account", "Fetch an account", "200", {"type": "object"}, params=account)},
+                "get": op("get_account", "Fetch an account", "200", {"type": "object"}, params=account)
+            },
             "/v2/accounts/{account_id}/children": {
-                "get": op("list_account_children", "The account's children", "200", rows,
-                          params=account + listing_params)},
+                "get": op(
+                    "list_account_children", "The account's children", "200", rows, params=account + listing_params
+                )
+            },
             "/v2/accounts/{account_id}/descendants": {
-                "get": op("list_account_descendants", "The account's descendants (whole subtree)", "200", rows,
-                          params=account + listing_params)},
+                "get": op(
+                    "list_account_descendants",
+                    "The account's descendants (whole subtree)",
+                    "200",
+                    rows,
+                    params=account + listing_params,
+                )
+            },
         }
 
 

@@ -1,4 +1,5 @@
 """PUT /v2/api_auth: an account API key (`pvt_api_key`) for a token (cb_api_auth)."""
+
 from __future__ import annotations
 
 from ..http import errors
@@ -28,5 +29,15 @@ class ApiAuth(LoginEndpoint):
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_api_auth")
 
     def paths(self) -> dict[str, dict]:
-        return {"/v2/api_auth": {"put": op("api_auth", "A token for an account API key", "201", {"type": "object"},
-                                           {"$ref": "#/components/schemas/api_auth"}, public=True)}}
+        return {
+            "/v2/api_auth": {
+                "put": op(
+                    "api_auth",
+                    "A token for an account API key",
+                    "201",
+                    {"type": "object"},
+                    {"$ref": "#/components/schemas/api_auth"},
+                    public=True,
+                )
+            }
+        }

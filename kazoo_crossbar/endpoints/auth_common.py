@@ -1,5 +1,6 @@
 """What api_auth and user_auth share: the account checks at login and the
 response Kazoo builds for a new token (crossbar_util:response_auth/3)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ class LoginEndpoint(Endpoint[Login]):
     # crossbar's per-endpoint token cost key (used when `token_costs` is not one integer)
     token_cost_key: ClassVar[str] = ""
 
-    def __init__(self, accounts: Accounts, tokens: Tokens, config: SystemConfig, buckets: TokenBuckets,
-                 info: LoginInfo):
+    def __init__(
+        self, accounts: Accounts, tokens: Tokens, config: SystemConfig, buckets: TokenBuckets, info: LoginInfo
+    ):
         self.accounts, self.tokens, self.config, self.buckets, self.info = accounts, tokens, config, buckets, info
 
     async def spend_tokens(self, ctx: Context) -> None:
@@ -50,8 +52,7 @@ def check_account_usable(doc: dict) -> None:
         raise errors.validation(refusal)
 
 
-async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginInfo, login: Login,
-                method: str) -> None:
+async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginInfo, login: Login, method: str) -> None:
     """Issue the JWT and answer 201 with Kazoo's auth response fields (crossbar_util:populate_resp/3)."""
     account_doc, owner_id = login.account_doc, login.owner_id
     account_id = account_doc["_id"]

@@ -1,4 +1,5 @@
 """What every endpoint module shares beyond the contract (http/endpoint.py): schema checks."""
+
 from __future__ import annotations
 
 from .. import validation

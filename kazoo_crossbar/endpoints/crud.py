@@ -2,6 +2,7 @@
 soft-delete checks, save with Kazoo's private fields, soft and hard delete, bulk save.
 Writes go through the storage write path (storage/writes.py), which publishes the change
 events and drops the cached documents; here a conflict becomes Kazoo's 409."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,14 @@ def valid_id(doc_id: Any) -> bool:
     # CouchDB reserves ids starting with `_`; Kazoo ids are short printable strings.
     # `.`/`..` would be path segments in the CouchDB URL: the server's root or the database info;
     # a `/` id could be stored but never addressed again as one path token of the API.
-    return (isinstance(doc_id, str) and 0 < len(doc_id) <= MAX_ID_LENGTH and not doc_id.startswith("_")
-            and doc_id.isprintable() and doc_id not in (".", "..") and "/" not in doc_id)
+    return (
+        isinstance(doc_id, str)
+        and 0 < len(doc_id) <= MAX_ID_LENGTH
+        and not doc_id.startswith("_")
+        and doc_id.isprintable()
+        and doc_id not in (".", "..")
+        and "/" not in doc_id
+    )
 
 
 def request_public_data(data: Any) -> dict:

@@ -7,6 +7,7 @@ PUT creates each item; POST deep-merges each item into the stored document
 and validates the result. Writes go through one `_bulk_docs`; a
 per-document conflict is reported under `errors`, never dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ class CollectionPlan:
     failed: dict[str, Any]
 
 
-async def _item(ctx: Context, store: crud.Docs, db: str, index: int, item: Any,
-                strict: bool, local: LocalResources | None) -> tuple[str, dict | None, Any]:
+async def _item(
+    ctx: Context, store: crud.Docs, db: str, index: int, item: Any, strict: bool, local: LocalResources | None
+) -> tuple[str, dict | None, Any]:
     """(id, prepared doc or None, error) for one collection item."""
     if not isinstance(item, dict):
         return str(index), None, errors.wrong_type(item, "object").data
@@ -58,8 +60,9 @@ async def _item(ctx: Context, store: crud.Docs, db: str, index: int, item: Any,
     return doc_id, {**docs.private_fields(stored), "_id": doc_id, **validated, "pvt_type": PVT_TYPE}, None
 
 
-async def validate(ctx: Context, store: crud.Docs, config: SystemConfig, db: str,
-                   local: LocalResources | None) -> CollectionPlan:
+async def validate(
+    ctx: Context, store: crud.Docs, config: SystemConfig, db: str, local: LocalResources | None
+) -> CollectionPlan:
     """`local`: the account's local-resource checks; None for global resources."""
     if not isinstance(ctx.data, list):
         raise errors.wrong_type(ctx.data, "array")
@@ -79,8 +82,16 @@ async def validate(ctx: Context, store: crud.Docs, config: SystemConfig, db: str
     return CollectionPlan(prepared, failed)
 
 
-async def execute(ctx: Context, store: crud.Docs, local: LocalResources, bus: Bus, plan: CollectionPlan, db: str,
-                  account_id: str | None, is_global: bool) -> None:
+async def execute(
+    ctx: Context,
+    store: crud.Docs,
+    local: LocalResources,
+    bus: Bus,
+    plan: CollectionPlan,
+    db: str,
+    account_id: str | None,
+    is_global: bool,
+) -> None:
     prepared, failed = plan.prepared, plan.failed
     successes: dict[str, dict] = {}
     results = await store.bulk_save(ctx, db, prepared, account_id) if prepared else []

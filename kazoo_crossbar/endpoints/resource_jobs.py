@@ -7,10 +7,11 @@ On `/v2/resources/jobs` (no account) the job belongs to the master account
 and needs a super-duper admin. Who runs the job is the job service's business
 (jobs/service.py); this module checks the request and hands it over.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .. import jsonc
 from ..http import errors, listing
@@ -44,8 +45,8 @@ async def job_account(ctx: Context, config: SystemConfig) -> str:
 
 
 # Gregorian seconds a date can have (years 1 to 9999): outside, no month database can exist.
-MIN_GREGORIAN = names.unix_to_gregorian(datetime(1, 1, 1, tzinfo=timezone.utc).timestamp())
-MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
+MIN_GREGORIAN = names.unix_to_gregorian(datetime(1, 1, 1, tzinfo=UTC).timestamp())
+MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
 DEFAULT_JOB_MAX_NUMBERS = 10_000
 # A job document is saved after every batch: an opaque `ui_metadata` of megabytes would be
 # rewritten each time and could push the document past CouchDB's max_document_size.
@@ -67,14 +68,35 @@ async def date_range(ctx: Context, config: SystemConfig) -> tuple[int, int]:
     frm = value("created_from") or to - max_range
     for key, number in (("created_from", frm), ("created_to", to)):
         if not MIN_GREGORIAN <= number <= MAX_GREGORIAN:
-            raise errors.validation({key: {"date_range": {
-                "message": f"{key} must be between {MIN_GREGORIAN} and {MAX_GREGORIAN}", "cause": number}}})
+            raise errors.validation(
+                {
+                    key: {
+                        "date_range": {
+                            "message": f"{key} must be between {MIN_GREGORIAN} and {MAX_GREGORIAN}",
+                            "cause": number,
+                        }
+                    }
+                }
+            )
     if to < frm:
-        raise errors.validation({"created_from": {"date_range": {
-            "message": f"created_to {to} is prior to created_from {frm}", "cause": frm}}})
+        raise errors.validation(
+            {
+                "created_from": {
+                    "date_range": {"message": f"created_to {to} is prior to created_from {frm}", "cause": frm}
+                }
+            }
+        )
     if to - frm > max_range:
-        raise errors.validation({"created_from": {"date_range": {
-            "message": f"created_to {to} is more than {max_range} seconds from created_from {frm}", "cause": to}}})
+        raise errors.validation(
+            {
+                "created_from": {
+                    "date_range": {
+                        "message": f"created_to {to} is more than {max_range} seconds from created_from {frm}",
+                        "cause": to,
+                    }
+                }
+            }
+        )
     return frm, to
 
 
@@ -83,17 +105,25 @@ async def _check_job_size(config: SystemConfig, data: object) -> None:
     limit = await config.get_int("crossbar.resources", "job_max_numbers", DEFAULT_JOB_MAX_NUMBERS)
     numbers = data.get("numbers") if isinstance(data, dict) else None
     if isinstance(numbers, list) and len(numbers) > limit:
-        raise errors.validation({"numbers": {"maxItems": {
-            "message": f"The list is more than {limit} items", "target": limit}}})
+        raise errors.validation(
+            {"numbers": {"maxItems": {"message": f"The list is more than {limit} items", "target": limit}}}
+        )
 
 
 def _check_ui_metadata(data: object) -> None:
     if not isinstance(data, dict) or "ui_metadata" not in data:
         return
     if len(jsonc.dumps(data["ui_metadata"])) > UI_METADATA_MAX_BYTES:
-        raise errors.validation({"ui_metadata": {"maxSize": {
-            "message": f"ui_metadata must not be more than {UI_METADATA_MAX_BYTES} bytes",
-            "target": UI_METADATA_MAX_BYTES}}})
+        raise errors.validation(
+            {
+                "ui_metadata": {
+                    "maxSize": {
+                        "message": f"ui_metadata must not be more than {UI_METADATA_MAX_BYTES} bytes",
+                        "target": UI_METADATA_MAX_BYTES,
+                    }
+                }
+            }
+        )
 
 
 class ResourceJobs(Endpoint[NewJob]):
@@ -117,17 +147,27 @@ class ResourceJobs(Endpoint[NewJob]):
     async def validate(self, ctx: Context, args: list[str]) -> NewJob | None:
         account_id = await job_account(ctx, self.config)
         if args:
-            return await self._fetch(ctx, account_id, args[0])
+            await self._fetch(ctx, account_id, args[0])
+            return None
         if ctx.method == "GET":
-            return await self._summary(ctx, account_id)
+            await self._summary(ctx, account_id)
+            return None
         public = crud.request_public_data(ctx.data)
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
         _check_ui_metadata(public)
         data = await check_schema(self.config, "resource_jobs", public)
         data.pop("id", None)
         if not await self._resource_exists(account_id, data["resource_id"]):
-            raise errors.validation({"resource_id": {"not_found": {
-                "message": f"resource {data['resource_id']} does not exist", "value": data["resource_id"]}}})
+            raise errors.validation(
+                {
+                    "resource_id": {
+                        "not_found": {
+                            "message": f"resource {data['resource_id']} does not exist",
+                            "value": data["resource_id"],
+                        }
+                    }
+                }
+            )
         return NewJob(account_id, data)
 
     async def execute(self, ctx: Context, args: list[str], prepared: NewJob) -> None:
@@ -164,8 +204,18 @@ class ResourceJobs(Endpoint[NewJob]):
         dbs = [names.modb(account_id, y, m) for y, m in (months if ascending else reversed(months))]
         size = await listing.page_size(ctx, self.config, strict=True)
         start, end = (frm, to) if ascending else (to, frm)
-        await listing.load(ctx, self.couch, dbs, "resources", "jobs_listing", start=start, end=end,
-                           descending=not ascending, size=size, skip_missing_dbs=True)
+        await listing.load(
+            ctx,
+            self.couch,
+            dbs,
+            "resources",
+            "jobs_listing",
+            start=start,
+            end=end,
+            descending=not ascending,
+            size=size,
+            skip_missing_dbs=True,
+        )
         await self._count_running(account_id, ctx.resp_data)
 
     async def _count_running(self, account_id: str, rows: object) -> None:
@@ -188,10 +238,19 @@ class ResourceJobs(Endpoint[NewJob]):
         jid = path_param("job_id", r"^\d{6}-[0-9a-f]{16}$")
         return {
             f"{prefix}/jobs": {
-                "get": op(f"list_jobs_{tag}", "List bulk number jobs", "200", listing_rows,
-                          params=params + LISTING_PARAMS, deprecated=deprecated),
-                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params, deprecated)},
+                "get": op(
+                    f"list_jobs_{tag}",
+                    "List bulk number jobs",
+                    "200",
+                    listing_rows,
+                    params=params + LISTING_PARAMS,
+                    deprecated=deprecated,
+                ),
+                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params, deprecated),
+            },
             f"{prefix}/jobs/{{job_id}}": {
-                "get": op(f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid],
-                          deprecated=deprecated)},
+                "get": op(
+                    f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid], deprecated=deprecated
+                )
+            },
         }

@@ -2,6 +2,7 @@
 (cb_local_resources). A resource whose gateways register, or that peers,
 is copied into `sip_auth` under the same id so the registrar and ecallmgr
 see it; otherwise any old copy is removed."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -20,8 +21,10 @@ from . import crud
 
 def registers(doc: dict) -> bool:
     """A gateway that registers and is enabled (defaults already applied: absent enabled is true)."""
-    return any(isinstance(gw, dict) and gw.get("register") is True and gw.get("enabled", True) is not False
-               for gw in doc.get("gateways") or [])
+    return any(
+        isinstance(gw, dict) and gw.get("register") is True and gw.get("enabled", True) is not False
+        for gw in doc.get("gateways") or []
+    )
 
 
 def _ipv4(value: Any) -> ipaddress.IPv4Address | None:
@@ -55,12 +58,12 @@ class LocalResources:
             except ValueError:
                 continue
         try:
-            rows = (await views.query(self.writes.couch, names.SIP_AUTH, "credentials", "lookup_by_ip",
-                                      key=str(ip)))["rows"]
+            rows = (await views.query(self.writes.couch, names.SIP_AUTH, "credentials", "lookup_by_ip", key=str(ip)))[
+                "rows"
+            ]
         except NotFound:
             return False
         return any(row["id"] != resource_id for row in rows)
-
 
     async def _peer_errors(self, doc: dict, resource_id: str | None) -> dict:
         problems: list[dict] = []
@@ -70,17 +73,34 @@ class LocalResources:
             inbound, server = _ipv4(gw.get("inbound_ip")), _ipv4(gw.get("server"))
             if inbound is not None:
                 if await self._ip_in_use(inbound, resource_id):
-                    problems.append({f"gateways.{index}.inbound_ip": {"unique": {
-                        "message": "Gateway inbound ip is already in use", "cause": index}}})
+                    problems.append(
+                        {
+                            f"gateways.{index}.inbound_ip": {
+                                "unique": {"message": "Gateway inbound ip is already in use", "cause": index}
+                            }
+                        }
+                    )
             elif server is not None:
                 if await self._ip_in_use(server, resource_id):
-                    problems.append({f"gateways.{index}.server": {"unique": {
-                        "message": "Gateway server ip is already in use", "cause": index}}})
+                    problems.append(
+                        {
+                            f"gateways.{index}.server": {
+                                "unique": {"message": "Gateway server ip is already in use", "cause": index}
+                            }
+                        }
+                    )
             else:
-                problems.append({f"gateways.{index}.server": {"required": {
-                    "message": "Gateway server must be an IP when peering with the resource", "cause": index}}})
+                problems.append(
+                    {
+                        f"gateways.{index}.server": {
+                            "required": {
+                                "message": "Gateway server must be an IP when peering with the resource",
+                                "cause": index,
+                            }
+                        }
+                    }
+                )
         return merge_errors(*problems)
-
 
     async def owner_conflict(self, ctx: Context, resource_id: str | None) -> dict | None:
         """The `{"id": {"unique": …}}` error when `sip_auth` holds another account's document with
@@ -99,13 +119,13 @@ class LocalResources:
         if not peer or is_false(peer):
             return registers(doc)
         if await self.config.get("crossbar.local_resources", "allow_peers", False) is not True:
-            raise errors.validation({"peer": {"forbidden": {
-                "message": "Peers are currently disabled, please contact the system admin"}}})
+            raise errors.validation(
+                {"peer": {"forbidden": {"message": "Peers are currently disabled, please contact the system admin"}}}
+            )
         problems = await self._peer_errors(doc, resource_id)
         if problems:
             raise errors.validation(problems)  # every bad gateway at once (4.3 crashed with a 500)
         return True
-
 
     async def sync_aggregate(self, ctx: Context, doc: dict, aggregate: bool) -> None:
         if not aggregate:
@@ -136,8 +156,12 @@ class LocalResources:
         """Delete the `sip_auth` copy; True when there was one."""
         try:
             # another account's entry (a device, a resource) is not ours to delete
-            removed = await self.writes.delete_by_id(names.SIP_AUTH, resource_id, msg_id=ctx.request_id,
-                                                     only_if=lambda stored: not _foreign(stored, ctx.account_id))
+            removed = await self.writes.delete_by_id(
+                names.SIP_AUTH,
+                resource_id,
+                msg_id=ctx.request_id,
+                only_if=lambda stored: not _foreign(stored, ctx.account_id),
+            )
         except Conflict:
             return False
         if removed is None:

@@ -10,6 +10,7 @@ Global resources live in `offnet` (super-duper admin only); local ones in
 the account database, where gateways that register or peer are also copied
 into `sip_auth` (resource_local.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,8 +70,9 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         if not args:
             return frozenset({"GET", "PUT"})
         if len(args) == 1:
-            return frozenset({"PUT", "POST"}) if args[0] == "collection" else \
-                frozenset({"GET", "POST", "PATCH", "DELETE"})
+            return (
+                frozenset({"PUT", "POST"}) if args[0] == "collection" else frozenset({"GET", "POST", "PATCH", "DELETE"})
+            )
         return frozenset()
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
@@ -82,11 +84,13 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         db = target_db(ctx)
         if not args:
             if ctx.method == "GET":
-                return await self._summary(ctx, db)
+                await self._summary(ctx, db)
+                return None
             return await self._prepare_create(ctx, db)
         if args[0] == "collection":
-            return await resource_collection.validate(ctx, self.store, self.config, db,
-                                                      None if is_global(ctx) else self.local)
+            return await resource_collection.validate(
+                ctx, self.store, self.config, db, None if is_global(ctx) else self.local
+            )
         doc_id = args[0]
         change: ResourceChange | None = None
         if ctx.method == "GET":
@@ -119,8 +123,9 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
     async def execute(self, ctx: Context, args: list[str], prepared: ResourceChange | CollectionPlan | None) -> None:
         db = target_db(ctx)
         if isinstance(prepared, CollectionPlan):
-            return await resource_collection.execute(ctx, self.store, self.local, self.bus, prepared, db,
-                                                     doc_account_id(ctx), is_global(ctx))
+            return await resource_collection.execute(
+                ctx, self.store, self.local, self.bus, prepared, db, doc_account_id(ctx), is_global(ctx)
+            )
         assert prepared is not None
         doc = prepared.doc
         if ctx.method == "DELETE":
@@ -148,8 +153,7 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
     async def _summary(self, ctx: Context, db: str) -> None:
         size = await listing.page_size(ctx, self.config)
         # 4.3's legacy listing: ascending by id, each page emitted in reverse.
-        await listing.load(ctx, self.store.couch, [db], "resources", "crossbar_listing", size=size,
-                           reverse_page=True)
+        await listing.load(ctx, self.store.couch, [db], "resources", "crossbar_listing", size=size, reverse_page=True)
 
     async def _prepare_create(self, ctx: Context, db: str) -> ResourceChange:
         data = crud.request_public_data(ctx.data)
@@ -175,10 +179,11 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         account = [path_param("account_id", r"^[a-z0-9]{32}$")]
         out: dict[str, dict] = {}
         for prefix, tag, params, deprecated in (
-                ("/v2/resources", "global", [], False),
-                ("/v2/accounts/{account_id}/resources", "local", account, False),
-                ("/v2/accounts/{account_id}/local_resources", "local_alias", account, True),
-                ("/v2/accounts/{account_id}/global_resources", "global_alias", account, True)):
+            ("/v2/resources", "global", [], False),
+            ("/v2/accounts/{account_id}/resources", "local", account, False),
+            ("/v2/accounts/{account_id}/local_resources", "local_alias", account, True),
+            ("/v2/accounts/{account_id}/global_resources", "global_alias", account, True),
+        ):
             out.update(resource_paths(prefix, tag, params, deprecated))
             jobs = self.subnouns.get("jobs")
             if isinstance(jobs, ResourceJobs):
@@ -194,19 +199,45 @@ def resource_paths(prefix: str, tag: str, params: list, deprecated: bool) -> dic
     collection = {"type": "object", "properties": {"successes": {"type": "object"}, "errors": {"type": "object"}}}
     return {
         f"{prefix}": {
-            "get": op(f"list_{tag}", "List resources", "200", rows, params=params + LISTING_PARAMS,
-                      deprecated=deprecated),
-            "put": op(f"create_{tag}", "Create a resource", "201", one, ref, params, deprecated)},
+            "get": op(
+                f"list_{tag}", "List resources", "200", rows, params=params + LISTING_PARAMS, deprecated=deprecated
+            ),
+            "put": op(f"create_{tag}", "Create a resource", "201", one, ref, params, deprecated),
+        },
         f"{prefix}/{{resource_id}}": {
             "get": op(f"get_{tag}", "Fetch a resource", "200", one, params=params + [rid], deprecated=deprecated),
             "post": op(f"replace_{tag}", "Replace a resource", "200", one, ref, params + [rid], deprecated),
-            "patch": op(f"patch_{tag}", "Change some fields of a resource", "200", one, {"type": "object"},
-                        params + [rid], deprecated),
-            "delete": op(f"delete_{tag}", "Remove a resource", "200", one, params=params + [rid],
-                         deprecated=deprecated)},
+            "patch": op(
+                f"patch_{tag}",
+                "Change some fields of a resource",
+                "200",
+                one,
+                {"type": "object"},
+                params + [rid],
+                deprecated,
+            ),
+            "delete": op(
+                f"delete_{tag}", "Remove a resource", "200", one, params=params + [rid], deprecated=deprecated
+            ),
+        },
         f"{prefix}/collection": {
-            "put": op(f"create_collection_{tag}", "Create many resources", "201", collection,
-                      {"type": "array", "items": ref}, params, deprecated),
-            "post": op(f"update_collection_{tag}", "Change many resources", "200", collection,
-                       {"type": "array", "items": {"type": "object"}}, params, deprecated)},
+            "put": op(
+                f"create_collection_{tag}",
+                "Create many resources",
+                "201",
+                collection,
+                {"type": "array", "items": ref},
+                params,
+                deprecated,
+            ),
+            "post": op(
+                f"update_collection_{tag}",
+                "Change many resources",
+                "200",
+                collection,
+                {"type": "array", "items": {"type": "object"}},
+                params,
+                deprecated,
+            ),
+        },
     }

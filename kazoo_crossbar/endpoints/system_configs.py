@@ -3,6 +3,7 @@
 The console shows the settings that govern jobs (`crossbar.resources`: job_max_numbers and the
 recovery threshold) through this, as any client would. Writing system_config stays with
 Kazoo or CouchDB (docs/decisions.md)."""
+
 from __future__ import annotations
 
 from ..http import errors
@@ -37,6 +38,14 @@ class SystemConfigs(Endpoint[None]):
         ctx.resp_data, ctx.revision = docs.to_public(doc), doc.get("_rev")
 
     def paths(self) -> dict[str, dict]:
-        return {"/v2/system_configs/{config_id}": {"get": op(
-            "get_system_config", "Fetch a system_config category (super-duper admin)", "200",
-            {"type": "object"}, params=[path_param("config_id")])}}
+        return {
+            "/v2/system_configs/{config_id}": {
+                "get": op(
+                    "get_system_config",
+                    "Fetch a system_config category (super-duper admin)",
+                    "200",
+                    {"type": "object"},
+                    params=[path_param("config_id")],
+                )
+            }
+        }

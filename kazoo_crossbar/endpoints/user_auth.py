@@ -1,5 +1,6 @@
 """PUT /v2/user_auth: md5/sha1 credentials of `user:password` plus an account
 name, realm or phone number for a token (cb_user_auth)."""
+
 from __future__ import annotations
 
 import re
@@ -56,5 +57,15 @@ class UserAuth(LoginEndpoint):
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_user_auth")
 
     def paths(self) -> dict[str, dict]:
-        return {"/v2/user_auth": {"put": op("user_auth", "A token for user credentials", "201", {"type": "object"},
-                                            {"$ref": "#/components/schemas/user_auth"}, public=True)}}
+        return {
+            "/v2/user_auth": {
+                "put": op(
+                    "user_auth",
+                    "A token for user credentials",
+                    "201",
+                    {"type": "object"},
+                    {"$ref": "#/components/schemas/user_auth"},
+                    public=True,
+                )
+            }
+        }

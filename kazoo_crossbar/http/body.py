@@ -1,6 +1,7 @@
 """Request parsing before any check (api_util:get_req_data/2): query string,
 body by content type, the `{"data": …}` envelope. Bad input stops here with
 400, before authentication, as in Kazoo."""
+
 from __future__ import annotations
 
 import asyncio
@@ -90,8 +91,13 @@ def _normalize_envelope(envelope: dict) -> dict:
 
 async def read_body(request: web.Request, max_size: int) -> bytes:
     """The raw body, refused (400) as soon as it is known to exceed `max_size`."""
-    too_big = errors.validation({"file": {"maxSize": {
-        "message": f"Payload or Files must not be more than {max_size} bytes", "target": max_size}}})
+    too_big = errors.validation(
+        {
+            "file": {
+                "maxSize": {"message": f"Payload or Files must not be more than {max_size} bytes", "target": max_size}
+            }
+        }
+    )
     if request.content_length is not None and request.content_length > max_size:
         raise too_big
     chunks, size = [], 0

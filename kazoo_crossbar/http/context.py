@@ -1,4 +1,5 @@
 """The per-request context (Kazoo's cb_context): what was asked, who asks, what we answer."""
+
 from __future__ import annotations
 
 import random

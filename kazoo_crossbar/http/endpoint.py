@@ -5,8 +5,11 @@ allowed_methods → authorize → validate → execute. `validate` returns what 
 (a value of the endpoint's own type); an endpoint never renders a response or catches
 storage errors itself: it fills the context or raises an `errors` ApiError. Endpoints get
 their dependencies (storage, config, job service…) in their constructor."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .context import Context
@@ -18,8 +21,8 @@ class Endpoint(Generic[T]):
     nouns: ClassVar[tuple[str, ...]] = ()
     # api_auth/user_auth create tokens, so they cannot require one.
     authenticates_itself: ClassVar[bool] = False
-    # sub-nouns handled by an endpoint of their own: /resources/jobs/…
-    subnouns: dict[str, "Endpoint[Any]"] = {}
+    # sub-nouns handled by an endpoint of their own: /resources/jobs/… (an instance sets its own)
+    subnouns: Mapping[str, Endpoint[Any]] = MappingProxyType({})
 
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
         """Methods this path accepts; empty means the path does not exist (404)."""

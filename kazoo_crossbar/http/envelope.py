@@ -1,10 +1,12 @@
 """Kazoo's response envelopes and headers (api_util:create_resp_envelope/1, §4 and §6)."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -13,8 +15,10 @@ from .context import Context
 from .errors import ApiError
 
 KAZOO_VERSION = "4.3.0"
-CORS_ALLOW_HEADERS = ("content-type, depth, user-agent, x-http-method-override, x-file-size, x-requested-with, "
-                      "if-modified-since, x-file-name, cache-control, x-auth-token, x-kazoo-cluster-id, if-match")
+CORS_ALLOW_HEADERS = (
+    "content-type, depth, user-agent, x-http-method-override, x-file-size, x-requested-with, "
+    "if-modified-since, x-file-name, cache-control, x-auth-token, x-kazoo-cluster-id, if-match"
+)
 CORS_EXPOSE_HEADERS = "content-type, x-auth-token, x-request-id, x-kazoo-cluster-id, location, etag, etag"
 
 
@@ -75,8 +79,9 @@ def success(ctx: Context, allowed: Iterable[str] = ()) -> web.Response:
         revision = hashlib.md5(dumps(ctx.resp_data)).hexdigest()
     if revision is not None:
         body["revision"] = revision
-    body.update(timestamp=timestamp(), version=KAZOO_VERSION, node=ctx.node_hash,
-                request_id=ctx.request_id, status="success")
+    body.update(
+        timestamp=timestamp(), version=KAZOO_VERSION, node=ctx.node_hash, request_id=ctx.request_id, status="success"
+    )
     if ctx.auth_token:
         body["auth_token"] = ctx.auth_token
     headers = _common_headers(ctx)

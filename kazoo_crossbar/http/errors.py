@@ -4,6 +4,7 @@ Every refusal in the pipeline or an endpoint raises `ApiError`; the pipeline
 renders it as Kazoo's error envelope. Constructors below keep the exact
 `message` and `data` strings Kazoo clients compare against.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ def validation(errors: dict) -> ApiError:
 
 
 def wrong_type(value: object, types: str, key: str = "data") -> ApiError:
-    return validation({key: {"type": {"message": f"Value did not match type(s): {types}", "target": types,
-                                      "value": value}}})
+    return validation(
+        {key: {"type": {"message": f"Value did not match type(s): {types}", "target": types, "value": value}}}
+    )
 
 
 def invalid_json(reason: str) -> ApiError:
@@ -120,8 +122,9 @@ def from_couch(exc: CouchError) -> ApiError:
     if isinstance(exc, Conflict):
         return conflict()
     if isinstance(exc, NotFound) and exc.db_missing:
-        return ApiError(503, "datastore_missing",
-                        {"cause": exc.db or "", "message": "data collection missing: database not found"})
+        return ApiError(
+            503, "datastore_missing", {"cause": exc.db or "", "message": "data collection missing: database not found"}
+        )
     if isinstance(exc, NotFound):
         return ApiError(503, "datastore_missing_view", {"cause": exc.reason, "message": "datastore missing view"})
     return ApiError(503, "datastore_fault", {"cause": exc.error or str(exc.status), "message": "datastore fatal error"})

@@ -6,10 +6,12 @@ key of the next row becomes `next_start_key`, in Kazoo's encoding;
 `paginate=false` returns everything. Query-string filters switch to
 `include_docs` and are applied to the full document.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..storage import paging
 from ..storage.couch import CouchClient
@@ -18,8 +20,16 @@ from . import errors, startkey
 from .context import Context, is_false
 
 FILTER_PREFIXES = ("filter_not_", "filter_")
-FILTER_KEYS = ("has_key", "key_missing", "has_value", "value_missing",
-               "created_from", "created_to", "modified_from", "modified_to")
+FILTER_KEYS = (
+    "has_key",
+    "key_missing",
+    "has_value",
+    "value_missing",
+    "created_from",
+    "created_to",
+    "modified_from",
+    "modified_to",
+)
 
 
 def _get_path(doc: Any, path: str) -> Any:
@@ -67,9 +77,9 @@ def matches(doc: dict, filters: dict[str, Any]) -> bool:
         for key, raw in filters.items():
             wanted = raw if isinstance(raw, str) else "true"
             if key.startswith("filter_not_"):
-                ok = not _value_matches(_get_path(doc, key[len("filter_not_"):]), wanted)
+                ok = not _value_matches(_get_path(doc, key[len("filter_not_") :]), wanted)
             elif key.startswith("filter_"):
-                ok = _value_matches(_get_path(doc, key[len("filter_"):]), wanted)
+                ok = _value_matches(_get_path(doc, key[len("filter_") :]), wanted)
             elif key == "has_key":
                 ok = _get_path(doc, wanted) is not None
             elif key == "key_missing":
@@ -104,7 +114,7 @@ async def page_size(ctx: Context, config: SystemConfig, *, strict: bool = False)
         size = int(raw)
     except (TypeError, ValueError):
         if strict:
-            raise errors.faulty_request("invalid page size")
+            raise errors.faulty_request("invalid page size") from None
         return default
     if size < 1:
         if strict:
@@ -139,8 +149,19 @@ async def load(
     requested = request_start_key(ctx)
     first = requested if requested is not None else start
     keep = (lambda doc: matches(doc, filters)) if filters else None
-    items, next_key = await paging.page(couch, dbs, design, view, first=first, end=end, descending=descending,
-                                        size=size, keep=keep, mapper=mapper, skip_missing_dbs=skip_missing_dbs)
+    items, next_key = await paging.page(
+        couch,
+        dbs,
+        design,
+        view,
+        first=first,
+        end=end,
+        descending=descending,
+        size=size,
+        keep=keep,
+        mapper=mapper,
+        skip_missing_dbs=skip_missing_dbs,
+    )
     if reverse_page:
         items.reverse()
     ctx.resp_data = items

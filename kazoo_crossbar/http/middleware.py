@@ -3,10 +3,12 @@ it sets the request id, renders every error as Kazoo's envelope (never a traceba
 the metrics and writes one request log line with `duration_ms`. Per request it does only
 that: a context object, one structlog line and two prometheus updates (on label children
 looked up once per label set, not per request)."""
+
 from __future__ import annotations
 
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -44,7 +46,8 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
         counter = counters.get((label, method, status))
         if counter is None:
             counter = counters[(label, method, status)] = metrics.requests.labels(
-                endpoint=label, method=method, status=str(status))
+                endpoint=label, method=method, status=str(status)
+            )
         histogram = histograms.get((label, method))
         if histogram is None:
             histogram = histograms[(label, method)] = metrics.latency.labels(endpoint=label, method=method)
@@ -54,8 +57,12 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        ctx = Context(request=request, method=request.method.upper(), node_hash=node_hash,
-                      request_id=new_request_id(request.headers.get("X-Request-ID")))
+        ctx = Context(
+            request=request,
+            method=request.method.upper(),
+            node_hash=node_hash,
+            request_id=new_request_id(request.headers.get("X-Request-ID")),
+        )
         request[CONTEXT] = ctx
         bound = structlog.contextvars.bind_contextvars(request_id=ctx.request_id)
         try:
@@ -79,8 +86,13 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
                 response.body = b""
             elapsed = time.perf_counter() - started
             record(endpoint_label(ctx), ctx.method, response.status, elapsed)
-            log.info("request", method=ctx.method, path=request.path, status=response.status,
-                     duration_ms=round(elapsed * 1000, 3))
+            log.info(
+                "request",
+                method=ctx.method,
+                path=request.path,
+                status=response.status,
+                duration_ms=round(elapsed * 1000, 3),
+            )
         finally:
             structlog.contextvars.reset_contextvars(**bound)
         if isinstance(response, web.HTTPException):

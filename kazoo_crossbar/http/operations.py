@@ -1,13 +1,20 @@
 """Building blocks of the OpenAPI 3.1 document: operations, parameters and Kazoo's envelopes.
 Endpoints describe their paths with these (Endpoint.paths); openapi.py assembles the document
 from the route table."""
+
 from __future__ import annotations
 
 from typing import Any
 
-ERRORS = {"400": "validation error", "401": "invalid credentials", "403": "forbidden",
-          "404": "bad identifier / not found", "405": "method not allowed", "409": "conflicting documents",
-          "503": "datastore unavailable"}
+ERRORS = {
+    "400": "validation error",
+    "401": "invalid credentials",
+    "403": "forbidden",
+    "404": "bad identifier / not found",
+    "405": "method not allowed",
+    "409": "conflicting documents",
+    "503": "datastore unavailable",
+}
 
 
 def envelope_schema(data_schema: dict) -> dict:
@@ -19,17 +26,39 @@ def body_of(data_schema: dict) -> dict:
 
 
 def responses(success: str, data: dict) -> dict:
-    out = {success: {"description": "success", "content": {"application/json": {"schema": {
-        "allOf": [{"$ref": "#/components/schemas/SuccessEnvelope"},
-                  {"type": "object", "properties": {"data": data}}]}}}}}
+    out = {
+        success: {
+            "description": "success",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [
+                            {"$ref": "#/components/schemas/SuccessEnvelope"},
+                            {"type": "object", "properties": {"data": data}},
+                        ]
+                    }
+                }
+            },
+        }
+    }
     for code, text in ERRORS.items():
-        out[code] = {"description": text, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+        out[code] = {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+        }
     return out
 
 
-def op(op_id: str, summary: str, success: str, data: dict, body: dict | None = None,
-       params: list | None = None, deprecated: bool = False, public: bool = False) -> dict:
+def op(
+    op_id: str,
+    summary: str,
+    success: str,
+    data: dict,
+    body: dict | None = None,
+    params: list | None = None,
+    deprecated: bool = False,
+    public: bool = False,
+) -> dict:
     out: dict[str, Any] = {"operationId": op_id, "summary": summary, "responses": responses(success, data)}
     if body is not None:
         out["requestBody"] = body_of(body)
@@ -49,5 +78,7 @@ def path_param(name: str, pattern: str | None = None) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-LISTING_PARAMS = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                  for n in ("page_size", "start_key", "paginate", "created_from", "created_to")]
+LISTING_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+    for n in ("page_size", "start_key", "paginate", "created_from", "created_to")
+]

@@ -7,6 +7,7 @@
 Clients can tell which check failed first, so the order is part of the API.
 Errors are raised, and rendered by the request middleware (middleware.py).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,6 +34,8 @@ def refused_method(method: str, allowed: frozenset[str]) -> errors.ApiError:
     """A route's answer to a method it does not take: 405 with the allowed ones, or cowboy's 501
     for a method HTTP does not know (TRACE, CONNECT…)."""
     return errors.invalid_method(allowed) if method.upper() in KNOWN_METHODS else errors.not_implemented()
+
+
 WRITE_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 BANNER = "kazoo_crossbar: a Kazoo Crossbar compatible API. Requests go to /v2/...\n"
 LOGIN_MAX_BODY = 16 * 1024  # api_auth/user_auth (endpoints that authenticate themselves)
@@ -43,8 +46,12 @@ CHECKED_HEADERS = ("X-Auth-Token", "X-Auth-Account-ID", "If-Match")
 
 def _refuse_surrogates(ctx: Context) -> None:
     """Invalid Unicode anywhere a value can come from is a 400 before anything is read or written."""
-    values = [*ctx.path_tokens, *ctx.query, *(v for v in ctx.query.values() if isinstance(v, str)),
-              *(ctx.request.headers.get(h, "") for h in CHECKED_HEADERS)]
+    values = [
+        *ctx.path_tokens,
+        *ctx.query,
+        *(v for v in ctx.query.values() if isinstance(v, str)),
+        *(ctx.request.headers.get(h, "") for h in CHECKED_HEADERS),
+    ]
     joined = "".join(values)
     if not joined.isascii() and body.has_surrogate(joined):  # ASCII (the usual case) has none
         raise errors.invalid_json("invalid_string")
@@ -121,7 +128,9 @@ class Pipeline:
             raw = await body.read_body(ctx.request, max_size)
             if len(raw) > PREAUTH_MAX_BODY:
                 await self._token_before_parsing(ctx)
-            ctx.envelope, ctx.data = await body.parse_envelope_off_loop(raw, ctx.request.headers.get("Content-Type", ""))
+            ctx.envelope, ctx.data = await body.parse_envelope_off_loop(
+                raw, ctx.request.headers.get("Content-Type", "")
+            )
         else:
             ctx.envelope, ctx.data = {}, {}
         header_token = ctx.request.headers.get("X-Auth-Token", "").strip()

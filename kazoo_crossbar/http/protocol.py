@@ -6,6 +6,7 @@ back. Here they are Kazoo envelopes (e.g. 400 `bad_request`, nothing of the requ
 connection is closed, as aiohttp does. aiohttp builds its per-connection handler from the
 `RequestHandler` name in `aiohttp.web_server`; `install()` points that name at the subclass
 below (once per process; tests/hostile/test_console.py checks it is in place)."""
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -20,8 +21,9 @@ from .context import Context, new_request_id
 class EnvelopeRequestHandler(web_protocol.RequestHandler):
     node_hash = ""
 
-    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self, request: Any, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
         # aiohttp logs, and refuses (ConnectionError) when a response has already started
         super().handle_error(request, status, exc, message)
         ctx = Context(request=request, method="GET", node_hash=self.node_hash, request_id=new_request_id(None))

@@ -8,6 +8,7 @@ A client that runs out gets 429 `too_many_requests`. Buckets are keyed `IP/no_ac
 
 One `TokenBuckets` is built per route table (routes.py) and handed to the login endpoints.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,9 +30,13 @@ class TokenBuckets:
     async def _setting(self, key: str, default: int) -> int:
         doc = await self.config.category("token_buckets") or {}
         for section in (self.node, self.zone, "default"):
-            values = doc.get(section) if isinstance(doc.get(section), dict) else {}
-            for value in ((values.get(APP) or {}).get(key) if isinstance(values.get(APP), dict) else None,
-                          values.get(key)):
+            values = doc.get(section)
+            values = values if isinstance(values, dict) else {}
+            app = values.get(APP)
+            for value in (
+                app.get(key) if isinstance(app, dict) else None,
+                values.get(key),
+            ):
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     return value
         return default

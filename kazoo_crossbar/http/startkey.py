@@ -5,6 +5,7 @@ as an Erlang JSON term. erlang-py does the External Term Format; two cases
 are adjusted to match what Kazoo 4.3 (OTP 19/21) emits: atoms use ATOM_EXT,
 and a list of small integers is a STRING_EXT, as Erlang encodes it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,6 +95,16 @@ def decode(value: str) -> Any:
         if not raw.startswith(b"\x83"):
             return value
         return _from_term(erlang.binary_to_term(raw))
-    except (ValueError, TypeError, IndexError, KeyError, struct.error, binascii.Error,
-            UnicodeDecodeError, RecursionError, erlang.ParseException, erlang.InputException):
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        struct.error,
+        binascii.Error,
+        UnicodeDecodeError,
+        RecursionError,
+        erlang.ParseException,
+        erlang.InputException,
+    ):
         return value

@@ -12,6 +12,7 @@ a timeout, a lost connection) or leaves numbers unanswered, those numbers are
 ordered one by one, each with its own timeout, so one bad number or one slow
 answer fails only that number.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,9 @@ class OrderLimits:
         return self.base_s + count * self.per_number_s
 
 
-async def acquire(config: SystemConfig, module: str, e164s: list[str],
-                  limits: OrderLimits = OrderLimits()) -> dict[str, dict]:
+async def acquire(
+    config: SystemConfig, module: str, e164s: list[str], limits: OrderLimits = OrderLimits()
+) -> dict[str, dict]:
     """For each number: {"ok": carrier data} or {"error": knm error}."""
     if module != numbers.OTHER or not e164s:
         return {n: {"ok": {}} for n in e164s}
@@ -52,12 +54,13 @@ async def acquire(config: SystemConfig, module: str, e164s: list[str],
         return {n: {"error": numbers.error(500, "unspecified_fault", "missing_provider_url")} for n in e164s}
     country = await config.get("number_manager.other", "default_country", "US")
     endpoints = await config.get("number_manager.other", "endpoints") or []
-    phonebook = Phonebook(f"{url.rstrip('/')}/numbers/{country}/order",
-                          endpoints if isinstance(endpoints, list) else [endpoints], limits)
+    phonebook = Phonebook(
+        f"{url.rstrip('/')}/numbers/{country}/order", endpoints if isinstance(endpoints, list) else [endpoints], limits
+    )
     out: dict[str, dict] = {}
     async with aiohttp.ClientSession() as session:
         for start in range(0, len(e164s), limits.chunk):
-            out.update(await phonebook.order_chunk(session, e164s[start:start + limits.chunk]))
+            out.update(await phonebook.order_chunk(session, e164s[start : start + limits.chunk]))
     return out
 
 
@@ -89,8 +92,9 @@ class Phonebook:
         when the order failed as a whole."""
         body = {"data": {"numbers": nums, "gateways": self.gateways}}
         try:
-            async with session.put(self.url, json=body,
-                                   timeout=aiohttp.ClientTimeout(total=self.limits.timeout(len(nums)))) as resp:
+            async with session.put(
+                self.url, json=body, timeout=aiohttp.ClientTimeout(total=self.limits.timeout(len(nums)))
+            ) as resp:
                 if resp.status != 200:
                     return None
                 answer: Any = await resp.json(content_type=None)

@@ -4,6 +4,7 @@
 n-th time it passes <point> (a real kill -9: no cleanup runs). Unset in
 production, where `point` is a dictionary lookup.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Number documents in bulk: the number databases (`numbers/+1222`) and the assigned
 account's copy, read with `_all_docs` and written with `_bulk_docs` through the write path
 (which publishes their change events)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,8 +61,9 @@ class NumberStore:
                 result[doc["_id"]] = "error" not in answer
         return result
 
-    async def write_account_copies(self, account_id: str, number_docs: list[dict], resumed: set[str],
-                                    may_exist: set[str]) -> None:
+    async def write_account_copies(
+        self, account_id: str, number_docs: list[dict], resumed: set[str], may_exist: set[str]
+    ) -> None:
         """The same number docs in the assigned account's database (skipped when it does not exist).
         A number this job stored before a crash gets its copy only if the copy is missing. Only
         numbers that existed before (`may_exist`) are looked up; a new number has no copy yet,
@@ -103,12 +105,21 @@ class NumberStore:
         """knm_phone_number:unassign_from_prev: a number that moved to another account leaves the
         previous account's database (hard delete, `doc_deleted` published; a missing database or
         copy is nothing to do). Run again for numbers a crashed run wrote: deleting is idempotent."""
-        moved = [d for d in number_docs if names.is_account_id(d.get("pvt_previously_assigned_to") or "")
-                 and d["pvt_previously_assigned_to"] != d.get("pvt_assigned_to")]
+        moved = [
+            d
+            for d in number_docs
+            if names.is_account_id(d.get("pvt_previously_assigned_to") or "")
+            and d["pvt_previously_assigned_to"] != d.get("pvt_assigned_to")
+        ]
         for start in range(0, len(moved), parallel):
-            await asyncio.gather(*(self.writes.delete_by_id(names.account_db(d["pvt_previously_assigned_to"]), d["_id"],
-                                                            only_if=_is_number)
-                                   for d in moved[start:start + parallel]))
+            await asyncio.gather(
+                *(
+                    self.writes.delete_by_id(
+                        names.account_db(d["pvt_previously_assigned_to"]), d["_id"], only_if=_is_number
+                    )
+                    for d in moved[start : start + parallel]
+                )
+            )
 
 
 def _is_number(stored: dict) -> bool:

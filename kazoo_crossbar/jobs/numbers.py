@@ -5,6 +5,7 @@ The job runner fetches and writes in batches; everything decided per number
 lives here: E.164 normalisation, reconcilability, which existing states
 block a number, the number document and the job's success entry.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,11 +39,14 @@ class Rules:
     reconcile: re.Pattern
 
     @classmethod
-    def from_config(cls, converters: Any, reconcile: Any) -> "Rules":
+    def from_config(cls, converters: Any, reconcile: Any) -> Rules:
         conv = converters if isinstance(converters, dict) and converters else DEFAULT_CONVERTERS
-        return cls(_compile_converters(tuple((k, v.get("prefix", ""), v.get("suffix", ""))
-                                             for k, v in conv.items() if isinstance(v, dict))),
-                   re.compile(reconcile if isinstance(reconcile, str) and reconcile else DEFAULT_RECONCILE))
+        return cls(
+            _compile_converters(
+                tuple((k, v.get("prefix", ""), v.get("suffix", "")) for k, v in conv.items() if isinstance(v, dict))
+            ),
+            re.compile(reconcile if isinstance(reconcile, str) and reconcile else DEFAULT_RECONCILE),
+        )
 
 
 @lru_cache(maxsize=16)
@@ -89,14 +93,16 @@ def forbidden(cause: str = "state_for_create") -> dict:
 
 def invalid_state_transition(e164: str, from_state: str | None) -> dict:
     """knm_errors:invalid_state_transition/3 → to_json: the cause is the transition, the message fixed."""
-    return error(400, "invalid_state_transition", "invalid state transition",
-                 f"from {from_state or '(nothing)'} to reserved")
+    return error(
+        400, "invalid_state_transition", "invalid state transition", f"from {from_state or '(nothing)'} to reserved"
+    )
 
 
 def can_add(auth_doc: dict | None) -> bool:
     """knm_number:state_for_create for `reserved`: super-duper admin or `pvt_wnm_allow_additions`."""
-    return bool(auth_doc) and (auth_doc.get("pvt_superduper_admin") is True
-                               or auth_doc.get("pvt_wnm_allow_additions") is True)
+    if not auth_doc:
+        return False
+    return auth_doc.get("pvt_superduper_admin") is True or auth_doc.get("pvt_wnm_allow_additions") is True
 
 
 def may_reserve_for(auth_doc: dict | None, account_doc: dict) -> bool:
@@ -137,19 +143,32 @@ def may_fetch(stored: dict, auth_doc: dict | None, account_doc: dict, owner_doc:
 
 # Private fields knm_phone_number:from_json reads and to_json writes back unchanged when a
 # number is taken over (the rest of a stored document's private fields are Kazoo's to drop).
-KEPT_PRIVATE = ("pvt_carrier_data", "pvt_region", "pvt_features", "pvt_features_allowed", "pvt_features_denied",
-                "pvt_previously_assigned_to")
+KEPT_PRIVATE = (
+    "pvt_carrier_data",
+    "pvt_region",
+    "pvt_features",
+    "pvt_features_allowed",
+    "pvt_features_denied",
+    "pvt_previously_assigned_to",
+)
 # Public fields knm_phone_number:sanitize_public_fields removes.
 DROPPED_PUBLIC = ("id", "used_by")
 
 
 def public_fields(doc: dict) -> dict:
-    return {k: v for k, v in doc.items()
-            if not k.startswith(("_", "pvt_")) and k not in DROPPED_PUBLIC}
+    return {k: v for k, v in doc.items() if not k.startswith(("_", "pvt_")) and k not in DROPPED_PUBLIC}
 
 
-def number_doc(e164: str, account_id: str, resource_id: str, module: str, now: int,
-               existing: dict | None = None, carrier: dict | None = None, job_id: str | None = None) -> dict:
+def number_doc(
+    e164: str,
+    account_id: str,
+    resource_id: str,
+    module: str,
+    now: int,
+    existing: dict | None = None,
+    carrier: dict | None = None,
+    job_id: str | None = None,
+) -> dict:
     """The number document written to the number DB and the account DB (spec §8.3).
 
     Taking over a stored (`available`) number keeps what `knm_phone_number:from_json` keeps:
@@ -214,6 +233,11 @@ def success_entry(doc: dict) -> dict:
 def is_ours(existing: dict, account_id: str, resource_id: str, job_id: str) -> bool:
     """A stored number this very job wrote (used when resuming). Account and resource alone
     would also match a number another job (or a second run of the same numbers) reserved."""
-    return (bool(job_id) and existing.get(JOB_ID) == job_id
-            and existing.get("pvt_assigned_to") == account_id and existing.get("pvt_state") == "reserved"
-            and existing.get("resource_id") == resource_id and not existing.get("pvt_deleted"))
+    return (
+        bool(job_id)
+        and existing.get(JOB_ID) == job_id
+        and existing.get("pvt_assigned_to") == account_id
+        and existing.get("pvt_state") == "reserved"
+        and existing.get("resource_id") == resource_id
+        and not existing.get("pvt_deleted")
+    )

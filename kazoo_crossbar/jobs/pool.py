@@ -2,6 +2,7 @@
 at the same time, a freed slot goes to the waiting account with the fewest running jobs (one
 account's import of many jobs does not hold another account's job back), and a run survives
 CouchDB outages (the job is ours: we claimed it)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,7 @@ class WorkerPool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> "asyncio.Task[str]":
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[str]:
         """Run a job in the pool; `claimed` when this node already took it over (recovery).
         The task ends when the job has run (or was skipped) with its outcome."""
         task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
@@ -87,7 +88,7 @@ class FairSlots:
     def in_use(self) -> int:
         return sum(self.held.values())
 
-    def slot(self, account_id: str) -> "_Slot":
+    def slot(self, account_id: str) -> _Slot:
         return _Slot(self, account_id)
 
     async def acquire(self, account_id: str) -> None:

@@ -9,10 +9,11 @@ through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
 so two nodes never resume one job, then run here (both by the job service,
 service.py). Settings are re-read on every pass.
 """
+
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -24,7 +25,6 @@ from ..storage.system_config import SystemConfig
 
 log = structlog.get_logger(__name__)
 CATEGORY = "crossbar.resources"
-
 
 
 class Recoverer(Protocol):
@@ -87,10 +87,13 @@ class Recovery:
         threshold = await setting(self.config, "job_recover_threshold_s", "job_recovery_threshold_s", 3600)
         now = names.gregorian_now()
         claimed = 0
-        for db in await month_dbs(self.couch, datetime.now(timezone.utc)):
+        for db in await month_dbs(self.couch, datetime.now(UTC)):
             try:
-                rows = (await views.query(self.couch, db, "resources", "status_listing",
-                                          keys=["pending", "running"], include_docs=True))["rows"]
+                rows = (
+                    await views.query(
+                        self.couch, db, "resources", "status_listing", keys=["pending", "running"], include_docs=True
+                    )
+                )["rows"]
             except NotFound:
                 continue
             for row in rows:

@@ -13,12 +13,14 @@ that added it, and no other job (same account and resource or not) can pass a
 number off as its own. A failed checkpoint (someone else saved the
 job) stops this executor: the other node owns it now.
 """
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Iterator
+from typing import Any
 
 import structlog
 
@@ -64,7 +66,7 @@ class JobRun:
     batches_saved: int = 0
 
     @classmethod
-    def from_doc(cls, db: str, doc: dict, batch_docs: list[dict] | None = None) -> "JobRun":
+    def from_doc(cls, db: str, doc: dict, batch_docs: list[dict] | None = None) -> JobRun:
         success = {k: _enc(v) for k, v in (doc.pop("success", None) or {}).items()}
         errors = {k: _enc(v) for k, v in (doc.pop("errors", None) or {}).items()}
         done, failed = store.batch_results(batch_docs or [])
@@ -74,8 +76,9 @@ class JobRun:
 class JobRunner:
     """Runs (or resumes) one job at a time per call; knows nothing of scheduling."""
 
-    def __init__(self, writes: Writes, config: SystemConfig, accounts: Accounts, node: str,
-                 metrics: Metrics | None = None):
+    def __init__(
+        self, writes: Writes, config: SystemConfig, accounts: Accounts, node: str, metrics: Metrics | None = None
+    ):
         self.writes, self.couch, self.config, self.accounts, self.node = writes, writes.couch, config, accounts, node
         self.metrics = metrics or Metrics()
         self.numbers = NumberStore(writes)
@@ -115,7 +118,7 @@ class JobRunner:
             await store.remove_batches(self.writes, db, job_id)
         return outcome
 
-    async def _run_batches(self, job: JobRun, plan: "Plan", batches: list[tuple[list[str], list[str]]]) -> str:
+    async def _run_batches(self, job: JobRun, plan: Plan, batches: list[tuple[list[str], list[str]]]) -> str:
         """Batch i is declared by checkpoint i-2, so it may be written while checkpoint i-1 is
         being saved, and the reads of batch i+1 overlap both."""
         n = len(batches)
@@ -127,7 +130,8 @@ class JobRunner:
                 counts = len(job.success), len(job.errors)
                 _, following = await asyncio.gather(
                     self._apply_batch(job, plan, prepared),
-                    self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none())
+                    self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none(),
+                )
                 faults.point("after_numbers_written")
                 if pending is not None:
                     if not await pending:
@@ -137,10 +141,13 @@ class JobRunner:
                 if last:
                     pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
                 else:  # this batch's results (what was added since `counts`), then the job doc
-                    results = (dict(islice(job.success.items(), counts[0], None)),
-                               dict(islice(job.errors.items(), counts[1], None)))
-                    pending = asyncio.create_task(self._checkpoint(
-                        job, status="running", inflight=declared(batches, i), results=results))
+                    results = (
+                        dict(islice(job.success.items(), counts[0], None)),
+                        dict(islice(job.errors.items(), counts[1], None)),
+                    )
+                    pending = asyncio.create_task(
+                        self._checkpoint(job, status="running", inflight=declared(batches, i), results=results)
+                    )
                 prepared = following
             if pending is None:
                 pending = asyncio.create_task(self._checkpoint(job, status="complete", inflight=None))
@@ -150,8 +157,15 @@ class JobRunner:
             if pending is not None and not pending.done():
                 await asyncio.gather(pending, return_exceptions=True)
 
-    async def _checkpoint(self, job: JobRun, *, status: str, inflight: list[str] | None, claim: bool = False,
-                          results: tuple[dict[str, str], dict[str, str]] | None = None) -> bool:
+    async def _checkpoint(
+        self,
+        job: JobRun,
+        *,
+        status: str,
+        inflight: list[str] | None,
+        claim: bool = False,
+        results: tuple[dict[str, str], dict[str, str]] | None = None,
+    ) -> bool:
         """Save one batch's `results` (a document of their own), then the job doc (what may be
         written next; on completion every result); False when another node has the job.
         The batch document is written first: the job doc stops declaring those numbers in
@@ -168,18 +182,24 @@ class JobRunner:
             job.doc["pvt_inflight"] = inflight
         complete = status == "complete"
         try:
-            await store.save_raw(self.writes, job.db, job.doc, job.success if complete else job.base_success,
-                                 job.errors if complete else job.base_errors)
+            await store.save_raw(
+                self.writes,
+                job.db,
+                job.doc,
+                job.success if complete else job.base_success,
+                job.errors if complete else job.base_errors,
+            )
         except Conflict:
             log.warning("job_taken_over", job_id=job.doc["_id"], claim=claim)
             return False
         return True
 
     # --- planning ---------------------------------------------------------------------------
-    async def _plan(self, account_id: str, job: JobRun) -> "Plan":
+    async def _plan(self, account_id: str, job: JobRun) -> Plan:
         cfg = self.config
-        rules = numbers.Rules.from_config(await cfg.get("number_manager", "e164_converters"),
-                                          await cfg.get("number_manager", "reconcile_regex"))
+        rules = numbers.Rules.from_config(
+            await cfg.get("number_manager", "e164_converters"), await cfg.get("number_manager", "reconcile_regex")
+        )
         resource_id = str(job.doc.get("resource_id", ""))
         try:
             offnet = await self.couch.get_doc(names.OFFNET, resource_id) if resource_id else None
@@ -194,7 +214,7 @@ class JobRunner:
         auth_doc = await self.accounts.get(auth_id) if isinstance(auth_id, str) else None
         return Plan(account_id, resource_id, module, rules, account_doc, auth_doc, job_id=str(job.doc["_id"]))
 
-    def _batches(self, job: JobRun, plan: "Plan") -> Iterator[tuple[list[str], list[str]]]:
+    def _batches(self, job: JobRun, plan: Plan) -> Iterator[tuple[list[str], list[str]]]:
         """(entries, E.164 numbers this batch may write) for the entries not done yet."""
         todo, seen = [], set(job.success)
         for entry in job.doc.get("numbers") or []:
@@ -207,13 +227,14 @@ class JobRunner:
             todo.append(entry)
         size = batch_size(len(todo))
         for start in range(0, len(todo), size):
-            entries = todo[start:start + size]
-            candidates = [e for e in (numbers.normalize(x, plan.rules) for x in entries)
-                          if numbers.is_reconcilable(e, plan.rules)]
+            entries = todo[start : start + size]
+            candidates = [
+                e for e in (numbers.normalize(x, plan.rules) for x in entries) if numbers.is_reconcilable(e, plan.rules)
+            ]
             yield entries, candidates
 
     # --- one batch --------------------------------------------------------------------------
-    async def _prepare_batch(self, job: JobRun, plan: "Plan", entries: list[str]) -> "Batch":
+    async def _prepare_batch(self, job: JobRun, plan: Plan, entries: list[str]) -> Batch:
         """Per-entry checks that need no writes, and (for `knm_other`, which must know which
         numbers are new before ordering them) the stored number docs. Reads only."""
         batch = Batch()
@@ -232,7 +253,7 @@ class JobRunner:
             batch.read = set(batch.wanted)
         return batch
 
-    async def _apply_batch(self, job: JobRun, plan: "Plan", batch: "Batch") -> None:
+    async def _apply_batch(self, job: JobRun, plan: Plan, batch: Batch) -> None:
         """Write the batch. Local numbers are written optimistically as new documents: a
         conflict means the number exists, and only those are read and decided again."""
         job.errors.update(batch.failed)
@@ -269,8 +290,9 @@ class JobRunner:
                 job.errors[wanted[e164]] = _enc(outcome["error"])
                 to_write.pop(e164)
             else:
-                to_write[e164] = numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                                    carrier=outcome["ok"], job_id=plan.job_id)
+                to_write[e164] = numbers.number_doc(
+                    e164, plan.account_id, plan.resource_id, plan.module, now, carrier=outcome["ok"], job_id=plan.job_id
+                )
         written = await self.numbers.write(to_write)
         unread = [n for n, ok in written.items() if not ok and n not in batch.read]
         if unread:  # they exist after all: read them, decide again, write the takeable ones
@@ -290,8 +312,9 @@ class JobRunner:
         self.metrics.numbers.labels(result="success").inc(len(job.success) - done_before[0])
         self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
         saved = [to_write[n] for n, ok in written.items() if ok]
-        await self.numbers.write_account_copies(plan.account_id, saved + list(ours.values()), set(ours),
-                                                may_exist=set(existing))
+        await self.numbers.write_account_copies(
+            plan.account_id, saved + list(ours.values()), set(ours), may_exist=set(existing)
+        )
         changed = saved + list(ours.values())
         if changed:
             self.warmer.touched(names.account_db(plan.account_id))
@@ -299,7 +322,7 @@ class JobRunner:
         if changed:  # knm_numbers:update_services: the new owner and every previous one
             await self.services.commit({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})
 
-    async def _load_owners(self, plan: "Plan", stored: Any, owners: dict[str, dict | None]) -> None:
+    async def _load_owners(self, plan: Plan, stored: Any, owners: dict[str, dict | None]) -> None:
         """The account docs of the accounts that hold stored numbers, where `handle_fetch`
         needs their `pvt_tree` (not for a super-duper admin, nor for our own account)."""
         if (plan.auth_doc or {}).get("pvt_superduper_admin") is True:
@@ -310,16 +333,18 @@ class JobRunner:
             owners[account_id] = doc
 
 
-def decide(plan: "Plan", e164: str, stored: dict | None, now: int,
-           owner: dict | None = None, *, porting: bool = False) -> tuple[str, Any]:
+def decide(
+    plan: Plan, e164: str, stored: dict | None, now: int, owner: dict | None = None, *, porting: bool = False
+) -> tuple[str, Any]:
     """("ours", stored doc) | ("write", new doc) | ("error", knm error) for one number;
     `owner` is the document of the account the stored number is assigned to, `porting`
     whether a port request holds the number."""
     if stored is None and porting:
         return "error", numbers.number_is_porting(e164)
     if stored is None:
-        return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                           job_id=plan.job_id)
+        return "write", numbers.number_doc(
+            e164, plan.account_id, plan.resource_id, plan.module, now, job_id=plan.job_id
+        )
     if numbers.is_ours(stored, plan.account_id, plan.resource_id, plan.job_id):
         return "ours", stored  # written by this job before a crash: a success, not rewritten
     owner = plan.account_doc if stored.get("pvt_assigned_to") == plan.account_id else owner
@@ -329,8 +354,9 @@ def decide(plan: "Plan", e164: str, stored: dict | None, now: int,
         return "error", numbers.number_exists(e164)
     if stored.get("pvt_state") != "available":
         return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
-    return "write", numbers.number_doc(e164, plan.account_id, plan.resource_id, plan.module, now,
-                                       existing=stored, job_id=plan.job_id)
+    return "write", numbers.number_doc(
+        e164, plan.account_id, plan.resource_id, plan.module, now, existing=stored, job_id=plan.job_id
+    )
 
 
 async def _none() -> None:
@@ -339,7 +365,7 @@ async def _none() -> None:
 
 def declared(batches: list[tuple[list[str], list[str]]], i: int) -> list[str]:
     """What checkpoint i declares in flight: the E.164 numbers of the two batches after it."""
-    return [e164 for batch in batches[i + 1:i + 3] for e164 in batch[1]]
+    return [e164 for batch in batches[i + 1 : i + 3] for e164 in batch[1]]
 
 
 @dataclass

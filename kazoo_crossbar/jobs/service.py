@@ -7,6 +7,7 @@
 - `recover`: the recovery loop found a stale job: claim it for this node (revision check),
   run it here, and tell the cluster.
 """
+
 from __future__ import annotations
 
 import structlog

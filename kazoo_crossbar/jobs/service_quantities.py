@@ -12,9 +12,10 @@ categories a number document feeds in `quantify` (`phone_numbers`, `number_carri
 Not done (see docs/decisions.md): service plans, invoices, credit checks (`not_enough_credit`),
 bookkeepers, audit logs, creating a missing services document.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import structlog
 
@@ -66,8 +67,9 @@ class ServiceQuantities:
         (reduced, grouped) under a key prefix; counts below 1 are left out, as
         `kz_services_quantities:fetch_to_json` leaves out 0 (numbers never count negative)."""
         try:
-            res = await self.couch.view(db, "services", view, reduce=True, group=True,
-                                        startkey=prefix, endkey=[*prefix, {}])
+            res = await self.couch.view(
+                db, "services", view, reduce=True, group=True, startkey=prefix, endkey=[*prefix, {}]
+            )
         except NotFound:
             return None
         out: Counts = {}
@@ -83,11 +85,14 @@ class ServiceQuantities:
     async def _store(self, account_id: str, which: str, counts: Counts) -> dict | None:
         """Set the number categories of `quantities.<which>` in the account's services
         document; the stored document (written or not), None when there is none."""
+
         def change(stored: dict | None) -> dict | None:
             if stored is None or stored.get("pvt_deleted"):
                 return None
-            quantities = stored.get("quantities") if isinstance(stored.get("quantities"), dict) else {}
-            section = quantities.get(which) if isinstance(quantities.get(which), dict) else {}
+            quantities = stored.get("quantities")
+            quantities = quantities if isinstance(quantities, dict) else {}
+            section = quantities.get(which)
+            section = section if isinstance(section, dict) else {}
             updated = {**{k: v for k, v in section.items() if k not in CATEGORIES}, **counts}
             if updated == section:
                 return None

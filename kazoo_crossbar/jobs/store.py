@@ -11,11 +11,12 @@ so a checkpoint never rewrites the results gathered so far; the job document rec
 Kazoo's `success`/`errors` maps once, when it completes, and the batch documents are then
 removed. A `GET` of a running job merges them.
 """
+
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import jsonc
@@ -29,7 +30,7 @@ _JOB_ID = re.compile(r"^(\d{4})(\d{1,2})-")
 
 
 def new_job_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now.year:04d}{now.month:02d}-{secrets.token_hex(8)}"
 
 
@@ -62,8 +63,14 @@ async def create(writes: Writes, account_id: str, data: dict, writer: docs.Write
     job_id = new_job_id()
     db = job_db(account_id, job_id)
     assert db is not None
-    doc: dict[str, Any] = {"_id": job_id, **data, "errors": {}, "success": {},
-                           "pvt_status": "pending", "pvt_type": JOB_TYPE}
+    doc: dict[str, Any] = {
+        "_id": job_id,
+        **data,
+        "errors": {},
+        "success": {},
+        "pvt_status": "pending",
+        "pvt_type": JOB_TYPE,
+    }
     docs.update_pvt_parameters(doc, db, writer)
     await writes.save(db, doc, msg_id=writer.request_id, create_db=True)
     return db, doc
@@ -118,7 +125,7 @@ def pack_success(success: dict[str, str]) -> tuple[list[dict], dict[str, str]]:
     for key, value in success.items():
         prefix = '{"id":' + _enc(key) + ","
         if value.startswith(prefix):
-            groups.setdefault("{" + value[len(prefix):], []).append(key)
+            groups.setdefault("{" + value[len(prefix) :], []).append(key)
         else:
             literal[key] = value
     return [{"entry": jsonc.loads(rest), "numbers": keys} for rest, keys in groups.items()], literal
@@ -138,14 +145,20 @@ def unpack_success(groups: list[dict], literal: dict[str, str]) -> dict[str, str
 def encode_batch(job: dict, run: int, n: int, success: dict[str, str], errors: dict[str, str]) -> tuple[dict, bytes]:
     """(head, body) of one batch document: its results, the success entries grouped."""
     groups, literal = pack_success(success)
-    head = {"_id": batch_id(job["_id"], run, n), "pvt_type": BATCH_TYPE, "pvt_job_id": job["_id"],
-            "pvt_account_id": job.get("pvt_account_id"), "pvt_created": names.gregorian_now(),
-            "success_groups": groups}
+    head = {
+        "_id": batch_id(job["_id"], run, n),
+        "pvt_type": BATCH_TYPE,
+        "pvt_job_id": job["_id"],
+        "pvt_account_id": job.get("pvt_account_id"),
+        "pvt_created": names.gregorian_now(),
+        "success_groups": groups,
+    }
     return head, encode_doc(head, literal, errors)
 
 
-async def save_batch(writes: Writes, db: str, job: dict, run: int, n: int, success: dict[str, str],
-                     errors: dict[str, str]) -> dict:
+async def save_batch(
+    writes: Writes, db: str, job: dict, run: int, n: int, success: dict[str, str], errors: dict[str, str]
+) -> dict:
     """Write one batch's results (a new document); returns its head with `_rev`."""
     head, body = encode_batch(job, run, n, success, errors)
     await writes.save_encoded(db, head, body)
@@ -156,8 +169,11 @@ async def load_batches(couch: CouchClient, db: str, job_id: str) -> list[dict]:
     """The job's batch documents, in the order they were written."""
     prefix = batch_prefix(job_id)
     rows = await couch.all_docs(db, startkey=prefix, endkey=prefix + "\ufff0", include_docs=True)
-    return [r["doc"] for r in rows if r.get("doc") and r["doc"].get("pvt_type") == BATCH_TYPE
-            and r["doc"].get("pvt_job_id") == job_id]
+    return [
+        r["doc"]
+        for r in rows
+        if r.get("doc") and r["doc"].get("pvt_type") == BATCH_TYPE and r["doc"].get("pvt_job_id") == job_id
+    ]
 
 
 def batch_results(batches: list[dict]) -> tuple[dict[str, str], dict[str, str]]:
@@ -165,8 +181,9 @@ def batch_results(batches: list[dict]) -> tuple[dict[str, str], dict[str, str]]:
     success: dict[str, str] = {}
     errors: dict[str, str] = {}
     for b in batches:
-        success.update(unpack_success(b.get("success_groups") or [], {k: _enc(v) for k, v in
-                                                                      (b.get("success") or {}).items()}))
+        success.update(
+            unpack_success(b.get("success_groups") or [], {k: _enc(v) for k, v in (b.get("success") or {}).items()})
+        )
         errors.update((k, _enc(v)) for k, v in (b.get("errors") or {}).items())
     return success, errors
 

@@ -7,6 +7,7 @@ refreshes the listing views in the background, one refresh per database at a tim
 lands while one is running is covered by the next), so the job never waits for an index, and a
 listing meets at most about one batch of catch-up. One warmer serves every job of the runner.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """Accounts as Kazoo keeps them: the account doc in its own database (the
 authority for `pvt_tree` and `pvt_superduper_admin`), a copy in `accounts`,
 and the `accounts/listing_by_*` views used to log in."""
+
 from __future__ import annotations
 
 from typing import Any

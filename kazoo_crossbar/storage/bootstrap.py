@@ -5,6 +5,7 @@ system databases and to every account, month and number database), system_config
 defaults (never overwriting an operator's values), and a super-duper-admin
 master account with an API key and an admin user when none exists.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ from .writes import Writes
 
 async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
     """Raises TimeoutError when CouchDB has not answered `/_up` within timeout_s."""
+
     async def poll() -> None:
-        while not await couch.up():
+        while not await couch.up():  # noqa: ASYNC110 (a remote server: nothing local to wait on)
             await asyncio.sleep(0.2)
 
     # Bounded as a whole: one attempt alone may hang on a black-holed address.
@@ -59,13 +61,21 @@ async def install_everywhere(couch: CouchClient, concurrency: int = 8) -> int:
 
 
 async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict | None:
-    res = await views.query(couch, names.account_db(account_id), "users", "list_by_username",
-                            key=username.lower(), include_docs=True)
+    res = await views.query(
+        couch, names.account_db(account_id), "users", "list_by_username", key=username.lower(), include_docs=True
+    )
     return res["rows"][0]["doc"] if res["rows"] else None
 
 
-async def setup(url: str, node: str, *, wait_s: float = 30.0, master_account_name: str = "Master Account",
-                admin_username: str | None = None, admin_password: str | None = None) -> dict[str, Any]:
+async def setup(
+    url: str,
+    node: str,
+    *,
+    wait_s: float = 30.0,
+    master_account_name: str = "Master Account",
+    admin_username: str | None = None,
+    admin_password: str | None = None,
+) -> dict[str, Any]:
     couch = CouchClient(url)
     try:
         await wait_until_up(couch, wait_s)
@@ -90,8 +100,12 @@ async def setup(url: str, node: str, *, wait_s: float = 30.0, master_account_nam
             await writes.save(names.SYSTEM_CONFIG, doc)
         design_docs += await install_everywhere(couch)  # the master account's DB included
         username = (admin_username or "admin").lower()
-        result: dict[str, Any] = {"master_account_id": master["_id"], "api_key": master["pvt_api_key"],
-                                  "admin_username": username, "design_docs_installed": design_docs}
+        result: dict[str, Any] = {
+            "master_account_id": master["_id"],
+            "api_key": master["pvt_api_key"],
+            "admin_username": username,
+            "design_docs_installed": design_docs,
+        }
         user = await _find_user(couch, master["_id"], username)
         if user is None or admin_password:
             password = admin_password or secrets.token_urlsafe(12)

@@ -11,11 +11,13 @@ one background load (single-flight too) and answers from the entry, which is sti
 TTL. A key read all the time is then never a synchronous miss (no request waits for CouchDB on
 the account or config read every few seconds, which showed in P5's p95), and nothing is served
 older than before: the entry's TTL is unchanged. A failed refresh leaves the entry to expire."""
+
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable, Generic, Hashable, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 V = TypeVar("V")
 

@@ -6,11 +6,12 @@ bulk helpers assert result order. aiocouch is used by `setup` for server
 administration (see storage/bootstrap.py); everything here is plain CouchDB 3
 HTTP API, nothing the embedded dev server offers beyond it.
 """
+
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -54,7 +55,7 @@ def doc_path(doc_id: str) -> str:
     # Design and local document ids keep their `/` (CouchDB routes on it).
     for prefix in ("_design/", "_local/"):
         if doc_id.startswith(prefix):
-            return prefix + quote(doc_id[len(prefix):], safe="")
+            return prefix + quote(doc_id[len(prefix) :], safe="")
     return quote(doc_id, safe="")
 
 
@@ -140,7 +141,7 @@ class CouchClient:
                 # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
                 if attempt == 2:
                     raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
                 raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
         raise AssertionError("unreachable")
 
@@ -219,7 +220,9 @@ class CouchClient:
     # --- attachments -----------------------------------------------------------------
     async def put_attachment(self, db: str, doc_id: str, name: str, data: bytes, content_type: str, rev: str) -> str:
         path = f"/{names.url_path(db)}/{doc_path(doc_id)}/{quote(name, safe='')}"
-        res = await self.request("PUT", path, params={"rev": rev}, data=data, headers={"Content-Type": content_type}, db=db)
+        res = await self.request(
+            "PUT", path, params={"rev": rev}, data=data, headers={"Content-Type": content_type}, db=db
+        )
         return res["rev"]
 
     async def get_attachment(self, db: str, doc_id: str, name: str) -> bytes:

@@ -3,9 +3,10 @@ doc-change events can invalidate them, that is while the bus is connected. Our o
 drop their entry at once; other nodes' writes (ours or Kazoo's) arrive as `doc_*` events on
 the `configuration` exchange. Without a broker nothing is cached: a stale resource would be
 worse than a slower one."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from . import names
@@ -13,8 +14,9 @@ from .cache import TTLCache
 
 
 class DocCache:
-    def __init__(self, ttl_s: float = 300.0, max_entries: int = 20_000,
-                 on_lookup: Callable[[bool], None] | None = None):
+    def __init__(
+        self, ttl_s: float = 300.0, max_entries: int = 20_000, on_lookup: Callable[[bool], None] | None = None
+    ):
         self._docs: TTLCache[dict] = TTLCache(ttl_s, max_entries)
         self.enabled = False
         self._on_lookup = on_lookup  # hit (True) or miss, for the hit ratio in /metrics

@@ -3,6 +3,7 @@
 Private keys are top-level keys starting with `_` or `pvt_`; they are never
 shown to clients and never taken from them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ def new_id() -> str:
 
 
 def is_private_key(key: str) -> bool:
-    return key.startswith("_") or key.startswith("pvt_")
+    return key.startswith(("_", "pvt_"))
 
 
 def public_fields(doc: dict) -> dict:
@@ -71,9 +72,12 @@ def update_pvt_parameters(doc: dict, db: str, writer: Writer, now: int | None = 
     doc["pvt_modified"] = now
     doc["pvt_request_id"] = writer.request_id
     doc["pvt_is_authenticated"] = writer.auth_account_id is not None
-    for key, value in (("pvt_auth_account_id", writer.auth_account_id), ("pvt_auth_user_id", writer.auth_user_id),
-                       ("pvt_original_auth_account_id", writer.original_auth_account_id),
-                       ("pvt_original_auth_owner_id", writer.original_auth_owner_id)):
+    for key, value in (
+        ("pvt_auth_account_id", writer.auth_account_id),
+        ("pvt_auth_user_id", writer.auth_user_id),
+        ("pvt_original_auth_account_id", writer.original_auth_account_id),
+        ("pvt_original_auth_owner_id", writer.original_auth_owner_id),
+    ):
         if value is None:
             doc.pop(key, None)
         else:

@@ -4,9 +4,10 @@ the apps of the master account's app store, the language, the reseller.
 Read-only: Kazoo's own side effects here (cb_apps_util:set_account correcting an app's
 `pvt_account_db`, cb_apps_maintenance:migrate creating a missing `apps_store` doc) are left to
 Kazoo (docs/decisions.md)."""
+
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import names, views
 from .couch import CouchClient, NotFound
@@ -18,15 +19,22 @@ FALLBACK_LANGUAGE = "en-US"
 def format_app(app: dict, language: str, default_language: str) -> dict:
     """crossbar_util:format_app/2: `{id, name, api_url, source_url, label}`, unset ones left out;
     the label in the caller's language, else the default one, else en-US."""
-    i18n = app.get("i18n") if isinstance(app.get("i18n"), dict) else {}
+    i18n = app.get("i18n")
+    if not isinstance(i18n, dict):
+        i18n = {}
     label = None
     for lang in (language, default_language, FALLBACK_LANGUAGE):
         entry = i18n.get(lang)
         if isinstance(entry, dict) and entry.get("label") is not None:
             label = entry["label"]
             break
-    out = {"id": app.get("_id"), "name": app.get("name"), "api_url": app.get("api_url"),
-           "source_url": app.get("source_url"), "label": label}
+    out = {
+        "id": app.get("_id"),
+        "name": app.get("name"),
+        "api_url": app.get("api_url"),
+        "source_url": app.get("source_url"),
+        "label": label,
+    }
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -34,10 +42,10 @@ def _marked_reseller(services: dict | None, account_doc: dict | None) -> bool:
     """kz_services_reseller:is_reseller/1: the services doc's `pvt_reseller`; without a services
     doc (a standalone install keeps none) the account doc's, which promote sets too."""
     doc = services if services is not None else account_doc
-    return bool(doc) and doc.get("pvt_reseller") is True
+    return doc is not None and doc.get("pvt_reseller") is True
 
 
-def _is_language(value: Any) -> bool:
+def _is_language(value: Any) -> TypeGuard[str]:
     """A language a login answer can carry (a non-empty string); anything else is not set."""
     return isinstance(value, str) and value != ""
 
@@ -60,19 +68,23 @@ class LoginInfo:
         if not names.is_account_id(master_id):
             return []
         try:
-            res = await views.query(self.couch, names.account_db(master_id), "apps_store", "crossbar_listing",
-                                    include_docs=True)
+            res = await views.query(
+                self.couch, names.account_db(master_id), "apps_store", "crossbar_listing", include_docs=True
+            )
         except NotFound:
             return []
-        return [format_app(row["doc"], language, default_language)
-                for row in res.get("rows", []) if isinstance(row.get("doc"), dict)]
+        return [
+            format_app(row["doc"], language, default_language)
+            for row in res.get("rows", [])
+            if isinstance(row.get("doc"), dict)
+        ]
 
     async def language(self, account_doc: dict, owner_id: str | None, default_language: str) -> str:
         """crossbar_util:get_language/2: the user's, else the account's, else crossbar.default_language."""
         if owner_id:
             user = await self._doc(names.account_db(account_doc["_id"]), owner_id)
-            if user and _is_language(user.get("language")):
-                return user["language"]
+            if user and _is_language(language := user.get("language")):
+                return language
         language = account_doc.get("language")
         return language if _is_language(language) else default_language
 
@@ -98,8 +110,13 @@ class LoginInfo:
         if services is not None and isinstance(services.get("pvt_reseller_id"), str):
             return services["pvt_reseller_id"]
         tree: Any = account_doc.get("pvt_tree")
-        ancestors = list(dict.fromkeys(a for a in reversed(tree if isinstance(tree, list) else [])
-                                       if names.is_account_id(a) and a != account_doc["_id"]))
+        ancestors = list(
+            dict.fromkeys(
+                a
+                for a in reversed(tree if isinstance(tree, list) else [])
+                if names.is_account_id(a) and a != account_doc["_id"]
+            )
+        )
         if ancestors:
             services_docs = await self._docs(SERVICES_DB, ancestors)
             without = [a for a in ancestors if a not in services_docs]
@@ -115,5 +132,8 @@ class LoginInfo:
             rows = await self.couch.all_docs(db, keys=ids, include_docs=True)
         except NotFound:
             return {}
-        return {row["key"]: row["doc"] for row in rows
-                if isinstance(row.get("doc"), dict) and not row["doc"].get("pvt_deleted")}
+        return {
+            row["key"]: row["doc"]
+            for row in rows
+            if isinstance(row.get("doc"), dict) and not row["doc"].get("pvt_deleted")
+        }

@@ -5,11 +5,13 @@ Three forms of an account database name exist: the raw id, the unencoded name
 (`account%2Fxx%2Fyy%2Frest`, what Kazoo puts in URLs and in `pvt_account_db`).
 Every function here accepts any of the three.
 """
+
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TypeGuard
 from urllib.parse import quote
 
 ACCOUNTS = "accounts"
@@ -40,10 +42,10 @@ def unix_to_gregorian(seconds: float) -> int:
 
 
 def gregorian_to_datetime(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds - GREGORIAN_OFFSET, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds - GREGORIAN_OFFSET, tz=UTC)
 
 
-def is_account_id(value: object) -> bool:
+def is_account_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_ACCOUNT_ID.match(value))
 
 
@@ -72,7 +74,7 @@ def modb(account: str, year: int, month: int) -> str:
 
 
 def current_modb(account: str, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return modb(account, now.year, now.month)
 
 

@@ -5,9 +5,11 @@ A page never ends inside a run of rows with the same key: the next page's start 
 key (Kazoo's `next_start_key`), so the next page starts at the first row with that key. Rows
 sharing the boundary key move to the next page; if a whole page shares one key, the page
 grows to hold the run."""
+
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any
 
 from . import views
 from .couch import CouchClient, NotFound
@@ -17,14 +19,31 @@ Keep = Callable[[dict], bool]
 _NO_KEY = object()
 
 
-async def rows(couch: CouchClient, dbs: Sequence[str], design: str, view: str, *, first: Any, end: Any,
-               descending: bool, batch: int, include_docs: bool, skip_missing_dbs: bool) -> AsyncIterator[dict]:
+async def rows(
+    couch: CouchClient,
+    dbs: Sequence[str],
+    design: str,
+    view: str,
+    *,
+    first: Any,
+    end: Any,
+    descending: bool,
+    batch: int,
+    include_docs: bool,
+    skip_missing_dbs: bool,
+) -> AsyncGenerator[dict, None]:
     """Every view row from `first` to `end`, database after database, fetched `batch` at a time."""
     for db in dbs:
         cursor, skip = first, 0
         while True:
-            params: dict[str, Any] = {"limit": batch, "descending": descending, "include_docs": include_docs or None,
-                                      "startkey": cursor, "endkey": end, "skip": skip or None}
+            params: dict[str, Any] = {
+                "limit": batch,
+                "descending": descending,
+                "include_docs": include_docs or None,
+                "startkey": cursor,
+                "endkey": end,
+                "skip": skip or None,
+            }
             try:
                 found = (await views.query(couch, db, design, view, **params))["rows"]
             except NotFound as exc:
@@ -41,17 +60,38 @@ async def rows(couch: CouchClient, dbs: Sequence[str], design: str, view: str, *
             cursor = last
 
 
-async def page(couch: CouchClient, dbs: Sequence[str], design: str, view: str, *, first: Any, end: Any,
-               descending: bool, size: int | None, keep: Keep | None, mapper: Mapper,
-               skip_missing_dbs: bool) -> tuple[list[Any], Any]:
+async def page(
+    couch: CouchClient,
+    dbs: Sequence[str],
+    design: str,
+    view: str,
+    *,
+    first: Any,
+    end: Any,
+    descending: bool,
+    size: int | None,
+    keep: Keep | None,
+    mapper: Mapper,
+    skip_missing_dbs: bool,
+) -> tuple[list[Any], Any]:
     """(mapped rows of one page, the key the next page starts at or None). `size` None: every row.
     `keep` (filters on the full document) switches to `include_docs`."""
     batch = 50 if size is None or keep else size + 1
     kept: list[tuple[Any, Any]] = []
     next_key: Any = None
     run_key: Any = _NO_KEY  # set while growing a page over a run of equal keys
-    found = rows(couch, dbs, design, view, first=first, end=end, descending=descending, batch=batch,
-                 include_docs=keep is not None, skip_missing_dbs=skip_missing_dbs)
+    found = rows(
+        couch,
+        dbs,
+        design,
+        view,
+        first=first,
+        end=end,
+        descending=descending,
+        batch=batch,
+        include_docs=keep is not None,
+        skip_missing_dbs=skip_missing_dbs,
+    )
     async for row in found:
         key = row["key"]
         if run_key is not _NO_KEY and key != run_key:

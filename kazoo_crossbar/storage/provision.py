@@ -1,6 +1,7 @@
 """Creating accounts and users exactly as Kazoo writes them: the account doc in
 its own database plus a copy in `accounts`, and a user with credential
 hashes. Used by `setup` for the master account and by `kazoo-crossbar accounts`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,16 @@ def credentials(username: str, password: str) -> tuple[str, str]:
     return hashlib.md5(creds).hexdigest(), hashlib.sha1(creds).hexdigest()
 
 
-def account_doc(account_id: str, name: str, *, tree: list[str], superduper: bool, node: str,
-                realm: str | None = None, allow_additions: bool | None = None) -> dict:
+def account_doc(
+    account_id: str,
+    name: str,
+    *,
+    tree: list[str],
+    superduper: bool,
+    node: str,
+    realm: str | None = None,
+    allow_additions: bool | None = None,
+) -> dict:
     now = names.gregorian_now()
     doc = {
         "_id": account_id,
@@ -57,15 +66,23 @@ async def realm_taken(couch: CouchClient, realm: str) -> bool:
     return bool(res["rows"])
 
 
-async def create_account(couch: CouchClient, name: str, *, parent: dict | None = None,
-                         superduper: bool = False, node: str = "kazoo_crossbar", realm: str | None = None,
-                         allow_additions: bool | None = None) -> dict:
+async def create_account(
+    couch: CouchClient,
+    name: str,
+    *,
+    parent: dict | None = None,
+    superduper: bool = False,
+    node: str = "kazoo_crossbar",
+    realm: str | None = None,
+    allow_additions: bool | None = None,
+) -> dict:
     if realm and await realm_taken(couch, realm):
         raise AccountError(f"realm {realm} is already used by another account")
     account_id = new_id()
     tree = [*parent.get("pvt_tree", []), parent["_id"]] if parent else []
-    doc = account_doc(account_id, name, tree=tree, superduper=superduper, node=node, realm=realm,
-                      allow_additions=allow_additions)
+    doc = account_doc(
+        account_id, name, tree=tree, superduper=superduper, node=node, realm=realm, allow_additions=allow_additions
+    )
     db = names.account_db(account_id)
     await views.ensure_db(couch, db)
     writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
@@ -75,8 +92,9 @@ async def create_account(couch: CouchClient, name: str, *, parent: dict | None =
     return doc
 
 
-async def create_user(couch: CouchClient, account: dict, username: str, password: str,
-                      *, priv_level: str = "admin") -> dict:
+async def create_user(
+    couch: CouchClient, account: dict, username: str, password: str, *, priv_level: str = "admin"
+) -> dict:
     md5, sha1 = credentials(username, password)
     now = names.gregorian_now()
     user = {
@@ -121,8 +139,7 @@ async def list_accounts(couch: CouchClient, parent_id: str | None = None) -> lis
     return sorted(docs, key=lambda d: (d.get("pvt_created", 0), d["_id"]))
 
 
-async def _set_fields(couch: CouchClient, db: str, account_id: str, fields: dict, fallback: dict,
-                      node: str) -> dict:
+async def _set_fields(couch: CouchClient, db: str, account_id: str, fields: dict, fallback: dict, node: str) -> dict:
     def change(stored: dict | None) -> dict:
         # Kazoo may write the same doc meanwhile (the write path re-reads on a conflict);
         # a missing `accounts` copy is written from the account doc.

@@ -5,6 +5,7 @@ the node's value, else the zone's, else `default.<key>`. A missing default
 is written back (and a missing category document created), as Kazoo does, so
 operators see every key the service uses. Documents are cached briefly.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ _MISSING = object()
 
 
 class SystemConfig:
-    def __init__(self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0,
-                 writes: Writes | None = None):
+    def __init__(
+        self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0, writes: Writes | None = None
+    ):
         self.couch, self.node, self.zone = couch, node, zone
         self.writes = writes or Writes(couch, node=node, zone=zone)
         self._cache: TTLCache[dict] = TTLCache(ttl_s)
@@ -104,7 +106,8 @@ NON_KAZOO_DEFAULTS: dict[tuple[str, str], Any] = {
     ("number_manager", "e164_converters"): {
         r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},
         r"^011(\d*)$|^00(\d*)$": {"prefix": "+"},
-        r"^[2-9]\d{7,}$": {"prefix": "+"}},
+        r"^[2-9]\d{7,}$": {"prefix": "+"},
+    },
 }
 
 
@@ -112,11 +115,15 @@ async def install_defaults(writes: Writes, node: str) -> list[str]:
     """Write shipped defaults; keys an operator already set are never overwritten."""
     changed = []
     for category, shipped in shipped_defaults().items():
+
         def change(doc: dict | None, category: str = category, shipped: dict = shipped) -> dict | None:
             doc = doc or {"_id": category, **system_pvt_fields(names.SYSTEM_CONFIG, node)}
             default = doc.setdefault("default", {})
-            missing = {k: v for k, v in shipped.get("default", {}).items()
-                       if k not in default or NON_KAZOO_DEFAULTS.get((category, k), _UNSET) == default[k]}
+            missing = {
+                k: v
+                for k, v in shipped.get("default", {}).items()
+                if k not in default or NON_KAZOO_DEFAULTS.get((category, k), _UNSET) == default[k]
+            }
             if not missing and "_rev" in doc:
                 return None
             default.update(missing)

@@ -5,10 +5,11 @@ each JSON file is one design document. A view query that finds its design
 document (or its database, where creating it is allowed) missing installs it
 and retries once, so databases created by Kazoo or by hand just work.
 """
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -26,7 +27,7 @@ log = structlog.get_logger(__name__)
 ACCOUNT_LISTING_VIEWS: tuple[tuple[str, str], ...] = (("resources", "crossbar_listing"),)
 
 
-@lru_cache(maxsize=None)
+@cache
 def design_docs(klass: str) -> tuple[dict, ...]:
     # The top-level couchdb_views/ folder ships as a package (wheel or source checkout alike).
     folder = files("couchdb_views") / klass
@@ -99,9 +100,7 @@ async def install(couch: CouchClient, db: str) -> int:
         # design documents are never published (kzs_publish)
         results = await couch.bulk_docs(db, [doc for _, doc in changes])
         for (w, _), result in zip(changes, results):
-            if "error" not in result:
-                written += 1
-            elif await _install_one(couch, db, w):
+            if "error" not in result or await _install_one(couch, db, w):
                 written += 1
     if written:
         log.info("design_docs_installed", db=db, count=written)
@@ -114,9 +113,7 @@ async def ensure_db(couch: CouchClient, db: str) -> None:
     await install(couch, db)
 
 
-async def query(
-    couch: CouchClient, db: str, design: str, view: str, *, create_db: bool = False, **params: Any
-) -> dict:
+async def query(couch: CouchClient, db: str, design: str, view: str, *, create_db: bool = False, **params: Any) -> dict:
     """Query a view; install the design docs (and create the db if allowed) when missing, then retry."""
     try:
         return await couch.view(db, design, view, **params)

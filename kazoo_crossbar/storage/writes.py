@@ -9,10 +9,12 @@ design documents without it (they are never published anyway).
 
 `update` / `delete_by_id` are read-modify-write through `retry.read_modify_write`.
 """
+
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from . import names, views
 from .cache import TTLCache
@@ -29,8 +31,9 @@ Change = Callable[[dict | None], dict | None]
 class ChangeEvents(Protocol):
     """What the write path needs of the bus (bus.base.Bus implements it)."""
 
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None: ...
+    async def doc_changed(
+        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+    ) -> None: ...
 
 
 class CacheDropper(Protocol):
@@ -40,8 +43,9 @@ class CacheDropper(Protocol):
 class _NoEvents:
     connected = False
 
-    async def doc_changed(self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False,
-                          msg_id: str | None = None) -> None:
+    async def doc_changed(
+        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+    ) -> None:
         return None
 
 
@@ -64,8 +68,15 @@ def exclude_types(doc: dict | None, node: str, zone: str) -> frozenset[str]:
 
 
 class Writes:
-    def __init__(self, couch: CouchClient, events: ChangeEvents | None = None, cache: CacheDropper | None = None,
-                 node: str = "kazoo_crossbar", zone: str = "local", ttl_s: float = 5.0):
+    def __init__(
+        self,
+        couch: CouchClient,
+        events: ChangeEvents | None = None,
+        cache: CacheDropper | None = None,
+        node: str = "kazoo_crossbar",
+        zone: str = "local",
+        ttl_s: float = 5.0,
+    ):
         self.couch, self.node, self.zone = couch, node, zone
         self.events: ChangeEvents = events or _NoEvents()
         self.cache: CacheDropper = cache or _NoCache()
@@ -94,8 +105,13 @@ class Writes:
         if not wanted:
             return
         excluded = await self._excluded_types()
-        await asyncio.gather(*(self.events.doc_changed(db, doc, rev, hard_deleted=hard, msg_id=msg_id)
-                               for doc, rev, hard in wanted if str(doc.get("pvt_type")) not in excluded))
+        await asyncio.gather(
+            *(
+                self.events.doc_changed(db, doc, rev, hard_deleted=hard, msg_id=msg_id)
+                for doc, rev, hard in wanted
+                if str(doc.get("pvt_type")) not in excluded
+            )
+        )
 
     # --- writes -------------------------------------------------------------------------------
     async def save(self, db: str, doc: dict, *, msg_id: str | None = None, create_db: bool = False) -> dict:
@@ -115,14 +131,16 @@ class Writes:
     async def save_encoded(self, db: str, doc: dict, body: bytes, *, msg_id: str | None = None) -> str:
         """PUT a document already encoded as JSON (`doc` is its head, for the event); returns the rev."""
         self.cache.drop(db, doc["_id"])
-        res = await self.couch.request("PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body,
-                                       headers={"Content-Type": "application/json"}, db=db)
+        res = await self.couch.request(
+            "PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body, headers={"Content-Type": "application/json"}, db=db
+        )
         doc["_rev"] = res["rev"]
         await self._written(db, [(doc, doc["_rev"], False)], msg_id or doc.get("pvt_request_id"))
         return res["rev"]
 
-    async def bulk_save(self, db: str, batch: list[dict], *, msg_id: str | None = None,
-                        create_db: bool = False) -> list[dict]:
+    async def bulk_save(
+        self, db: str, batch: list[dict], *, msg_id: str | None = None, create_db: bool = False
+    ) -> list[dict]:
         """One `_bulk_docs`; per-document results in request order, `_rev` set on the saved ones."""
         for doc in batch:
             self.cache.drop(db, doc["_id"])
@@ -161,15 +179,20 @@ class Writes:
         except NotFound:
             return None
 
-    async def update(self, db: str, doc_id: str, change: Change, *, msg_id: str | None = None,
-                     create_db: bool = False) -> dict | None:
+    async def update(
+        self, db: str, doc_id: str, change: Change, *, msg_id: str | None = None, create_db: bool = False
+    ) -> dict | None:
         """Read, `change(stored or None)`, save; a conflict starts over (retry.read_modify_write)."""
-        return await read_modify_write(lambda: self.get(db, doc_id), change,
-                                       lambda doc: self.save(db, doc, msg_id=msg_id, create_db=create_db),
-                                       what=doc_id)
+        return await read_modify_write(
+            lambda: self.get(db, doc_id),
+            change,
+            lambda doc: self.save(db, doc, msg_id=msg_id, create_db=create_db),
+            what=doc_id,
+        )
 
-    async def delete_by_id(self, db: str, doc_id: str, *, msg_id: str | None = None,
-                           only_if: Callable[[dict], bool] | None = None) -> dict | None:
+    async def delete_by_id(
+        self, db: str, doc_id: str, *, msg_id: str | None = None, only_if: Callable[[dict], bool] | None = None
+    ) -> dict | None:
         """Delete whatever revision is stored; the deleted document, None when there was none
         (or `only_if(stored)` said no: the document is left alone)."""
         gone: list[dict] = []

@@ -1,10 +1,11 @@
 """One headless Debian chromium for the browser tests (Playwright drives it; its own browser
 builds are never downloaded), and a fresh page per test against the shared test server."""
+
 from __future__ import annotations
 
 import os
 import shutil
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,8 +24,9 @@ async def browser() -> AsyncIterator:
     if path is None:
         pytest.fail("chromium is not installed: run scripts/ensure-chromium.sh (make test does)")
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=path, headless=True,
-                                           args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        browser = await pw.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+        )
         try:
             yield browser
         finally:
@@ -33,8 +35,9 @@ async def browser() -> AsyncIterator:
 
 @pytest.fixture
 async def page(browser, client) -> AsyncIterator:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True,
-                                        base_url=str(client.make_url("/")))
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, accept_downloads=True, base_url=str(client.make_url("/"))
+    )
     page = await context.new_page()
     page.set_default_timeout(15_000)
     problems: list[str] = []

@@ -1,5 +1,6 @@
 """The console in a real headless Chromium (Debian's, driven by Playwright) against the test
 service: logins, carriers, bulk numbers and jobs, as an operator uses them."""
+
 from __future__ import annotations
 
 import csv
@@ -15,7 +16,6 @@ from kazoo_crossbar.storage import names
 
 from ..integration.test_recovery import stale_job
 from ..kazoo import fixture, numbers_block
-
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +115,13 @@ async def test_create_a_carrier_with_two_gateways_and_see_it_in_the_table(page, 
     await expect(row.get_by_role("button", name="Disable Two Gateways Inc")).to_have_text("Enabled")
     # what the API stored is what the form said
     headers = {"X-Auth-Token": await kazoo.token_for(tenant["top"])}
-    doc = (await (await client.get(f"/v2/accounts/{tenant['top']['_id']}/resources/{await row.get_attribute('data-id')}",
-                                   headers=headers)).json())["data"]
+    doc = (
+        await (
+            await client.get(
+                f"/v2/accounts/{tenant['top']['_id']}/resources/{await row.get_attribute('data-id')}", headers=headers
+            )
+        ).json()
+    )["data"]
     assert [g["server"] for g in doc["gateways"]] == ["sip1.carrier.example", "sip2.carrier.example"]
     assert doc["gateways"][1]["port"] == 5080 and doc["weight_cost"] == 20
     assert doc["rules"] == ["^\\+1(\\d{10})$", "^\\+44"]
@@ -135,7 +140,8 @@ async def test_validation_errors_are_shown_next_to_their_fields(page, tenant):
     await form.get_by_role("button", name="Create carrier").click()  # gateway 2 has no server
     # an error inside a JSON field is shown on that field, with the key inside it
     await expect(form.locator('[data-field="classifiers"] .field-error')).to_have_text(
-        "tollfree.weight_cost: maximum: Value must be at most 100")
+        "tollfree.weight_cost: maximum: Value must be at most 100"
+    )
     weight = form.locator('[data-field="weight_cost"]')
     await expect(weight.locator(".field-error")).to_contain_text("maximum")
     await expect(weight.locator("input")).to_have_attribute("aria-invalid", "true")
@@ -153,8 +159,9 @@ async def test_validation_errors_are_shown_next_to_their_fields(page, tenant):
 async def test_toggle_enabled_in_place_edit_and_delete(page, tenant, client, kazoo):
     headers = {"X-Auth-Token": await kazoo.token_for(tenant["top"])}
     base = f"/v2/accounts/{tenant['top']['_id']}/resources"
-    resp = await client.put(base, json={"data": {"name": "Toggle Me", "gateways": [{"server": "t.example"}]}},
-                            headers=headers)
+    resp = await client.put(
+        base, json={"data": {"name": "Toggle Me", "gateways": [{"server": "t.example"}]}}, headers=headers
+    )
     rid = (await resp.json())["data"]["id"]
     await login_with_key(page, tenant["top"]["pvt_api_key"])
     row = page.locator(f'#carriers-table tr[data-id="{rid}"]')
@@ -182,8 +189,11 @@ async def test_toggle_enabled_in_place_edit_and_delete(page, tenant, client, kaz
 async def test_api_values_are_rendered_as_text(page, tenant, client, kazoo):
     xss = "<img src=x onerror=alert(1)>"
     headers = {"X-Auth-Token": await kazoo.token_for(tenant["sibling"])}
-    resp = await client.put(f"/v2/accounts/{tenant['sibling']['_id']}/resources",
-                            json={"data": {"name": xss, "rules": ["<b>bold</b>"], "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{tenant['sibling']['_id']}/resources",
+        json={"data": {"name": xss, "rules": ["<b>bold</b>"], "gateways": []}},
+        headers=headers,
+    )
     assert resp.status == 201
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -213,15 +223,23 @@ async def test_sub_account_login_sees_only_its_subtree(page, tenant):
 async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, tenant, client, kazoo, couch, tmp_path):
     top = tenant["top"]
     headers = {"X-Auth-Token": await kazoo.token_for(top)}
-    resp = await client.put(f"/v2/accounts/{top['_id']}/resources",
-                            json={"data": {"name": "Bulk Carrier", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{top['_id']}/resources", json={"data": {"name": "Bulk Carrier", "gateways": []}}, headers=headers
+    )
     assert resp.status == 201
     numbers = numbers_block(500)
     taken = numbers[7]  # already in service: the job reports it
     db = names.numbers_db(taken)
     await couch.create_db(db)
-    await couch.save_doc(db, {**fixture("numbers-db.number-doc.json"), "_id": taken, "pvt_state": "in_service",
-                              "pvt_assigned_to": top["_id"]})
+    await couch.save_doc(
+        db,
+        {
+            **fixture("numbers-db.number-doc.json"),
+            "_id": taken,
+            "pvt_state": "in_service",
+            "pvt_assigned_to": top["_id"],
+        },
+    )
     upload = tmp_path / "numbers.csv"
     upload.write_text("number,note\n" + "".join(f"{n},row {i}\n" for i, n in enumerate(numbers)))
 
@@ -235,13 +253,16 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
         await page.get_by_label("Job name").fill("Spring import")
         await page.get_by_label("Or choose a CSV or text file").set_input_files(str(upload))
         await expect(page.locator("#bulk-preview")).to_contain_text(
-            "500 number(s) found; they will be sent as 3 job(s) of at most 200")
+            "500 number(s) found; they will be sent as 3 job(s) of at most 200"
+        )
         await page.get_by_role("button", name="Start import").click()
         summary = page.locator("#bulk-summary")
         await expect(summary).to_have_text("Import complete: 499 number(s) imported, 1 failed.", timeout=90_000)
     await expect(page.locator("#bulk-totals")).to_have_text("3 of 3 job(s) complete: 499 imported, 1 failed.")
     await expect(page.locator(".jobs-progress progress")).to_have_count(3)
-    await expect(page.locator("table.failures tbody tr")).to_have_text([re.compile(re.escape(taken) + ".*number_exists")])
+    await expect(page.locator("table.failures tbody tr")).to_have_text(
+        [re.compile(re.escape(taken) + ".*number_exists")]
+    )
 
     async with page.expect_download() as download_info:
         await page.get_by_role("button", name="Download failures as CSV").click()
@@ -267,8 +288,11 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
 async def test_jobs_filter_and_waiting_for_recovery(page, tenant, client, kazoo, couch):
     sibling = tenant["sibling"]
     headers = {"X-Auth-Token": await kazoo.token_for(sibling)}
-    resp = await client.put(f"/v2/accounts/{sibling['_id']}/resources",
-                            json={"data": {"name": "Stale Carrier", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{sibling['_id']}/resources",
+        json={"data": {"name": "Stale Carrier", "gateways": []}},
+        headers=headers,
+    )
     rid = (await resp.json())["data"]["id"]
     db, job_id = await stale_job(couch, sibling, rid, numbers_block(2), status="running", age_s=7200, name="Stalled")
     try:
@@ -325,8 +349,13 @@ async def test_every_screen_has_labelled_controls_and_fits_a_narrow_window(page,
         .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
         .map((el) => el.name || el.outerHTML)"""
     overflow = "() => document.documentElement.scrollWidth - window.innerWidth"
-    for screen, ready in (("accounts", "#account-tree"), ("carriers", "#carriers-title"), ("global", "#carriers-title"),
-                          ("bulk", "#bulk-preview"), ("jobs", "#jobs-results")):
+    for screen, ready in (
+        ("accounts", "#account-tree"),
+        ("carriers", "#carriers-title"),
+        ("global", "#carriers-title"),
+        ("bulk", "#bulk-preview"),
+        ("jobs", "#jobs-results"),
+    ):
         await page.goto(f"/ui/#/{screen}")
         await page.locator(ready).wait_for()
         if screen == "carriers":
@@ -366,12 +395,19 @@ async def test_the_pure_helpers(page):
                     waitingForRecovery({ status: 'complete', timestamp: 1 }, { job_recover_threshold_s: 3600 }, 99999)],
         };
     }""")
-    assert out["sha"] == [hashlib.sha1(b"operator:op-secret-1").hexdigest(), hashlib.sha1(b"").hexdigest(),
-                          hashlib.sha1(("é" * 100).encode()).hexdigest()]
+    assert out["sha"] == [
+        hashlib.sha1(b"operator:op-secret-1").hexdigest(),
+        hashlib.sha1(b"").hexdigest(),
+        hashlib.sha1(("é" * 100).encode()).hexdigest(),
+    ]
     assert out["parsed"] == ["+14155550100", "4155550101", "+442071234567"]
     assert out["chunks"] == [[1, 2], [3, 4], [5]]
-    assert out["csv"].split("\r\n") == ["number,job_id,code,error,message,cause",
-                                          '+1,j,409,number_exists,"a ""b"", c",', "'=cmd,j,,,not_reconcilable,", ""]
+    assert out["csv"].split("\r\n") == [
+        "number,job_id,code,error,message,cause",
+        '+1,j,409,number_exists,"a ""b"", c",',
+        "'=cmd,j,,,not_reconcilable,",
+        "",
+    ]
     tree = json.loads(out["tree"])
     assert [c["name"] for c in tree["children"]] == ["B", "D"] and tree["children"][0]["children"][0]["id"] == "c"
     assert out["waiting"] == [True, False, False]
@@ -383,24 +419,33 @@ async def test_dropped_file_and_a_limit_learned_from_the_service(page, tenant, c
     gets the API's 400 maxItems, and splits by the limit it answered."""
     sibling = tenant["sibling"]
     headers = {"X-Auth-Token": await kazoo.token_for(sibling)}
-    resp = await client.put(f"/v2/accounts/{sibling['_id']}/resources",
-                            json={"data": {"name": "Drop Carrier", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{sibling['_id']}/resources",
+        json={"data": {"name": "Drop Carrier", "gateways": []}},
+        headers=headers,
+    )
     assert resp.status == 201
     numbers = numbers_block(150)
     async with kazoo.system_config("crossbar.resources", job_max_numbers=100):
         await login_with_key(page, sibling["pvt_api_key"])
         await page.get_by_role("link", name="Bulk numbers").click()
         await page.get_by_label("Carrier").select_option(label="Drop Carrier")
-        await page.evaluate("""(text) => {
+        await page.evaluate(
+            """(text) => {
             const dt = new DataTransfer();
             dt.items.add(new File([text], 'numbers.txt', { type: 'text/plain' }));
             document.getElementById('drop-zone').dispatchEvent(
                 new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        }""", "\n".join(numbers))
-        await expect(page.locator("#bulk-preview")).to_contain_text("150 number(s) found; they will be sent as 1 job(s)")
+        }""",
+            "\n".join(numbers),
+        )
+        await expect(page.locator("#bulk-preview")).to_contain_text(
+            "150 number(s) found; they will be sent as 1 job(s)"
+        )
         await page.get_by_role("button", name="Start import").click()
-        await expect(page.locator("#bulk-summary")).to_have_text("Import complete: 150 number(s) imported, 0 failed.",
-                                                                 timeout=60_000)
+        await expect(page.locator("#bulk-summary")).to_have_text(
+            "Import complete: 150 number(s) imported, 0 failed.", timeout=60_000
+        )
     await expect(page.locator("#bulk-split-note")).to_contain_text("at most 100 numbers per job")
     await expect(page.locator(".jobs-progress .count")).to_have_text(["100 / 100", "50 / 50"])
     await expect(page.get_by_role("button", name="Download failures as CSV")).to_have_count(0)

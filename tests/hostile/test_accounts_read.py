@@ -2,6 +2,7 @@
 own account and its descendants; ids that are not account ids and junk paging keys are
 envelopes (never a 500, never CouchDB's own documents); system_configs is a 403 for a tenant
 before anything is read."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ SUFFIXES = ["", "/children", "/descendants"]
 @pytest.fixture(scope="module")
 async def tree(kazoo):
     """P ─┬─ A ── C
-          └─ B ── D      (P under the master); each with its own token."""
+    └─ B ── D      (P under the master); each with its own token."""
     p = await kazoo.account(name="Hostile P")
     a = await kazoo.account(parent=p, name="Hostile A")
     b = await kazoo.account(parent=p, name="Hostile B")
@@ -53,24 +54,49 @@ async def test_descendants_never_list_another_branch(client, tree):
 
 async def test_account_id_header_cannot_widen_the_token(client, tree):
     accounts, headers = tree
-    resp = await client.get(f"/v2/accounts/{accounts['b']['_id']}",
-                            headers={**headers["a"], "X-Auth-Account-ID": accounts["b"]["_id"]})
+    resp = await client.get(
+        f"/v2/accounts/{accounts['b']['_id']}", headers={**headers["a"], "X-Auth-Account-ID": accounts["b"]["_id"]}
+    )
     await envelope(resp, 401)
 
 
-NOT_ACCOUNT_IDS = [b".", b"..", b"%2E", b"%2E%2E", b"%252E%252E", b"_design%2Faccounts", b"_design%252Faccounts",
-                   b"_all_docs", b"_changes", b"_design", b"_local%2Fx", b"%ED%A0%80", b"%ff" * 16,
-                   b"0" * 32, b"f" * 32, b"A" * 32, b"x" * 8000, b"%00" * 32, b"%20" * 32]
+NOT_ACCOUNT_IDS = [
+    b".",
+    b"..",
+    b"%2E",
+    b"%2E%2E",
+    b"%252E%252E",
+    b"_design%2Faccounts",
+    b"_design%252Faccounts",
+    b"_all_docs",
+    b"_changes",
+    b"_design",
+    b"_local%2Fx",
+    b"%ED%A0%80",
+    b"%ff" * 16,
+    b"0" * 32,
+    b"f" * 32,
+    b"A" * 32,
+    b"x" * 8000,
+    b"%00" * 32,
+    b"%20" * 32,
+]
 
 
 @pytest.mark.parametrize("account_id", NOT_ACCOUNT_IDS, ids=lambda v: v[:24].decode())
 @pytest.mark.parametrize("suffix", [s.encode() for s in SUFFIXES])
 @pytest.mark.parametrize("who", ["a", "master"])
 async def test_ids_that_are_not_accounts_are_envelopes(client, tree, master_token, account_id, suffix, who):
-    accounts, headers = tree
+    _accounts, headers = tree
     token = (headers["a"]["X-Auth-Token"] if who == "a" else master_token).encode()
-    request = (b"GET /v2/accounts/" + account_id + suffix + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: " + token
-               + b"\r\nConnection: close\r\n\r\n")
+    request = (
+        b"GET /v2/accounts/"
+        + account_id
+        + suffix
+        + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
+        + token
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     status, payload = await raw_request(client, request)
     assert status in (400, 401, 403, 404), payload[:300]
     body = strict_json(payload.decode())
@@ -80,18 +106,41 @@ async def test_ids_that_are_not_accounts_are_envelopes(client, tree, master_toke
 
 
 async def test_ten_thousand_character_id_is_an_envelope(client, master_token):
-    request = (b"GET /v2/accounts/" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
-               + master_token.encode() + b"\r\nConnection: close\r\n\r\n")
+    request = (
+        b"GET /v2/accounts/"
+        + b"a" * 10_000
+        + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
+        + master_token.encode()
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     status, payload = await raw_request(client, request)
     assert status == 400 and strict_json(payload.decode())["status"] == "error"
 
 
-PAGING = ["start_key=%7B", "start_key=%5B", "start_key=" + "z" * 5000, "start_key=%ED%A0%80", "start_key=null",
-          "start_key=%5B%22x%22%2C%7B%7D%5D", "start_key=g2wAAAABYQFq", "start_key=%00",
-          "page_size=99999999999999999999999", "page_size=1e999", "page_size=-1", "page_size=0",
-          "page_size=abc", "page_size=", "page_size=1.5", "page_size=%ED%A0%80", "paginate=maybe",
-          "page_size=1&start_key=" + "%5B" * 100, "filter_name=%ED%A0%80", "filter_" + "x" * 3000 + "=1",
-          "created_from=99999999999999", "created_to=-1"]
+PAGING = [
+    "start_key=%7B",
+    "start_key=%5B",
+    "start_key=" + "z" * 5000,
+    "start_key=%ED%A0%80",
+    "start_key=null",
+    "start_key=%5B%22x%22%2C%7B%7D%5D",
+    "start_key=g2wAAAABYQFq",
+    "start_key=%00",
+    "page_size=99999999999999999999999",
+    "page_size=1e999",
+    "page_size=-1",
+    "page_size=0",
+    "page_size=abc",
+    "page_size=",
+    "page_size=1.5",
+    "page_size=%ED%A0%80",
+    "paginate=maybe",
+    "page_size=1&start_key=" + "%5B" * 100,
+    "filter_name=%ED%A0%80",
+    "filter_" + "x" * 3000 + "=1",
+    "created_from=99999999999999",
+    "created_to=-1",
+]
 
 
 @pytest.mark.parametrize("query", PAGING)
@@ -125,16 +174,36 @@ async def test_paging_walks_without_leaving_the_subtree(client, tree):
     assert seen == ["Hostile A", "Hostile B", "Hostile C", "Hostile D"]
 
 
-CONFIG_IDS = [b"crossbar.resources", b"accounts", b"_design%2Fx", b"_design%252Fx", b"..", b".", b"%2E%2E",
-              b"%252E%252E", b"_all_docs", b"_local%2Fx", b"%ED%A0%80", b"no-such-category", b"a%2Fb", b"a%252Fb",
-              b"token_buckets", b"x" * 5000]
+CONFIG_IDS = [
+    b"crossbar.resources",
+    b"accounts",
+    b"_design%2Fx",
+    b"_design%252Fx",
+    b"..",
+    b".",
+    b"%2E%2E",
+    b"%252E%252E",
+    b"_all_docs",
+    b"_local%2Fx",
+    b"%ED%A0%80",
+    b"no-such-category",
+    b"a%2Fb",
+    b"a%252Fb",
+    b"token_buckets",
+    b"x" * 5000,
+]
 
 
 @pytest.mark.parametrize("config_id", CONFIG_IDS, ids=lambda v: v[:24].decode())
 async def test_tenant_gets_403_on_any_system_config(client, tree, config_id):
-    accounts, headers = tree
-    request = (b"GET /v2/system_configs/" + config_id + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
-               + headers["p"]["X-Auth-Token"].encode() + b"\r\nConnection: close\r\n\r\n")
+    _accounts, headers = tree
+    request = (
+        b"GET /v2/system_configs/"
+        + config_id
+        + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
+        + headers["p"]["X-Auth-Token"].encode()
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     status, payload = await raw_request(client, request)
     # the same 403 whether the category exists or not (no existence oracle); `accounts` is a noun,
     # so /system_configs/accounts is no route at all (404 for everyone, before any read)
@@ -142,11 +211,19 @@ async def test_tenant_gets_403_on_any_system_config(client, tree, config_id):
     assert strict_json(payload.decode())["status"] == "error"
 
 
-@pytest.mark.parametrize("config_id", [c for c in CONFIG_IDS if c not in (b"crossbar.resources", b"token_buckets")],
-                         ids=lambda v: v[:24].decode())
+@pytest.mark.parametrize(
+    "config_id",
+    [c for c in CONFIG_IDS if c not in (b"crossbar.resources", b"token_buckets")],
+    ids=lambda v: v[:24].decode(),
+)
 async def test_superduper_admin_never_reads_couchdb_internals(client, master_token, config_id):
-    request = (b"GET /v2/system_configs/" + config_id + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
-               + master_token.encode() + b"\r\nConnection: close\r\n\r\n")
+    request = (
+        b"GET /v2/system_configs/"
+        + config_id
+        + b" HTTP/1.1\r\nHost: t\r\nX-Auth-Token: "
+        + master_token.encode()
+        + b"\r\nConnection: close\r\n\r\n"
+    )
     status, payload = await raw_request(client, request)
     assert status in (400, 404), payload[:300]
     body = strict_json(payload.decode())
@@ -155,10 +232,16 @@ async def test_superduper_admin_never_reads_couchdb_internals(client, master_tok
     assert "couchdb" not in text and "db_name" not in text and "total_rows" not in text
 
 
-@pytest.mark.parametrize("path", ["/v2/accounts/{a}/system_configs/crossbar.resources",
-                                  "/v2/system_configs", "/v2/system_configs/crossbar.resources/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/accounts/{a}/system_configs/crossbar.resources",
+        "/v2/system_configs",
+        "/v2/system_configs/crossbar.resources/x",
+    ],
+)
 async def test_system_configs_other_paths(client, tree, master_token, path):
-    accounts, headers = tree
+    accounts, _headers = tree
     resp = await client.get(path.format(a=accounts["a"]["_id"]), headers={"X-Auth-Token": master_token})
     assert resp.status in (403, 404), await resp.text()
     assert strict_json(await resp.text())["status"] == "error"

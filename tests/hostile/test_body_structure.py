@@ -1,4 +1,5 @@
 """The raw-byte structure check (containers, depth) that runs before any body is parsed."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,19 @@ def nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-@pytest.mark.parametrize("raw, problem", [
-    (b'{"data":' + nested(63) + b"}", None),                   # 64 levels with the envelope
-    (b'{"data":' + nested(64) + b"}", "nesting too deep"),
-    (b'{"data":' + nested(100_000) + b"}", "nesting too deep"),
-    (b'{"data":"' + b"[" * 1000 + b'"}', None),                 # brackets inside strings do not count
-    (b'{"data":"\\"' + b"[" * 1000 + b'\\\\"}', None),          # nor after escaped quotes/backslashes
-    (b'{"data":[' + b",".join([b"{}"] * 50_000) + b"]}", "too many values"),
-    (b'{"data":[' + b",".join([b"{}"] * 49_998) + b"]}", None),
-    (b'{"data":[' + b",".join([b'"]]]"'] * 60_000) + b"]}", None),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        (b'{"data":' + nested(63) + b"}", None),  # 64 levels with the envelope
+        (b'{"data":' + nested(64) + b"}", "nesting too deep"),
+        (b'{"data":' + nested(100_000) + b"}", "nesting too deep"),
+        (b'{"data":"' + b"[" * 1000 + b'"}', None),  # brackets inside strings do not count
+        (b'{"data":"\\"' + b"[" * 1000 + b'\\\\"}', None),  # nor after escaped quotes/backslashes
+        (b'{"data":[' + b",".join([b"{}"] * 50_000) + b"]}", "too many values"),
+        (b'{"data":[' + b",".join([b"{}"] * 49_998) + b"]}", None),
+        (b'{"data":[' + b",".join([b'"]]]"'] * 60_000) + b"]}", None),
+    ],
+)
 def test_structure_problem(raw, problem):
     if b"[" * 1000 not in raw:  # every case is valid JSON (json.loads cannot nest 100,000 deep)
         json.loads(raw)

@@ -1,5 +1,6 @@
 """Issue 12 items 5-7: numbers per job, CouchDB 3's max_document_size, token buckets on the
 login endpoints, and /health when CouchDB stops answering."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,8 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from kazoo_crossbar.app import SERVICES, create_app
+from kazoo_crossbar.app import create_app
 from kazoo_crossbar.config import Settings
-from kazoo_crossbar.storage import names
 from kazoo_crossbar.storage.couch import CouchClient, CouchError
 
 from ..conftest import EmbeddedCouch
@@ -38,8 +38,11 @@ async def test_job_over_job_max_numbers_is_a_400_and_nothing_is_stored(client, c
 
 async def test_default_job_max_numbers_is_10000(client, tenant):
     account, headers = tenant
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                            json={"data": {"resource_id": "x", "numbers": ["+1555"] * 10_001}})
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        headers=headers,
+        json={"data": {"resource_id": "x", "numbers": ["+1555"] * 10_001}},
+    )
     assert resp.status == 400
     assert (await resp.json())["data"]["numbers"]["maxItems"]["target"] == 10_000
 
@@ -82,8 +85,10 @@ async def test_login_endpoints_are_rate_limited_per_client(couchdb_url, couch, m
             for _ in range(5):
                 statuses.append((await rl.put("/v2/api_auth", json={"data": {"api_key": "0" * 64}})).status)
             assert statuses == [404] * 5  # wrong keys, answered while tokens last
-            for path, data in (("/v2/api_auth", {"api_key": master["api_key"]}),
-                               ("/v2/user_auth", {"credentials": "0" * 32, "account_name": "x"})):
+            for path, data in (
+                ("/v2/api_auth", {"api_key": master["api_key"]}),
+                ("/v2/user_auth", {"credentials": "0" * 32, "account_name": "x"}),
+            ):
                 resp = await rl.put(path, json={"data": data})
                 body = await resp.json()
                 assert resp.status == 429, body
@@ -97,8 +102,9 @@ async def test_login_endpoints_are_rate_limited_per_client(couchdb_url, couch, m
 async def test_health_answers_while_couchdb_is_stopped(tmp_path):
     server = EmbeddedCouch().start()
     try:
-        app = create_app(Settings(couchdb_url=server.url, node_name="kazoo_crossbar_health@localhost"),
-                         background=False)
+        app = create_app(
+            Settings(couchdb_url=server.url, node_name="kazoo_crossbar_health@localhost"), background=False
+        )
         async with TestClient(TestServer(app)) as hc:
             assert (await hc.get("/health")).status == 200
             os.kill(server.proc.pid, signal.SIGSTOP)

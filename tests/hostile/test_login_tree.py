@@ -2,6 +2,7 @@
 an account whose tree names a missing or foreign account, a cycle, a 1,000-long tree or junk,
 and documents with fields of the wrong type, logs in (201) without a 500, and the walk costs a
 fixed number of CouchDB reads whatever the tree's length."""
+
 from __future__ import annotations
 
 import secrets
@@ -59,8 +60,9 @@ async def test_cycle_and_repeats_in_the_tree(client, kazoo, master):
     """A tree naming the account itself: the account (a reseller) is not its own reseller."""
     account_id = secrets.token_hex(16)
     parent = await kazoo.account(pvt_tree=[account_id], pvt_reseller=False)
-    account = await kazoo.account(account_id=account_id, pvt_tree=[parent["_id"], account_id, parent["_id"], account_id],
-                                  pvt_reseller=True)
+    account = await kazoo.account(
+        account_id=account_id, pvt_tree=[parent["_id"], account_id, parent["_id"], account_id], pvt_reseller=True
+    )
     status, body = await login(client, account)
     assert status == 201, body
     assert body["data"]["reseller_id"] == master["master_account_id"]
@@ -81,8 +83,17 @@ async def test_thousand_long_tree_costs_a_fixed_number_of_reads(client, kazoo, m
     assert counts[1] == counts[0], counts
 
 
-@pytest.mark.parametrize("tree", [None, "not-a-list", {"a": 1}, [None, 1, [], {}, "x" * 10_000, "\u0000" * 32],
-                                  ["_design/accounts", "_all_docs", "..", "."], [""] * 100])
+@pytest.mark.parametrize(
+    "tree",
+    [
+        None,
+        "not-a-list",
+        {"a": 1},
+        [None, 1, [], {}, "x" * 10_000, "\u0000" * 32],
+        ["_design/accounts", "_all_docs", "..", "."],
+        [""] * 100,
+    ],
+)
 async def test_junk_trees_are_ignored(client, kazoo, master, tree):
     account = await kazoo.account(pvt_tree=tree)
     status, body = await login(client, account)

@@ -1,4 +1,5 @@
 """Issue 12 item 1: a `sip_auth` entry of another account is never overwritten or deleted."""
+
 from __future__ import annotations
 
 import secrets
@@ -8,10 +9,18 @@ import pytest
 from kazoo_crossbar.storage import names
 from kazoo_crossbar.storage.couch import NotFound
 
-REGISTERING = {"name": "BYOC", "gateways": [{"server": "sip.b.example", "register": True,
-                                             "username": "b", "password": "pb", "realm": "b.example"}]}
-A_REGISTERING = {"name": "A's", "gateways": [{"server": "sip.a.example", "register": True,
-                                              "username": "a", "password": "pa", "realm": "a.example"}]}
+REGISTERING = {
+    "name": "BYOC",
+    "gateways": [
+        {"server": "sip.b.example", "register": True, "username": "b", "password": "pb", "realm": "b.example"}
+    ],
+}
+A_REGISTERING = {
+    "name": "A's",
+    "gateways": [
+        {"server": "sip.a.example", "register": True, "username": "a", "password": "pa", "realm": "a.example"}
+    ],
+}
 PLAIN = {"name": "plain", "gateways": [{"server": "sip.plain.example"}]}
 
 
@@ -52,20 +61,26 @@ async def test_deleting_own_resource_leaves_other_accounts_entry(client, couch, 
     (a, ha), (b, hb) = tenants
     rid = "shared-" + secrets.token_hex(4)
     assert (await client.put(url(b), json={"data": {**REGISTERING, "id": rid}}, headers=hb)).status == 201
-    await couch.save_doc(names.account_db(a["_id"]), {"_id": rid, **PLAIN, "pvt_type": "resource",
-                                                     "pvt_account_id": a["_id"]})
+    await couch.save_doc(
+        names.account_db(a["_id"]), {"_id": rid, **PLAIN, "pvt_type": "resource", "pvt_account_id": a["_id"]}
+    )
     resp = await client.delete(f"{url(a)}/{rid}", headers=ha)
     assert resp.status == 200, await resp.text()
     assert (await stored(couch, "sip_auth", rid))["pvt_account_id"] == b["_id"]
 
 
-@pytest.mark.parametrize("data", [PLAIN, {**A_REGISTERING, "gateways": [{**A_REGISTERING["gateways"][0],
-                                                                         "password": "stolen"}]}])
+@pytest.mark.parametrize(
+    "data", [PLAIN, {**A_REGISTERING, "gateways": [{**A_REGISTERING["gateways"][0], "password": "stolen"}]}]
+)
 async def test_resource_with_a_device_id_never_touches_the_device(client, couch, tenants, data):
-    (a, ha), (b, hb) = tenants
+    (a, ha), (b, _hb) = tenants
     device_id = secrets.token_hex(16)
-    device = {"_id": device_id, "pvt_type": "device", "pvt_account_id": b["_id"],
-              "sip": {"username": "dev", "password": "devpass"}}
+    device = {
+        "_id": device_id,
+        "pvt_type": "device",
+        "pvt_account_id": b["_id"],
+        "sip": {"username": "dev", "password": "devpass"},
+    }
     await couch.save_doc("sip_auth", device)
     resp = await client.put(url(a), json={"data": {**data, "id": device_id}}, headers=ha)
     assert resp.status == 400 and "unique" in (await resp.json())["data"]["id"]

@@ -1,4 +1,5 @@
 """`kazoo-crossbar accounts create|list|update` write accounts as Kazoo 4.3 stores them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,13 @@ from .test_cli_errors import one_line_failure
 
 def accounts(couchdb_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}, "KAZOO_COUCHDB_URL": couchdb_url}
-    return subprocess.run([sys.executable, "-m", "kazoo_crossbar", "accounts", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kazoo_crossbar", "accounts", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 async def run(couchdb_url: str, *args: str) -> list[dict]:
@@ -25,8 +31,9 @@ async def run(couchdb_url: str, *args: str) -> list[dict]:
 
 
 async def test_create_writes_the_account_as_kazoo_does_and_its_key_logs_in(couchdb_url, couch, master, kazoo):
-    [made] = await run(couchdb_url, "create", "Acme Tel", "--realm", f"acme-{os.getpid()}.example.test",
-                       "--allow-number-additions")
+    [made] = await run(
+        couchdb_url, "create", "Acme Tel", "--realm", f"acme-{os.getpid()}.example.test", "--allow-number-additions"
+    )
     assert set(made) == {"id", "api_key", "realm"} and made["realm"] == f"acme-{os.getpid()}.example.test"
     db = names.account_db(made["id"])
     doc = await couch.get_doc(db, made["id"])

@@ -1,4 +1,5 @@
 """Issue 14: read-only accounts endpoints (cb_accounts 4.3 shapes) and system_configs GET."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,13 +8,15 @@ import pytest
 @pytest.fixture(scope="module")
 async def tree(kazoo):
     """reseller ─┬─ branch ── leaf
-                 └─ sibling            (under a top account that is not the master)"""
+    └─ sibling            (under a top account that is not the master)"""
     top = await kazoo.account(name="Tree Top")
     branch = await kazoo.account(parent=top, name="Branch")
     sibling = await kazoo.account(parent=top, name="Another")
     leaf = await kazoo.account(parent=branch, name="Leaf")
-    tokens = {name: {"X-Auth-Token": await kazoo.token_for(doc)}
-              for name, doc in (("top", top), ("branch", branch), ("sibling", sibling), ("leaf", leaf))}
+    tokens = {
+        name: {"X-Auth-Token": await kazoo.token_for(doc)}
+        for name, doc in (("top", top), ("branch", branch), ("sibling", sibling), ("leaf", leaf))
+    }
     return {"top": top, "branch": branch, "sibling": sibling, "leaf": leaf, "h": tokens}
 
 
@@ -103,8 +106,9 @@ async def test_unknown_account_and_path(client, tree, master_token):
 
 
 async def test_writes_not_allowed(client, tree, master_token):
-    resp = await client.post(f"/v2/accounts/{tree['top']['_id']}", json={"data": {"name": "x"}},
-                             headers={"X-Auth-Token": master_token})
+    resp = await client.post(
+        f"/v2/accounts/{tree['top']['_id']}", json={"data": {"name": "x"}}, headers={"X-Auth-Token": master_token}
+    )
     body = await resp.json()
     assert resp.status == 405 and body["error"] == "405", body
 
@@ -119,13 +123,18 @@ async def test_system_configs_for_superduper_admin_only(client, tree, master_tok
     assert status == 404 and body["message"] == "bad_identifier"
     status, body = await get(client, "/v2/system_configs/_design%2Fanything", {"X-Auth-Token": master_token})
     assert status == 404
-    status, body = await get(client, f"/v2/accounts/{tree['top']['_id']}/system_configs/crossbar.resources",
-                             {"X-Auth-Token": master_token})
+    status, body = await get(
+        client, f"/v2/accounts/{tree['top']['_id']}/system_configs/crossbar.resources", {"X-Auth-Token": master_token}
+    )
     assert status == 403
 
 
 async def test_openapi_documents_accounts(client):
     doc = await (await client.get("/openapi.json")).json()
-    for path in ("/v2/accounts/{account_id}", "/v2/accounts/{account_id}/children",
-                 "/v2/accounts/{account_id}/descendants", "/v2/system_configs/{config_id}"):
+    for path in (
+        "/v2/accounts/{account_id}",
+        "/v2/accounts/{account_id}/children",
+        "/v2/accounts/{account_id}/descendants",
+        "/v2/system_configs/{config_id}",
+    ):
         assert "get" in doc["paths"][path], path

@@ -1,4 +1,5 @@
 """Kazoo 4.3 tokens: issue, verify, expiry, tampering, interchangeability."""
+
 from __future__ import annotations
 
 import base64
@@ -82,16 +83,22 @@ async def test_user_auth_by_name_realm_and_sha(client, kazoo):
     account = await kazoo.account(name="User Auth Co")
     user = await kazoo.user(account, "alice", "pa55word")
     md5, sha1 = credentials("alice", "pa55word")
-    for ident in ({"account_name": "User Auth Co"}, {"account_name": "userauthco"},
-                  {"realm": account["realm"].upper()}, {"account_realm": account["realm"]}):
-        resp = await client.put("/v2/user_auth", json={"data": {"credentials": md5, **ident}},
-                                headers={"X-Auth-Token": ""})
+    for ident in (
+        {"account_name": "User Auth Co"},
+        {"account_name": "userauthco"},
+        {"realm": account["realm"].upper()},
+        {"account_realm": account["realm"]},
+    ):
+        resp = await client.put(
+            "/v2/user_auth", json={"data": {"credentials": md5, **ident}}, headers={"X-Auth-Token": ""}
+        )
         body = await resp.json()
         assert resp.status == 201, body
         assert body["data"]["account_id"] == account["_id"] and body["data"]["owner_id"] == user["_id"]
         assert body["auth_token"].count(".") == 2
-    resp = await client.put("/v2/user_auth", json={"data": {"credentials": sha1, "method": "sha",
-                                                            "account_name": "User Auth Co"}})
+    resp = await client.put(
+        "/v2/user_auth", json={"data": {"credentials": sha1, "method": "sha", "account_name": "User Auth Co"}}
+    )
     assert resp.status == 201
     claims = jwt.decode((await resp.json())["auth_token"], options={"verify_signature": False})
     assert claims["owner_id"] == user["_id"] and claims["method"] == "cb_user_auth"
@@ -129,8 +136,10 @@ async def test_tokens_made_by_kazoo_are_accepted(client, couch, kazoo):
     assert resp.status == 200, await resp.text()
 
 
-@pytest.mark.parametrize("problem", ["missing", "garbage", "expired", "tampered", "forged", "other_kid",
-                                     "identity", "account_header", "no_kid"])
+@pytest.mark.parametrize(
+    "problem",
+    ["missing", "garbage", "expired", "tampered", "forged", "other_kid", "identity", "account_header", "no_kid"],
+)
 async def test_bad_tokens_get_401(client, couch, kazoo, problem):
     account = await kazoo.account()
     good = await kazoo.token_for(account)
@@ -151,8 +160,9 @@ async def test_bad_tokens_get_401(client, couch, kazoo, problem):
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         claims = jwt.decode(good, options={"verify_signature": False})
         kid = jwt.get_unverified_header(good)["kid"] if problem == "forged" else "0" * 32
-        headers["X-Auth-Token"] = jwt.encode(claims, other, algorithm="RS256",
-                                             headers={} if problem == "no_kid" else {"kid": kid})
+        headers["X-Auth-Token"] = jwt.encode(
+            claims, other, algorithm="RS256", headers={} if problem == "no_kid" else {"kid": kid}
+        )
     elif problem == "identity":
         doc = await couch.get_doc(names.account_db(account["_id"]), account["_id"])
         doc["pvt_signature_secret"] = "reset" + doc["pvt_signature_secret"]
@@ -250,20 +260,32 @@ async def test_login_answer_has_the_app_store_and_the_reseller(client, couch, ka
     master_id = master["master_account_id"]
     master_db = names.account_db(master_id)
     app_id = "app" + secrets.token_hex(14) + "01"
-    await couch.save_doc(master_db, {
-        "_id": app_id, "pvt_type": "app", "name": f"voip{app_id[:6]}", "api_url": "http://api.example:8000/v2",
-        "source_url": "http://apps.example/voip", "published": True, "phase": "gold",
-        "i18n": {"en-US": {"label": "Smart PBX"}, "fr-FR": {"label": "PBX Intelligent"}},
-        "pvt_account_id": master_id, "pvt_account_db": names.encode(master_db)})
-    await couch.save_doc(master_db, {"_id": "app" + secrets.token_hex(14) + "02", "pvt_type": "app",
-                                     "name": "gone", "pvt_deleted": True})
+    await couch.save_doc(
+        master_db,
+        {
+            "_id": app_id,
+            "pvt_type": "app",
+            "name": f"voip{app_id[:6]}",
+            "api_url": "http://api.example:8000/v2",
+            "source_url": "http://apps.example/voip",
+            "published": True,
+            "phase": "gold",
+            "i18n": {"en-US": {"label": "Smart PBX"}, "fr-FR": {"label": "PBX Intelligent"}},
+            "pvt_account_id": master_id,
+            "pvt_account_db": names.encode(master_db),
+        },
+    )
+    await couch.save_doc(
+        master_db, {"_id": "app" + secrets.token_hex(14) + "02", "pvt_type": "app", "name": "gone", "pvt_deleted": True}
+    )
     # a reseller (promoted: services doc and account doc both say so), a child and a grandchild
     reseller = await kazoo.account(parent={"_id": master_id, "pvt_tree": []}, pvt_reseller=True)
     child = await kazoo.account(parent=reseller, pvt_reseller=False)  # (the fixture doc is a reseller)
     grandchild = await kazoo.account(parent=child, pvt_reseller=False, pvt_reseller_id=master_id)
     await views.ensure_db(couch, "services")
-    await couch.save_doc("services", {"_id": reseller["_id"], "pvt_type": "service", "pvt_reseller": True,
-                                      "pvt_reseller_id": master_id})
+    await couch.save_doc(
+        "services", {"_id": reseller["_id"], "pvt_type": "service", "pvt_reseller": True, "pvt_reseller_id": master_id}
+    )
     user = await kazoo.user(grandchild, "gina", "pw", language="fr-FR")
     creds, _ = credentials("gina", "pw")
     resp = await client.put("/v2/user_auth", json={"data": {"credentials": creds, "realm": grandchild["realm"]}})
@@ -273,8 +295,15 @@ async def test_login_answer_has_the_app_store_and_the_reseller(client, couch, ka
     assert data["owner_id"] == user["_id"] and data["language"] == "fr-FR"
     assert data["reseller_id"] == reseller["_id"] and data["is_reseller"] is False
     ours = [a for a in data["apps"] if a["id"] == app_id]
-    assert ours == [{"id": app_id, "name": f"voip{app_id[:6]}", "api_url": "http://api.example:8000/v2",
-                     "source_url": "http://apps.example/voip", "label": "PBX Intelligent"}]
+    assert ours == [
+        {
+            "id": app_id,
+            "name": f"voip{app_id[:6]}",
+            "api_url": "http://api.example:8000/v2",
+            "source_url": "http://apps.example/voip",
+            "label": "PBX Intelligent",
+        }
+    ]
     assert not [a for a in data["apps"] if a["name"] == "gone"]
     # the reseller itself: its services doc names its own reseller, and it is one
     resp = await client.put("/v2/api_auth", json={"data": {"api_key": reseller["pvt_api_key"]}})

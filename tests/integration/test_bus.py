@@ -1,14 +1,13 @@
 """The Kazoo bus against the real RabbitMQ on 127.0.0.1:5672: every message kind with its
 routing key and payload, delegation between service processes, a broker that goes away."""
+
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
 
 import aio_pika
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from kazoo_crossbar.app import SERVICES, create_app
@@ -20,59 +19,6 @@ from ..conftest import NODE, free_port
 from ..kazoo import numbers_block, wait_for_job
 from ..services import ServiceProcess
 from ..tcp_proxy import CuttableProxy
-
-
-
-class Listener:
-    """A test queue bound to the three Kazoo exchanges, collecting what the service publishes."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, dict]] = []
-
-    async def start(self) -> "Listener":
-        self.connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
-        channel = await self.connection.channel()
-        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        for exchange, key in (("configuration", "#"), ("switch", "switch.*"), ("kapps", "delegate.*")):
-            ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=False)
-            await queue.bind(ex, routing_key=key)
-        await queue.consume(self._on_message, no_ack=True)
-        return self
-
-    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        self.messages.append((message.exchange, message.routing_key, json.loads(message.body)))
-
-    async def wait_for(self, predicate, timeout_s: float = 10.0) -> list[tuple[str, str, dict]]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [m for m in self.messages if predicate(*m)]
-            if found:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no such message among {[(e, k) for e, k, _ in self.messages][-20:]}")
-
-    async def close(self) -> None:
-        await self.connection.close()
-
-
-@pytest.fixture(scope="module")
-async def bus_client(settings, master):
-    node = f"bus_{secrets.token_hex(3)}@test"
-    app = create_app(Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()),
-                     background=False)
-    async with TestClient(TestServer(app)) as c:
-        deadline = time.monotonic() + 15
-        while not app[SERVICES].bus.connected:
-            assert time.monotonic() < deadline, "service did not connect to RabbitMQ"
-            await asyncio.sleep(0.05)
-        yield c
-
-
-@pytest.fixture
-async def listener():
-    lst = await Listener().start()
-    yield lst
-    await lst.close()
 
 
 async def test_global_resource_messages(bus_client, listener, master_token):
@@ -89,7 +35,7 @@ async def test_global_resource_messages(bus_client, listener, master_token):
     assert payload["App-Name"] == "datamgr" and payload["Msg-ID"] == "bus-req-1"
     assert payload["Date-Created"] <= payload["Date-Modified"] and "Account-ID" not in payload
     for what in ("reload_acls", "reload_gateways"):
-        (ex, _, p), = await listener.wait_for(lambda e, k, p, w=what: k == f"switch.{w}")
+        ((ex, _, p),) = await listener.wait_for(lambda e, k, p, w=what: k == f"switch.{w}")
         assert ex == "switch" and p["Event-Name"] == what and p["App-Name"] == "switch_event"
     listener.messages.clear()
     await bus_client.patch(f"/v2/resources/{rid}", json={"data": {"flags": ["x"]}}, headers=headers)
@@ -97,7 +43,7 @@ async def test_global_resource_messages(bus_client, listener, master_token):
     await listener.wait_for(lambda e, k, p: k == "switch.reload_gateways")
     listener.messages.clear()
     await bus_client.delete(f"/v2/resources/{rid}", headers=headers)
-    (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_deleted.offnet.resource.{rid}")
+    ((_, _, p),) = await listener.wait_for(lambda e, k, p: k == f"doc_deleted.offnet.resource.{rid}")
     assert p["Is-Soft-Deleted"] is True and p["Event-Name"] == "doc_deleted"
     await listener.wait_for(lambda e, k, p: k == "switch.reload_acls")
 
@@ -106,25 +52,34 @@ async def test_local_resource_and_sip_auth_messages(bus_client, listener, kazoo)
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
     db = names.encode(names.account_db(account["_id"]))
-    resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers, json={"data": {
-        "name": "Reg", "gateways": [{"server": "s.example", "register": True, "username": "u", "password": "p"}]}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources",
+        headers=headers,
+        json={
+            "data": {
+                "name": "Reg",
+                "gateways": [{"server": "s.example", "register": True, "username": "u", "password": "p"}],
+            }
+        },
+    )
     rid = (await resp.json())["data"]["id"]
-    (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_created.{db}.resource.{rid}")
+    ((_, _, p),) = await listener.wait_for(lambda e, k, p: k == f"doc_created.{db}.resource.{rid}")
     assert p["Account-ID"] == account["_id"] and p["Database"] == db
     await listener.wait_for(lambda e, k, p: k == f"doc_created.sip_auth.resource.{rid}")
     await listener.wait_for(lambda e, k, p: k == "switch.reload_gateways")
     listener.messages.clear()
     await bus_client.delete(f"/v2/accounts/{account['_id']}/resources/{rid}", headers=headers)
     await listener.wait_for(lambda e, k, p: k == f"doc_deleted.{db}.resource.{rid}")
-    (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_deleted.sip_auth.resource.{rid}")
+    ((_, _, p),) = await listener.wait_for(lambda e, k, p: k == f"doc_deleted.sip_auth.resource.{rid}")
     assert p["Is-Soft-Deleted"] is False
     await listener.wait_for(lambda e, k, p: k == "switch.reload_acls")
     # reload_gateways follows reload_acls: wait for it too, or it may land after the clear below
     await listener.wait_for(lambda e, k, p: k == "switch.reload_gateways")
     # a local resource that never registered publishes no reloads
     listener.messages.clear()
-    resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                                json={"data": {"name": "Plain", "gateways": []}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources", headers=headers, json={"data": {"name": "Plain", "gateways": []}}
+    )
     rid2 = (await resp.json())["data"]["id"]
     await listener.wait_for(lambda e, k, p: k.endswith(f".resource.{rid2}"))
     await asyncio.sleep(0.3)
@@ -134,25 +89,30 @@ async def test_local_resource_and_sip_auth_messages(bus_client, listener, kazoo)
 async def test_job_and_number_messages(bus_client, listener, kazoo):
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                                json={"data": {"name": "J", "gateways": []}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources", headers=headers, json={"data": {"name": "J", "gateways": []}}
+    )
     rid = (await resp.json())["data"]["id"]
     nums = numbers_block(2)
-    resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                                json={"data": {"numbers": nums, "resource_id": rid}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        headers=headers,
+        json={"data": {"numbers": nums, "resource_id": rid}},
+    )
     job_id = (await resp.json())["data"]["id"]
     modb = names.encode(names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6])))
-    (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_created.{modb}.resource_job.{job_id}")
+    ((_, _, p),) = await listener.wait_for(lambda e, k, p: k == f"doc_created.{modb}.resource_job.{job_id}")
     assert p["Account-ID"] == account["_id"]
-    (ex, _, p), = await listener.wait_for(lambda e, k, p: k == "delegate.cb_jobs_listener"
-                                          and p["Delegate-Message"]["Job-ID"] == job_id)
+    ((ex, _, p),) = await listener.wait_for(
+        lambda e, k, p: k == "delegate.cb_jobs_listener" and p["Delegate-Message"]["Job-ID"] == job_id
+    )
     assert ex == "kapps" and p["Delegate-Message"]["Account-ID"] == account["_id"]
     assert p["Event-Category"] == "delegate" and p["Event-Name"] == "job" and p["App-Name"] == "crossbar"
     await wait_for_job(bus_client, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
     for n in nums:
         ndb = names.encode(names.numbers_db(n))
         enc = "%2B" + n[1:]
-        (_, _, p), = await listener.wait_for(lambda e, k, p, ndb=ndb, enc=enc: k == f"doc_created.{ndb}.number.{enc}")
+        ((_, _, p),) = await listener.wait_for(lambda e, k, p, ndb=ndb, enc=enc: k == f"doc_created.{ndb}.number.{enc}")
         assert p["Database"] == ndb and p["Type"] == "number"
         adb = names.encode(names.account_db(account["_id"]))
         await listener.wait_for(lambda e, k, p, adb=adb, enc=enc: k == f"doc_created.{adb}.number.{enc}")
@@ -165,12 +125,16 @@ async def test_broker_down_at_start_still_serves_and_runs_jobs(settings, master,
     async with TestClient(TestServer(app)) as c:
         account = await kazoo.account()
         headers = {"X-Auth-Token": await kazoo.token_for(account)}
-        resp = await c.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                           json={"data": {"name": "NB", "gateways": []}})
+        resp = await c.put(
+            f"/v2/accounts/{account['_id']}/resources", headers=headers, json={"data": {"name": "NB", "gateways": []}}
+        )
         assert resp.status == 201
         rid = (await resp.json())["data"]["id"]
-        resp = await c.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                           json={"data": {"numbers": numbers_block(3), "resource_id": rid}})
+        resp = await c.put(
+            f"/v2/accounts/{account['_id']}/resources/jobs",
+            headers=headers,
+            json={"data": {"numbers": numbers_block(3), "resource_id": rid}},
+        )
         job_id = (await resp.json())["data"]["id"]
         done = await wait_for_job(c, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
         assert len(done["successes"]) == 3
@@ -190,12 +154,18 @@ async def test_broker_goes_away_mid_job(settings, master, kazoo, listener):
                 await asyncio.sleep(0.05)
             account = await kazoo.account()
             headers = {"X-Auth-Token": await kazoo.token_for(account)}
-            resp = await c.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                               json={"data": {"name": "Cut", "gateways": []}})
+            resp = await c.put(
+                f"/v2/accounts/{account['_id']}/resources",
+                headers=headers,
+                json={"data": {"name": "Cut", "gateways": []}},
+            )
             rid = (await resp.json())["data"]["id"]
             nums = numbers_block(3000)
-            resp = await c.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                               json={"data": {"numbers": nums, "resource_id": rid}})
+            resp = await c.put(
+                f"/v2/accounts/{account['_id']}/resources/jobs",
+                headers=headers,
+                json={"data": {"numbers": nums, "resource_id": rid}},
+            )
             job_id = (await resp.json())["data"]["id"]
             await asyncio.sleep(0.3)
             await proxy.cut()  # the broker "restarts": connections dropped, nothing listening
@@ -210,8 +180,11 @@ async def test_broker_goes_away_mid_job(settings, master, kazoo, listener):
             while not bus.connected:
                 assert time.monotonic() < deadline, "did not reconnect"
                 await asyncio.sleep(0.1)
-            resp = await c.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                               json={"data": {"name": "After", "gateways": []}})
+            resp = await c.put(
+                f"/v2/accounts/{account['_id']}/resources",
+                headers=headers,
+                json={"data": {"name": "After", "gateways": []}},
+            )
             rid2 = (await resp.json())["data"]["id"]
             await listener.wait_for(lambda e, k, p: k.endswith(f".resource.{rid2}"), timeout_s=15)
     finally:
@@ -225,19 +198,26 @@ async def test_delegation_between_two_processes(couchdb_url, kazoo, tmp_path):
     procs = [ServiceProcess(couchdb_url, n, tmp_path, KAZOO_AMQP_URL=broker.amqp_url()).start() for n in nodes]
     try:
         import aiohttp
+
         async with aiohttp.ClientSession() as http:
             for p in procs:
                 deadline = time.monotonic() + 15
                 while not p.events("amqp_connected"):
                     assert time.monotonic() < deadline
                     await asyncio.sleep(0.1)
-            async with http.put(f"{procs[0].url}/v2/accounts/{account['_id']}/resources", headers=headers,
-                                json={"data": {"name": "D", "gateways": []}}) as resp:
+            async with http.put(
+                f"{procs[0].url}/v2/accounts/{account['_id']}/resources",
+                headers=headers,
+                json={"data": {"name": "D", "gateways": []}},
+            ) as resp:
                 rid = (await resp.json())["data"]["id"]
             job_ids = []
             for _ in range(6):  # all submitted to the first node
-                async with http.put(f"{procs[0].url}/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                                    json={"data": {"numbers": numbers_block(20), "resource_id": rid}}) as resp:
+                async with http.put(
+                    f"{procs[0].url}/v2/accounts/{account['_id']}/resources/jobs",
+                    headers=headers,
+                    json={"data": {"numbers": numbers_block(20), "resource_id": rid}},
+                ) as resp:
                     job_ids.append((await resp.json())["data"]["id"])
             ran_on = {}
             for job_id in job_ids:
@@ -277,8 +257,9 @@ async def test_cached_documents_follow_change_events(bus_client, couch, master_t
     connection = await aio_pika.connect(broker.amqp_url())
     channel = await connection.channel()
     exchange = await channel.declare_exchange("configuration", aio_pika.ExchangeType.TOPIC, durable=False)
-    await exchange.publish(aio_pika.Message(b"{}", content_type="application/json"),
-                           routing_key=f"doc_edited.offnet.resource.{rid}")
+    await exchange.publish(
+        aio_pika.Message(b"{}", content_type="application/json"), routing_key=f"doc_edited.offnet.resource.{rid}"
+    )
     await connection.close()
     deadline = time.monotonic() + 5
     while True:

@@ -1,4 +1,5 @@
 """`kazoo-crossbar jobs add|show|list` against the service as a real process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +16,13 @@ from ..services import ServiceProcess
 
 
 def cli(*args: str, api_key: str, url: str, timeout: float = 120) -> tuple[dict | list, str]:
-    proc = subprocess.run([sys.executable, "-m", "kazoo_crossbar", "jobs", "--url", url, *args],
-                          env={**os.environ, "KAZOO_API_KEY": api_key}, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kazoo_crossbar", "jobs", "--url", url, *args],
+        env={**os.environ, "KAZOO_API_KEY": api_key},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), proc.stderr
 
@@ -29,8 +34,11 @@ async def running(couchdb_url, kazoo, tmp_path_factory):
     async with aiohttp.ClientSession() as http:
         async with http.put(f"{service.url}/v2/api_auth", json={"data": {"api_key": account["pvt_api_key"]}}) as r:
             token = (await r.json())["auth_token"]
-        async with http.put(f"{service.url}/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": token},
-                            json={"data": {"name": "CLI", "gateways": []}}) as r:
+        async with http.put(
+            f"{service.url}/v2/accounts/{account['_id']}/resources",
+            headers={"X-Auth-Token": token},
+            json={"data": {"name": "CLI", "gateways": []}},
+        ) as r:
             rid = (await r.json())["data"]["id"]
     yield service, account, rid
     service.stop()
@@ -43,15 +51,26 @@ async def test_jobs_add_from_csv_in_chunks_then_show_and_list(running, tmp_path)
     path.write_text("name,Number\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(nums)) + "bad,12\n")
     failures = tmp_path / "failures.csv"
     summary, progress = await asyncio.to_thread(
-        cli, "add", "--resource", rid, "--chunk", "10", "--poll", "0.2", "--failures", str(failures), str(path),
-        api_key=account["pvt_api_key"], url=service.url)
+        cli,
+        "add",
+        "--resource",
+        rid,
+        "--chunk",
+        "10",
+        "--poll",
+        "0.2",
+        "--failures",
+        str(failures),
+        str(path),
+        api_key=account["pvt_api_key"],
+        url=service.url,
+    )
     assert summary["submitted"] == 26 and summary["added"] == 25 and summary["failed"] == 1
     assert summary["failed_by_reason"] == {"not_reconcilable": 1} and len(summary["jobs"]) == 3
     assert summary["failures"] == [{"number": "12", "reason": "not_reconcilable", "message": ""}]
     assert failures.read_text().splitlines() == ["number,reason,message", "12,not_reconcilable,"]
     assert "progress: 26/26 numbers done, 1 failed" in progress.splitlines()  # plain lines: not a terminal
-    shown, _ = await asyncio.to_thread(cli, "show", summary["jobs"][0], api_key=account["pvt_api_key"],
-                                       url=service.url)
+    shown, _ = await asyncio.to_thread(cli, "show", summary["jobs"][0], api_key=account["pvt_api_key"], url=service.url)
     assert shown["status"] == "complete" and len(shown["successes"]) == 10
     listed, _ = await asyncio.to_thread(cli, "list", api_key=account["pvt_api_key"], url=service.url)
     assert set(summary["jobs"]) <= {row["id"] for row in listed}
@@ -61,23 +80,51 @@ async def test_jobs_add_plain_lines_and_errors(running, tmp_path):
     service, account, rid = running
     path = tmp_path / "numbers.txt"
     path.write_text("\n".join(numbers_block(3)) + "\n\n")
-    summary, _ = await asyncio.to_thread(cli, "add", "--resource", rid, "--poll", "0.2", str(path),
-                                         api_key=account["pvt_api_key"], url=service.url)
+    summary, _ = await asyncio.to_thread(
+        cli, "add", "--resource", rid, "--poll", "0.2", str(path), api_key=account["pvt_api_key"], url=service.url
+    )
     assert summary["added"] == 3 and summary["failed"] == 0
-    bad = subprocess.run([sys.executable, "-m", "kazoo_crossbar", "jobs", "--url", service.url, "add",
-                          "--resource", "no-such-resource", str(path)],
-                         env={**os.environ, "KAZOO_API_KEY": account["pvt_api_key"]}, capture_output=True,
-                         text=True, timeout=60)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kazoo_crossbar",
+            "jobs",
+            "--url",
+            service.url,
+            "add",
+            "--resource",
+            "no-such-resource",
+            str(path),
+        ],
+        env={**os.environ, "KAZOO_API_KEY": account["pvt_api_key"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode != 0 and "not_found" in bad.stderr
 
 
 async def test_jobs_options_after_the_action(running):
     service, account, _ = running
     proc = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "kazoo_crossbar", "jobs", "list", "--url", service.url,
-                         "--api-key", account["pvt_api_key"]],
-        env={k: v for k, v in os.environ.items() if k != "KAZOO_API_KEY"}, capture_output=True, text=True,
-        timeout=120)
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "kazoo_crossbar",
+            "jobs",
+            "list",
+            "--url",
+            service.url,
+            "--api-key",
+            account["pvt_api_key"],
+        ],
+        env={k: v for k, v in os.environ.items() if k != "KAZOO_API_KEY"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert isinstance(json.loads(proc.stdout), list)
 

@@ -1,4 +1,5 @@
 """Every command ends a failure with one line on stderr and a non-zero exit (issue 9 item 3)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,14 @@ SECRET = "0123456789abcdef-not-for-your-eyes"
 
 def kc(*args: str, env: dict | None = None, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
-    return subprocess.run([sys.executable, "-m", "kazoo_crossbar", *args], env={**base, **(env or {})},
-                          stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kazoo_crossbar", *args],
+        env={**base, **(env or {})},
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
 
 
 def one_line_failure(proc: subprocess.CompletedProcess, command: str, *fragments: str) -> str:
@@ -57,8 +64,9 @@ def test_port_already_in_use(couchdb_url, master):
 
 def test_setup_with_couchdb_down_names_the_url_without_password():
     url = f"http://admin:{SECRET}@127.0.0.1:{free_port()}"
-    line = one_line_failure(kc("setup", "--couchdb-url", url), "setup", "is not answering", "waited 5 s",
-                            "http://admin:***@127.0.0.1:")
+    line = one_line_failure(
+        kc("setup", "--couchdb-url", url), "setup", "is not answering", "waited 5 s", "http://admin:***@127.0.0.1:"
+    )
     assert SECRET not in line
 
 
@@ -70,8 +78,9 @@ def test_couchdb_without_node():
 def test_jobs_with_the_api_down(tmp_path):
     numbers = tmp_path / "n.txt"
     numbers.write_text("+12223334444\n")
-    proc = kc("jobs", "--url", f"http://127.0.0.1:{free_port()}", "--api-key", SECRET, "add", "--resource", "r",
-              str(numbers))
+    proc = kc(
+        "jobs", "--url", f"http://127.0.0.1:{free_port()}", "--api-key", SECRET, "add", "--resource", "r", str(numbers)
+    )
     line = one_line_failure(proc, "jobs", "cannot connect to 127.0.0.1")
     assert SECRET not in line
 
@@ -82,8 +91,11 @@ def test_jobs_missing_numbers_file(tmp_path):
 
 
 def test_jobs_argparse_error_does_not_echo_the_api_key():
-    for argv in (("jobs", "--api-key", SECRET, "frobnicate"), ("jobs", f"--api-key={SECRET}", "add"),
-                 ("--api-key", SECRET, "jobs", "list")):
+    for argv in (
+        ("jobs", "--api-key", SECRET, "frobnicate"),
+        ("jobs", f"--api-key={SECRET}", "add"),
+        ("--api-key", SECRET, "jobs", "list"),
+    ):
         proc = kc(*argv)
         assert proc.returncode == 2 and SECRET not in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
 
@@ -93,8 +105,15 @@ async def test_jobs_show_into_a_closed_pipe_is_quiet(client, master):
     os.close(read_end)  # like `| head` that has already exited
     try:
         proc = await asyncio.to_thread(
-            kc, "jobs", "list", "--url", str(client.make_url("")).rstrip("/"), "--api-key", master["api_key"],
-            stdout=write_end)
+            kc,
+            "jobs",
+            "list",
+            "--url",
+            str(client.make_url("")).rstrip("/"),
+            "--api-key",
+            master["api_key"],
+            stdout=write_end,
+        )
     finally:
         os.close(write_end)
     assert proc.returncode == 141 and proc.stderr == "", proc.stderr
@@ -103,8 +122,17 @@ async def test_jobs_show_into_a_closed_pipe_is_quiet(client, master):
 async def test_jobs_api_error_is_one_line(client, master, tmp_path):
     numbers = tmp_path / "n.txt"
     numbers.write_text("+12223334444\n")
-    proc = await asyncio.to_thread(kc, "jobs", "add", "--resource", "no-such-resource", str(numbers), "--url",
-                                   str(client.make_url("")).rstrip("/"), env={"KAZOO_API_KEY": master["api_key"]})
+    proc = await asyncio.to_thread(
+        kc,
+        "jobs",
+        "add",
+        "--resource",
+        "no-such-resource",
+        str(numbers),
+        "--url",
+        str(client.make_url("")).rstrip("/"),
+        env={"KAZOO_API_KEY": master["api_key"]},
+    )
     one_line_failure(proc, "jobs", "not_found")
 
 

@@ -1,4 +1,5 @@
 """PUT/POST /resources/collection: per item successes and errors, as the seed shows."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,13 +24,19 @@ async def test_put_then_post_collection(client, couch, tenant, master_token, sco
         url, db = f"/v2/accounts/{account['_id']}/resources/collection", names.account_db(account["_id"])
     good_id, taken_id = "coll-" + secrets.token_hex(4), "coll-" + secrets.token_hex(4)
     await couch.save_doc(db, {"_id": taken_id, "pvt_type": "resource", "name": "old", "gateways": []})
-    resp = await client.put(url, json={"data": [
-        {"id": good_id, "name": "Good", "gateways": [{"server": "a.example", "register": True}]},
-        {"name": "Anonymous", "gateways": []},
-        {"id": "bad-one", "gateways": "nope"},
-        {"id": taken_id, "name": "Conflicts", "gateways": []},
-        "not an object",
-    ]}, headers=headers)
+    resp = await client.put(
+        url,
+        json={
+            "data": [
+                {"id": good_id, "name": "Good", "gateways": [{"server": "a.example", "register": True}]},
+                {"name": "Anonymous", "gateways": []},
+                {"id": "bad-one", "gateways": "nope"},
+                {"id": taken_id, "name": "Conflicts", "gateways": []},
+                "not an object",
+            ]
+        },
+        headers=headers,
+    )
     body = await resp.json()
     assert resp.status == 201, body
     successes, errors = body["data"]["successes"], body["data"]["errors"]
@@ -45,33 +52,41 @@ async def test_put_then_post_collection(client, couch, tenant, master_token, sco
     if scope == "local":
         assert (await couch.get_doc("sip_auth", good_id))["name"] == "Good"
 
-    resp = await client.post(url, json={"data": [
-        {"id": good_id, "gateways": [{"server": "b.example"}], "media": {"audio": {"codecs": ["PCMU"]}}},
-        {"id": "missing-" + secrets.token_hex(3), "name": "x"},
-        {"id": taken_id, "weight_cost": 500},
-    ]}, headers=headers)
+    resp = await client.post(
+        url,
+        json={
+            "data": [
+                {"id": good_id, "gateways": [{"server": "b.example"}], "media": {"audio": {"codecs": ["PCMU"]}}},
+                {"id": "missing-" + secrets.token_hex(3), "name": "x"},
+                {"id": taken_id, "weight_cost": 500},
+            ]
+        },
+        headers=headers,
+    )
     body = await resp.json()
     assert resp.status == 200, body
     merged = body["data"]["successes"][good_id]
     assert merged["name"] == "Good" and merged["gateways"][0]["server"] == "b.example"  # deep merge
     assert merged["media"]["audio"]["codecs"] == ["PCMU"]
-    missing = [k for k in body["data"]["errors"] if k.startswith("missing-")][0]
+    missing = next(k for k in body["data"]["errors"] if k.startswith("missing-"))
     assert body["data"]["errors"][missing] == "resource does not exist"
     assert "maximum" in body["data"]["errors"][taken_id]["weight_cost"]
 
 
 async def test_collection_needs_a_list(client, tenant):
     account, headers = tenant
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/collection",
-                            json={"data": {"numbers": ["+12223334444"], "resource_id": "x"}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/collection",
+        json={"data": {"numbers": ["+12223334444"], "resource_id": "x"}},
+        headers=headers,
+    )
     body = await resp.json()
     assert resp.status == 400 and body["data"]["data"]["type"]["target"] == "array"
 
 
 async def test_empty_collection(client, tenant):
     account, headers = tenant
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/collection", json={"data": []},
-                            headers=headers)
+    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/collection", json={"data": []}, headers=headers)
     body = await resp.json()
     assert resp.status == 201 and body["data"] == {"successes": {}, "errors": {}}
 
@@ -79,9 +94,11 @@ async def test_empty_collection(client, tenant):
 async def test_duplicate_ids_in_one_collection(client, tenant):
     account, headers = tenant
     rid = "dup-" + secrets.token_hex(3)
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/collection", json={"data": [
-        {"id": rid, "name": "first", "gateways": []}, {"id": rid, "name": "second", "gateways": []}]},
-        headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/collection",
+        json={"data": [{"id": rid, "name": "first", "gateways": []}, {"id": rid, "name": "second", "gateways": []}]},
+        headers=headers,
+    )
     body = await resp.json()
     assert list(body["data"]["successes"]) == [rid] and body["data"]["successes"][rid]["name"] == "first"
     assert "unique" in body["data"]["errors"][rid]["id"]

@@ -1,8 +1,8 @@
 """/ui/: the console's files from the package, with a strict Content-Security-Policy; everything
 else under /ui/ is a Kazoo envelope 404. The page's code never writes HTML from strings."""
+
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 import pytest
@@ -25,8 +25,9 @@ async def test_ui_without_slash_redirects(client):
     assert resp.status == 301 and resp.headers["Location"] == "/ui/"
 
 
-@pytest.mark.parametrize("name,ctype", [("main.js", "text/javascript"), ("console.css", "text/css"),
-                                        ("index.html", "text/html")])
+@pytest.mark.parametrize(
+    "name,ctype", [("main.js", "text/javascript"), ("console.css", "text/css"), ("index.html", "text/html")]
+)
 async def test_files_have_their_content_types(client, name, ctype):
     resp = await client.get(f"/ui/{name}")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith(ctype)
@@ -34,8 +35,9 @@ async def test_files_have_their_content_types(client, name, ctype):
     assert await resp.read() == (UI_DIR / name).read_bytes()
 
 
-@pytest.mark.parametrize("path", ["/ui/nope.js", "/ui/..%2Fconsole.py", "/ui/%2E%2E%2F%2E%2E%2Fsetup.cfg",
-                                  "/ui/.hidden", "/ui/console.py"])
+@pytest.mark.parametrize(
+    "path", ["/ui/nope.js", "/ui/..%2Fconsole.py", "/ui/%2E%2E%2F%2E%2E%2Fsetup.cfg", "/ui/.hidden", "/ui/console.py"]
+)
 async def test_anything_else_is_an_envelope_404(client, path):
     resp = await client.get(path)
     body = await resp.json()

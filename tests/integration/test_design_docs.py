@@ -1,6 +1,7 @@
 """Design documents: each class of database this service creates gets the set Kazoo 4.3 installs
 (tests/fixtures/kazoo/design_docs.json, read from Kazoo's source), and the views give Kazoo's rows
 for documents shaped as Kazoo stores them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,14 +69,18 @@ async def job_dbs(client, couch, kazoo):
     """A month database and a number database, both created by a job."""
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "DD", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "DD", "gateways": []}}, headers=headers
+    )
     rid = (await resp.json())["data"]["id"]
     nums = numbers_block(2, await fresh_npa(couch))
     modb = names.current_modb(account["_id"])
     assert not await couch.db_exists(modb)
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs",
-                            json={"data": {"numbers": nums, "resource_id": rid}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        json={"data": {"numbers": nums, "resource_id": rid}},
+        headers=headers,
+    )
     job_id = (await resp.json())["data"]["id"]
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
     assert set(done["successes"]) == set(nums)
@@ -145,14 +150,20 @@ async def test_numbers_list_assigned_and_app_rows(couch, job_dbs):
     await couch.save_doc(db, {**carrier, "_id": number, "pvt_used_by": "callflow"})
     res = await couch.view(db, "numbers", "list_assigned_and_app", key=[carrier["pvt_assigned_to"], "callflow"])
     assert [(r["id"], r["key"], r["value"]) for r in res["rows"]] == [
-        (number, [carrier["pvt_assigned_to"], "callflow"], None)]
+        (number, [carrier["pvt_assigned_to"], "callflow"], None)
+    ]
     # Kazoo's view counts only number docs that are not soft-deleted
     plain = fixture("numbers-db.number-doc.json")  # no pvt_type
     await couch.save_doc(db, {**plain, "_id": number[:-1] + "8"})
     doc = await couch.get_doc(db, number)
     await couch.save_doc(db, {**doc, "pvt_deleted": True})
-    res = await couch.view(db, "numbers", "list_assigned_and_app", startkey=[plain["pvt_assigned_to"]],
-                           endkey=[plain["pvt_assigned_to"], {}])
+    res = await couch.view(
+        db,
+        "numbers",
+        "list_assigned_and_app",
+        startkey=[plain["pvt_assigned_to"]],
+        endkey=[plain["pvt_assigned_to"], {}],
+    )
     assert res["rows"] == []
     res = await couch.view(db, "numbers", "list_assigned_and_app", key=[carrier["pvt_assigned_to"], "callflow"])
     assert res["rows"] == []
@@ -165,14 +176,28 @@ async def test_cdr_rows_as_kazoo_lists_them(couch, job_dbs):
     await couch.save_doc(db, {**cdr, "_id": cdr_id})
     ccv = cdr["custom_channel_vars"]
     res = await couch.view(db, "cdrs", "crossbar_listing", key=[cdr["pvt_created"], cdr_id])
-    assert [r["value"] for r in res["rows"]] == [{
-        "id": cdr_id, "call_id": cdr["call_id"], "caller_id_name": cdr["caller_id_name"],
-        "caller_id_number": cdr["caller_id_number"], "owner_id": ccv["owner_id"], "direction": "inbound",
-        "request": cdr["request"], "authorizing_id": ccv["authorizing_id"]}]
+    assert [r["value"] for r in res["rows"]] == [
+        {
+            "id": cdr_id,
+            "call_id": cdr["call_id"],
+            "caller_id_name": cdr["caller_id_name"],
+            "caller_id_number": cdr["caller_id_number"],
+            "owner_id": ccv["owner_id"],
+            "direction": "inbound",
+            "request": cdr["request"],
+            "authorizing_id": ccv["authorizing_id"],
+        }
+    ]
     res = await couch.view(db, "cdrs", "listing_by_owner", key=[ccv["owner_id"], cdr["pvt_created"], cdr_id])
-    assert [r["value"] for r in res["rows"]] == [{
-        "id": cdr_id, "call_id": cdr["call_id"], "caller_id_name": cdr["caller_id_name"],
-        "caller_id_number": cdr["caller_id_number"], "call_direction": "inbound"}]
+    assert [r["value"] for r in res["rows"]] == [
+        {
+            "id": cdr_id,
+            "call_id": cdr["call_id"],
+            "caller_id_name": cdr["caller_id_name"],
+            "caller_id_number": cdr["caller_id_number"],
+            "call_direction": "inbound",
+        }
+    ]
     # an inbound leg authorized by a device is on-net: not in the billing summary
     res = await couch.view(db, "cdrs", "summarize_cdrs", key=[cdr["pvt_created"], cdr_id])
     assert res["rows"] == []
@@ -184,14 +209,28 @@ async def test_summarize_cdrs_classifies_off_net_legs(couch, job_dbs):
     db = job_dbs["modb"]
     base = {k: v for k, v in fixture("modb.cdr-doc.json").items() if k != "custom_channel_vars"}
     legs = {
-        "tollfree": {"call_direction": "outbound", "to": "+18005551234@carrier.example", "billing_seconds": "61",
-                     "channel_name": "sofia/sipinterface_1/+18005551234",
-                     "custom_channel_vars": {"resource_id": "r1", "rate_name": "us-tollfree"}},
-        "inbound": {"call_direction": "inbound", "to": "+14155550100@x", "from": "+12125550100@peer.example",
-                    "billing_seconds": 30, "channel_name": "sofia/sipinterface_1/+14155550100",
-                    "custom_channel_vars": {}},
-        "loopback": {"call_direction": "outbound", "to": "+14155550100@x", "billing_seconds": 5,
-                     "channel_name": "loopback/+14155550100-a", "custom_channel_vars": {"resource_id": "r1"}},
+        "tollfree": {
+            "call_direction": "outbound",
+            "to": "+18005551234@carrier.example",
+            "billing_seconds": "61",
+            "channel_name": "sofia/sipinterface_1/+18005551234",
+            "custom_channel_vars": {"resource_id": "r1", "rate_name": "us-tollfree"},
+        },
+        "inbound": {
+            "call_direction": "inbound",
+            "to": "+14155550100@x",
+            "from": "+12125550100@peer.example",
+            "billing_seconds": 30,
+            "channel_name": "sofia/sipinterface_1/+14155550100",
+            "custom_channel_vars": {},
+        },
+        "loopback": {
+            "call_direction": "outbound",
+            "to": "+14155550100@x",
+            "billing_seconds": 5,
+            "channel_name": "loopback/+14155550100-a",
+            "custom_channel_vars": {"resource_id": "r1"},
+        },
     }
     ids = {}
     for name, fields in legs.items():
@@ -199,10 +238,19 @@ async def test_summarize_cdrs_classifies_off_net_legs(couch, job_dbs):
         await couch.save_doc(db, {**base, **fields, "_id": ids[name]})
     res = await couch.view(db, "cdrs", "summarize_cdrs", keys=[[base["pvt_created"], i] for i in ids.values()])
     assert {r["id"]: r["value"] for r in res["rows"]} == {
-        ids["tollfree"]: {"direction": "outbound", "classifier": "tollfree_us", "domain": "carrier.example",
-                          "billable_seconds": 61, "rate_name": "us-tollfree"},
-        ids["inbound"]: {"direction": "inbound", "classifier": "did_us", "domain": "peer.example",
-                         "billable_seconds": 30},
+        ids["tollfree"]: {
+            "direction": "outbound",
+            "classifier": "tollfree_us",
+            "domain": "carrier.example",
+            "billable_seconds": 61,
+            "rate_name": "us-tollfree",
+        },
+        ids["inbound"]: {
+            "direction": "inbound",
+            "classifier": "did_us",
+            "domain": "peer.example",
+            "billable_seconds": 30,
+        },
     }
 
 
@@ -213,15 +261,36 @@ async def test_interactions_reduce_to_the_first_leg(couch, job_dbs):
     key = secrets.token_hex(8)
     legs = [("b", 63700000010, "B"), ("a", 63700000005, "A"), ("c", 63700000005, "C")]
     for suffix, created, leg in legs:
-        await couch.save_doc(db, {**base, "_id": f"{key}-{suffix}", "interaction_time": 63700000000,
-                                  "interaction_key": key, "channel_created_time": created,
-                                  "channel_loopback_leg": leg})
-    res = await couch.view(db, "interactions", "interaction_listing", group_level=2,
-                           startkey=[63700000000, key], endkey=[63700000000, key, {}])
-    assert res["rows"] == [{"key": [63700000000, key],
-                            "value": {"id": f"{key}-a", "channel_time": 63700000005, "leg": "A"}}]
-    res = await couch.view(db, "interactions", "interaction_listing_by_id", reduce=False,
-                           startkey=[base.get("interaction_id")], endkey=[base.get("interaction_id"), {}])
+        await couch.save_doc(
+            db,
+            {
+                **base,
+                "_id": f"{key}-{suffix}",
+                "interaction_time": 63700000000,
+                "interaction_key": key,
+                "channel_created_time": created,
+                "channel_loopback_leg": leg,
+            },
+        )
+    res = await couch.view(
+        db,
+        "interactions",
+        "interaction_listing",
+        group_level=2,
+        startkey=[63700000000, key],
+        endkey=[63700000000, key, {}],
+    )
+    assert res["rows"] == [
+        {"key": [63700000000, key], "value": {"id": f"{key}-a", "channel_time": 63700000005, "leg": "A"}}
+    ]
+    res = await couch.view(
+        db,
+        "interactions",
+        "interaction_listing_by_id",
+        reduce=False,
+        startkey=[base.get("interaction_id")],
+        endkey=[base.get("interaction_id"), {}],
+    )
     assert {f"{key}-{s}" for s, _, _ in legs} <= {r["id"] for r in res["rows"]}
 
 
@@ -233,8 +302,9 @@ async def test_voicemail_message_rows(couch, job_dbs):
     meta = msg["metadata"]
     res = await couch.view(db, "mailbox_messages", "listing_by_mailbox", key=[msg["source_id"], meta["timestamp"]])
     assert [(r["id"], r["value"]) for r in res["rows"]] == [(msg["_id"], meta)]
-    res = await couch.view(db, "mailbox_messages", "count_per_box_folder",
-                           key=[msg["source_id"], "new", meta["timestamp"]])
+    res = await couch.view(
+        db, "mailbox_messages", "count_per_box_folder", key=[msg["source_id"], "new", meta["timestamp"]]
+    )
     assert [(r["id"], r["value"]) for r in res["rows"]] == [(msg["_id"], None)]
 
 
@@ -258,8 +328,16 @@ async def test_an_existing_month_db_without_design_docs_gets_them_on_first_use(c
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
     modb = names.current_modb(account["_id"])
     await couch.create_db(modb)  # made elsewhere, without any design document
-    await couch.save_doc(modb, {"_id": "_design/cdrs", "language": "javascript", "views": {
-        "crossbar_listing": {"map": "function (doc) { if (doc.pvt_type === 'cdr') emit(doc._id, 'theirs'); }"}}})
+    await couch.save_doc(
+        modb,
+        {
+            "_id": "_design/cdrs",
+            "language": "javascript",
+            "views": {
+                "crossbar_listing": {"map": "function (doc) { if (doc.pvt_type === 'cdr') emit(doc._id, 'theirs'); }"}
+            },
+        },
+    )
     resp = await client.get(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers)
     assert resp.status == 200, await resp.text()
     stored = await design_docs(couch, modb)
@@ -278,8 +356,14 @@ class RacingCouch(CouchClient):
     `_design/cdrs` just before our bulk write lands."""
 
     async def bulk_docs(self, db: str, docs: list[dict]) -> list[dict]:
-        await self.save_doc(db, {"_id": "_design/cdrs", "language": "javascript", "views": {
-            "theirs": {"map": "function (doc) { emit(doc._id, null); }"}}})
+        await self.save_doc(
+            db,
+            {
+                "_id": "_design/cdrs",
+                "language": "javascript",
+                "views": {"theirs": {"map": "function (doc) { emit(doc._id, null); }"}},
+            },
+        )
         return await super().bulk_docs(db, docs)
 
 

@@ -2,6 +2,7 @@
 function sees its own copy of a document, a throwing map skips only that document, the
 built-in reduces answer, a broken function is an error answer and the server carries on.
 The embedded server runs these through couchdb_server/mapreduce.js (functions compiled once)."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,14 +18,18 @@ DDOC = {
         "mutates": {"map": "function (doc) { doc.x = 'changed'; emit(doc._id, doc.x); }"},
         "plain": {"map": "function (doc) { emit(doc._id, doc.x); }"},
         "throws_on_b": {"map": "function (doc) { if (doc._id === 'b') throw new Error('no'); emit(doc._id, 1); }"},
-        "helpers": {"map": "function (doc) { emit(doc._id, [isArray(doc.list), sum(doc.list), "
-                            "toJSON('{\"k\":1}').k]); log('seen'); }"},
+        "helpers": {
+            "map": "function (doc) { emit(doc._id, [isArray(doc.list), sum(doc.list), "
+            "toJSON('{\"k\":1}').k]); log('seen'); }"
+        },
         "count": {"map": "function (doc) { emit(doc.group, doc.n); }", "reduce": "_count"},
         "sum": {"map": "function (doc) { emit(doc.group, doc.n); }", "reduce": "_sum"},
         "sum_arrays": {"map": "function (doc) { emit(doc.group, [doc.n, 1]); }", "reduce": "_sum"},
         "stats": {"map": "function (doc) { emit(doc.group, doc.n); }", "reduce": "_stats"},
-        "custom": {"map": "function (doc) { emit(doc.group, doc.n); }",
-                   "reduce": "function (keys, values, rereduce) { return Math.max.apply(null, values); }"},
+        "custom": {
+            "map": "function (doc) { emit(doc.group, doc.n); }",
+            "reduce": "function (keys, values, rereduce) { return Math.max.apply(null, values); }",
+        },
     },
 }
 DOCS = [

@@ -1,4 +1,5 @@
 """Faults: CouchDB stopped under concurrent load, 100 concurrent writers on one resource."""
+
 from __future__ import annotations
 
 import asyncio
@@ -84,8 +85,9 @@ async def test_hundred_concurrent_posts(client, couch, master_token):
     rid = (await resp.json())["data"]["id"]
 
     async def post(i: int) -> tuple[int, dict]:
-        r = await client.post(f"/v2/resources/{rid}", json={"data": {"name": f"writer-{i}", "gateways": []}},
-                              headers=headers)
+        r = await client.post(
+            f"/v2/resources/{rid}", json={"data": {"name": f"writer-{i}", "gateways": []}}, headers=headers
+        )
         return r.status, await r.json()
 
     results = await asyncio.gather(*(post(i) for i in range(100)))

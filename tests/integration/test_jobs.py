@@ -1,4 +1,5 @@
 """Bulk number jobs through the API: documents, number-manager rules, listing."""
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,18 @@ from ..kazoo import fixture, numbers_block, wait_for_job
 async def tenant(kazoo, client):
     account = await kazoo.account()  # the fixture account has pvt_wnm_allow_additions
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "BYOC", "gateways": []}}, headers=headers
+    )
     return account, headers, (await resp.json())["data"]["id"]
 
 
 async def submit(client, account, headers, numbers, resource_id, **extra):
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs",
-                            json={"data": {"numbers": numbers, "resource_id": resource_id, **extra}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        json={"data": {"numbers": numbers, "resource_id": resource_id, **extra}},
+        headers=headers,
+    )
     body = await resp.json()
     assert resp.status == 201, body
     return body
@@ -36,8 +41,14 @@ async def test_job_lifecycle_and_documents(client, couch, tenant):
     body = await submit(client, account, headers, nums, rid, name="Batch One")
     job = body["data"]
     assert re.fullmatch(r"\d{6}-[0-9a-f]{16}", job["id"])
-    assert job == {"numbers": nums, "resource_id": rid, "name": "Batch One", "errors": {}, "successes": {},
-                   "id": job["id"]}
+    assert job == {
+        "numbers": nums,
+        "resource_id": rid,
+        "name": "Batch One",
+        "errors": {},
+        "successes": {},
+        "id": job["id"],
+    }
     url = f"/v2/accounts/{account['_id']}/resources/jobs/{job['id']}"
     done = await wait_for_job(client, url, headers)
     assert set(done["successes"]) == set(nums) and done["errors"] == {}
@@ -81,11 +92,19 @@ async def test_every_per_number_error(client, couch, kazoo, tenant):
     body = await submit(client, account, headers, [taken, "123", aging, available, raw_fresh, raw_fresh], rid)
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
     errors = done["errors"]
-    assert errors[taken] == {"code": 409, "error": "number_exists", "cause": taken,
-                             "message": f"number {taken} already exists"}
+    assert errors[taken] == {
+        "code": 409,
+        "error": "number_exists",
+        "cause": taken,
+        "message": f"number {taken} already exists",
+    }
     assert errors["123"] == "not_reconcilable"
-    assert errors[aging] == {"code": 400, "error": "invalid_state_transition", "cause": "from aging to reserved",
-                             "message": "invalid state transition"}
+    assert errors[aging] == {
+        "code": 400,
+        "error": "invalid_state_transition",
+        "cause": "from aging to reserved",
+        "message": "invalid state transition",
+    }
     assert set(done["successes"]) == {available, fresh}  # the duplicate entry is processed once
     took = await couch.get_doc(names.numbers_db(available), available)
     assert took["pvt_assigned_to"] == account["_id"] and took["pvt_state"] == "reserved"
@@ -95,15 +114,20 @@ async def test_every_per_number_error(client, couch, kazoo, tenant):
 async def test_account_without_additions_is_forbidden(client, kazoo):
     account = await kazoo.account(pvt_wnm_allow_additions=False)
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "x", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "x", "gateways": []}}, headers=headers
+    )
     rid = (await resp.json())["data"]["id"]
     nums = numbers_block(2)
     body = await submit(client, account, headers, nums, rid)
     done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
     assert done["successes"] == {}
-    assert done["errors"][nums[0]] == {"code": 403, "error": "forbidden", "cause": "state_for_create",
-                                       "message": "requestor is unauthorized to perform operation"}
+    assert done["errors"][nums[0]] == {
+        "code": 403,
+        "error": "forbidden",
+        "cause": "state_for_create",
+        "message": "requestor is unauthorized to perform operation",
+    }
 
 
 async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tenant, master_token, aiohttp_server):
@@ -124,22 +148,32 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
     async def order(request):
         payload = await request.json()
         orders.append((request.match_info["country"], payload))
-        return web.json_response({"data": {n: {"status": "success", "opaque": {"ref": n[-4:]},
-                                               "locality": {"city": "Testville"}} if n != nums[2] else
-                                           {"status": "error", "message": "sold out"}
-                                           for n in payload["data"]["numbers"]}})
+        return web.json_response(
+            {
+                "data": {
+                    n: {"status": "success", "opaque": {"ref": n[-4:]}, "locality": {"city": "Testville"}}
+                    if n != nums[2]
+                    else {"status": "error", "message": "sold out"}
+                    for n in payload["data"]["numbers"]
+                }
+            }
+        )
 
     app = web.Application()
     app.router.add_put("/numbers/{country}/order", order)
     phonebook = await aiohttp_server(app)
-    async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
-                                   default_country="US", endpoints=[]):
+    async with kazoo.system_config(
+        "number_manager.other", phonebook_url=str(phonebook.make_url("")), default_country="US", endpoints=[]
+    ):
         body = await submit(client, account, headers, nums[1:], global_rid)
-        done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
-                                  headers)
+        done = await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
     assert list(done["successes"]) == [nums[1]], done
-    assert done["errors"][nums[2]] == {"code": 500, "error": "unspecified_fault", "message": "fault by carrier",
-                                       "cause": nums[2]}
+    assert done["errors"][nums[2]] == {
+        "code": 500,
+        "error": "unspecified_fault",
+        "message": "fault by carrier",
+        "cause": nums[2],
+    }
     assert orders and orders[0][0] == "US" and orders[0][1]["data"]["numbers"] == nums[1:]
     with pytest.raises(NotFound):  # a number the carrier refused is not written
         await couch.get_doc(names.numbers_db(nums[2]), nums[2])
@@ -148,13 +182,16 @@ async def test_global_resource_uses_the_other_carrier(client, couch, kazoo, tena
     assert doc["pvt_features"] == {"locality": {"city": "Testville"}}
 
 
-@pytest.mark.parametrize("data,key,code", [
-    ({"numbers": [], "resource_id": "x"}, "numbers", "minItems"),
-    ({"numbers": [5], "resource_id": "x"}, "numbers.0", "type"),
-    ({"numbers": ["+12223334444"]}, "resource_id", "required"),
-    ({"resource_id": "x"}, "numbers", "required"),
-    ({"numbers": ["+12223334444"], "resource_id": "no-such-resource"}, "resource_id", "not_found"),
-])
+@pytest.mark.parametrize(
+    "data,key,code",
+    [
+        ({"numbers": [], "resource_id": "x"}, "numbers", "minItems"),
+        ({"numbers": [5], "resource_id": "x"}, "numbers.0", "type"),
+        ({"numbers": ["+12223334444"]}, "resource_id", "required"),
+        ({"resource_id": "x"}, "numbers", "required"),
+        ({"numbers": ["+12223334444"], "resource_id": "no-such-resource"}, "resource_id", "not_found"),
+    ],
+)
 async def test_job_validation(client, tenant, data, key, code):
     account, headers, _ = tenant
     resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": data}, headers=headers)
@@ -178,15 +215,20 @@ async def test_fetch_errors(client, tenant):
 
 
 async def test_global_jobs_endpoint(client, couch, kazoo, master, master_token, tenant):
-    account, headers, rid = tenant
-    resp = await client.put("/v2/resources/jobs", json={"data": {"numbers": ["+12223334444"], "resource_id": rid}},
-                            headers=headers)
+    _account, headers, rid = tenant
+    resp = await client.put(
+        "/v2/resources/jobs", json={"data": {"numbers": ["+12223334444"], "resource_id": rid}}, headers=headers
+    )
     assert resp.status == 403
-    resp = await client.put("/v2/resources", json={"data": {"name": "G", "gateways": []}},
-                            headers={"X-Auth-Token": master_token})
+    resp = await client.put(
+        "/v2/resources", json={"data": {"name": "G", "gateways": []}}, headers={"X-Auth-Token": master_token}
+    )
     grid = (await resp.json())["data"]["id"]
-    resp = await client.put("/v2/resources/jobs", json={"data": {"numbers": ["123"], "resource_id": grid}},
-                            headers={"X-Auth-Token": master_token})
+    resp = await client.put(
+        "/v2/resources/jobs",
+        json={"data": {"numbers": ["123"], "resource_id": grid}},
+        headers={"X-Auth-Token": master_token},
+    )
     body = await resp.json()
     assert resp.status == 201
     job_id = body["data"]["id"]
@@ -197,8 +239,9 @@ async def test_global_jobs_endpoint(client, couch, kazoo, master, master_token, 
 async def test_listing_counts_and_ranges(client, couch, kazoo):
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "L", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "L", "gateways": []}}, headers=headers
+    )
     rid = (await resp.json())["data"]["id"]
     base = f"/v2/accounts/{account['_id']}/resources/jobs"
     resp = await client.get(base, headers=headers)
@@ -216,8 +259,9 @@ async def test_listing_counts_and_ranges(client, couch, kazoo):
     assert row["resource_id"] == rid and row["name"] == "job0" and isinstance(row["timestamp"], int)
     seen, start = [], None
     for _ in range(5):
-        body = await (await client.get(base + "?page_size=2" + (f"&start_key={start}" if start else ""),
-                                       headers=headers)).json()
+        body = await (
+            await client.get(base + "?page_size=2" + (f"&start_key={start}" if start else ""), headers=headers)
+        ).json()
         assert body["page_size"] == len(body["data"]) >= 1
         seen += [r["id"] for r in body["data"]]
         start = body.get("next_start_key")
@@ -225,11 +269,14 @@ async def test_listing_counts_and_ranges(client, couch, kazoo):
             break
     assert sorted(seen) == sorted(ids)
     now = names.gregorian_now()
-    body = await (await client.get(base + f"?created_from={now - 10000000}&created_to={now - 9999000}",
-                                   headers=headers)).json()
+    body = await (
+        await client.get(base + f"?created_from={now - 10000000}&created_to={now - 9999000}", headers=headers)
+    ).json()
     assert body["data"] == []
-    for q, msg in ((f"created_from={now}&created_to={now - 10}", "is prior to"),
-                   (f"created_from={now - 3000000}&created_to={now}", "more than 2682000 seconds")):
+    for q, msg in (
+        (f"created_from={now}&created_to={now - 10}", "is prior to"),
+        (f"created_from={now - 3000000}&created_to={now}", "more than 2682000 seconds"),
+    ):
         resp = await client.get(base + "?" + q, headers=headers)
         body = await resp.json()
         assert resp.status == 400 and msg in body["data"]["created_from"]["date_range"]["message"]
@@ -251,14 +298,26 @@ async def test_listing_pages_over_equal_keys(client, couch, kazoo):
     now = names.gregorian_now()
     modb = names.current_modb(account["_id"])
     from kazoo_crossbar.storage import views
+
     await views.ensure_db(couch, modb)
     ids = []
-    for i, stamp in enumerate([now - 50] * 3 + [now - 40] + [now - 30] * 4):
+    for _i, stamp in enumerate([now - 50] * 3 + [now - 40] + [now - 30] * 4):
         job_id = new_job_id()
         ids.append(job_id)
-        await couch.save_doc(modb, {"_id": job_id, "numbers": ["1"], "resource_id": "r", "errors": {},
-                                    "success": {}, "pvt_type": "resource_job", "pvt_status": "complete",
-                                    "pvt_created": stamp, "pvt_modified": stamp})
+        await couch.save_doc(
+            modb,
+            {
+                "_id": job_id,
+                "numbers": ["1"],
+                "resource_id": "r",
+                "errors": {},
+                "success": {},
+                "pvt_type": "resource_job",
+                "pvt_status": "complete",
+                "pvt_created": stamp,
+                "pvt_modified": stamp,
+            },
+        )
     base = f"/v2/accounts/{account['_id']}/resources/jobs"
     for page_size in (1, 2, 3, 5):
         seen, start = [], None
@@ -283,8 +342,9 @@ async def test_private_keys_in_a_job_are_dropped(client, couch, tenant):
 
 async def test_job_data_must_be_an_object(client, tenant):
     account, headers, _ = tenant
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": ["+12223334444"]},
-                            headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs", json={"data": ["+12223334444"]}, headers=headers
+    )
     assert resp.status == 400
 
 
@@ -330,8 +390,9 @@ async def test_jobs_under_the_deprecated_nouns(client, couch, kazoo, master_toke
     resp = await client.put(gbase, json={"data": {"numbers": numbers_block(1), "resource_id": rid}}, headers=master)
     assert resp.status == 201
     gjob = (await resp.json())["data"]["id"]
-    assert (await couch.get_doc(names.modb(account["_id"], int(gjob[:4]), int(gjob[4:6])), gjob))["pvt_account_id"] \
-        == account["_id"]
+    assert (await couch.get_doc(names.modb(account["_id"], int(gjob[:4]), int(gjob[4:6])), gjob))[
+        "pvt_account_id"
+    ] == account["_id"]
     resp = await client.get(f"/v2/accounts/{account['_id']}/local_resources/jobs/{job_id}/extra", headers=headers)
     assert resp.status == 404
 

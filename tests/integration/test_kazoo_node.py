@@ -4,13 +4,14 @@ It declares `resource_jobs_listener` as `cb_jobs_listener` does (gen_listener â†
 `kz_amqp_util:new_queue/2` with `exclusive` false: not durable, auto-delete, `x-max-length` 100,
 `x-message-ttl` 60000), publishes delegation messages as `cb_jobs_listener:publish/3` does, and
 listens on `configuration` as any Kazoo listener would."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aio_pika
 import aiormq
@@ -37,8 +38,13 @@ async def kazoo_declares_jobs_queue(arguments: dict | None = None) -> None:
     connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
     try:
         channel = await connection.channel()
-        await channel.declare_queue(JOBS_QUEUE, durable=False, exclusive=False, auto_delete=True,
-                                    arguments=KAZOO_QUEUE_ARGS if arguments is None else arguments)
+        await channel.declare_queue(
+            JOBS_QUEUE,
+            durable=False,
+            exclusive=False,
+            auto_delete=True,
+            arguments=KAZOO_QUEUE_ARGS if arguments is None else arguments,
+        )
     finally:
         await connection.close()
 
@@ -54,15 +60,24 @@ async def delete_jobs_queue() -> None:
 
 async def kazoo_delegates(account_id: str, job_id: str) -> None:
     """cb_jobs_listener:publish/3 â†’ kapi_delegate:publish_delegate(<<"cb_jobs_listener">>, API)."""
-    payload = {"Delegate-Message": {"Account-ID": account_id, "Job-ID": job_id}, "Msg-ID": secrets.token_hex(8),
-               "Event-Category": "delegate", "Event-Name": "job", "App-Name": "crossbar",
-               "App-Version": "4.3.0", "Node": "crossbar@kazoo-node.example", "Server-ID": ""}
+    payload = {
+        "Delegate-Message": {"Account-ID": account_id, "Job-ID": job_id},
+        "Msg-ID": secrets.token_hex(8),
+        "Event-Category": "delegate",
+        "Event-Name": "job",
+        "App-Name": "crossbar",
+        "App-Version": "4.3.0",
+        "Node": "crossbar@kazoo-node.example",
+        "Server-ID": "",
+    }
     connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
     try:
         channel = await connection.channel()
         kapps = await channel.declare_exchange("kapps", aio_pika.ExchangeType.TOPIC, durable=False)
-        await kapps.publish(aio_pika.Message(json.dumps(payload).encode(), content_type="application/json"),
-                            routing_key="delegate.cb_jobs_listener")
+        await kapps.publish(
+            aio_pika.Message(json.dumps(payload).encode(), content_type="application/json"),
+            routing_key="delegate.cb_jobs_listener",
+        )
     finally:
         await connection.close()
 
@@ -73,7 +88,7 @@ class ConfigListener:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict]] = []
 
-    async def start(self) -> "ConfigListener":
+    async def start(self) -> ConfigListener:
         self.connection = await aio_pika.connect(broker.amqp_url(), timeout=5)
         channel = await self.connection.channel()
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True, arguments={"x-max-length": 100_000})
@@ -123,31 +138,49 @@ async def wait_complete(couch, db: str, job_id: str, timeout_s: float = JOB_HANG
         await asyncio.sleep(0.1)
 
 
-async def kazoo_job(couch, account: dict, rid: str, nums: list[str], *, status: str = "pending",
-                    age_s: int = 0) -> tuple[str, str]:
+async def kazoo_job(
+    couch, account: dict, rid: str, nums: list[str], *, status: str = "pending", age_s: int = 0
+) -> tuple[str, str]:
     """A job saved by cb_resources on a Kazoo node (straight into the month database)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     job_id = new_job_id(now)
     db = names.modb(account["_id"], now.year, now.month)
     await views.ensure_db(couch, db)
     stamp = names.gregorian_now() - age_s
-    await couch.save_doc(db, {
-        "_id": job_id, "numbers": nums, "resource_id": rid, "errors": {}, "success": {},
-        "pvt_status": status, "pvt_type": "resource_job", "pvt_account_id": account["_id"],
-        "pvt_account_db": names.encode(db), "pvt_auth_account_id": account["_id"], "pvt_vsn": "1",
-        "pvt_created": stamp, "pvt_modified": stamp})
+    await couch.save_doc(
+        db,
+        {
+            "_id": job_id,
+            "numbers": nums,
+            "resource_id": rid,
+            "errors": {},
+            "success": {},
+            "pvt_status": status,
+            "pvt_type": "resource_job",
+            "pvt_account_id": account["_id"],
+            "pvt_account_db": names.encode(db),
+            "pvt_auth_account_id": account["_id"],
+            "pvt_vsn": "1",
+            "pvt_created": stamp,
+            "pvt_modified": stamp,
+        },
+    )
     return db, job_id
 
 
 def bus_app(settings: Settings):
     node = f"kznode_{secrets.token_hex(3)}@test"
-    return create_app(Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()),
-                      background=False)
+    return create_app(
+        Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()), background=False
+    )
 
 
 async def local_resource(c: TestClient, account: dict, headers: dict) -> str:
-    resp = await c.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                       json={"data": {"name": "Kazoo node carrier", "gateways": []}})
+    resp = await c.put(
+        f"/v2/accounts/{account['_id']}/resources",
+        headers=headers,
+        json={"data": {"name": "Kazoo node carrier", "gateways": []}},
+    )
     assert resp.status == 201
     return (await resp.json())["data"]["id"]
 
@@ -198,8 +231,11 @@ async def test_kazoo_listener_sees_every_document_a_job_writes(settings, master,
             headers = {"X-Auth-Token": await kazoo.token_for(account)}
             rid = await local_resource(c, account, headers)
             nums = numbers_block(4)
-            resp = await c.put(f"/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                               json={"data": {"numbers": nums, "resource_id": rid}})
+            resp = await c.put(
+                f"/v2/accounts/{account['_id']}/resources/jobs",
+                headers=headers,
+                json={"data": {"numbers": nums, "resource_id": rid}},
+            )
             assert resp.status == 201
             job_id = (await resp.json())["data"]["id"]
             db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))

@@ -1,4 +1,5 @@
 """The one middleware covers every route: request id, Kazoo error envelope, metrics, request log."""
+
 from __future__ import annotations
 
 import structlog
@@ -26,7 +27,7 @@ def _openapi_count(metrics_text: str) -> float:
     key = 'crossbar_request_seconds_count{endpoint="openapi.json",method="GET"} '
     for line in metrics_text.splitlines():
         if line.startswith(key):
-            return float(line[len(key):])
+            return float(line[len(key) :])
     return 0.0
 
 

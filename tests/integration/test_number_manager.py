@@ -1,6 +1,7 @@
 """The number manager's rules against numbers already in CouchDB (issue 11: items 3, 4, 5, 8, 12):
 who owns a number after a crash, taking over `available` numbers, port requests, services,
 numbers of other hierarchies and the phonebook's orders."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,19 +19,22 @@ from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 
 from ..kazoo import fixture, numbers_block, wait_for_job
-from .test_recovery import stale_job, tenant, wait_stored  # noqa: F401 (tenant: a fixture)
+from .test_recovery import stale_job, wait_stored
 
 
 async def run_job(client, account, headers, nums, rid) -> dict:
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources/jobs",
-                            json={"data": {"numbers": nums, "resource_id": rid}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        json={"data": {"numbers": nums, "resource_id": rid}},
+        headers=headers,
+    )
     body = await resp.json()
     assert resp.status == 201, body
-    return await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}",
-                              headers)
+    return await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{body['data']['id']}", headers)
 
 
 # --- item 3: a number already reserved is number_exists for every job that did not write it ----------
+
 
 async def test_second_job_with_the_same_numbers_reports_number_exists(client, couch, tenant):
     account, headers, rid = tenant
@@ -49,8 +53,7 @@ async def test_two_concurrent_jobs_each_number_succeeds_once(client, couch, tena
     services = client.app[SERVICES]
     nums = numbers_block(600)  # several batches each, so the two runs interleave
     jobs = [await stale_job(couch, account, rid, nums, age_s=0) for _ in range(2)]
-    runners = [JobRunner(services.writes, services.config, services.accounts, f"node{i}@test")
-               for i in range(2)]
+    runners = [JobRunner(services.writes, services.config, services.accounts, f"node{i}@test") for i in range(2)]
     outcomes = await asyncio.gather(*(r.run(account["_id"], job_id) for r, (_, job_id) in zip(runners, jobs)))
     assert outcomes == ["complete", "complete"]
     docs = [await couch.get_doc(db, job_id) for db, job_id in jobs]
@@ -71,8 +74,7 @@ async def test_resumed_job_counts_only_its_own_writes(client, couch, tenant):
     services = client.app[SERVICES]
     nums = numbers_block(6)
     mine, theirs = nums[:3], nums[3:]
-    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node",
-                                 pvt_inflight=nums)
+    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node", pvt_inflight=nums)
     now = names.gregorian_now()
     for n, writer in [(n, job_id) for n in mine] + [(n, "202601-00000000000000ff") for n in theirs]:
         ndb = names.numbers_db(n)
@@ -86,6 +88,7 @@ async def test_resumed_job_counts_only_its_own_writes(client, couch, tenant):
 
 # --- item 8: another hierarchy's number is 403 forbidden (knm_phone_number:handle_fetch) ---------------
 
+
 async def test_number_of_another_hierarchy_is_forbidden(client, couch, kazoo, tenant):
     account, headers, rid = tenant
     stranger = await kazoo.account()  # a separate tree
@@ -95,20 +98,29 @@ async def test_number_of_another_hierarchy_is_forbidden(client, couch, kazoo, te
     parent_reserved = await kazoo.account()
     caller = await kazoo.account(parent=parent_reserved)  # reserved by its parent: visible, 409
     in_service = fixture("numbers-db.number-doc.json")
-    for number, owner, state in ((foreign, stranger, "in_service"), (childs, child, "in_service"),
-                                 (parents, parent_reserved, "reserved")):
+    for number, owner, state in (
+        (foreign, stranger, "in_service"),
+        (childs, child, "in_service"),
+        (parents, parent_reserved, "reserved"),
+    ):
         db = names.numbers_db(number)
         await views.ensure_db(couch, db)
         await couch.save_doc(db, {**in_service, "_id": number, "pvt_state": state, "pvt_assigned_to": owner["_id"]})
     done = await run_job(client, account, headers, [foreign, childs], rid)
     assert done["successes"] == {}
-    assert done["errors"][foreign] == {"code": 403, "error": "forbidden",
-                                       "message": "requestor is unauthorized to perform operation"}
+    assert done["errors"][foreign] == {
+        "code": 403,
+        "error": "forbidden",
+        "message": "requestor is unauthorized to perform operation",
+    }
     assert done["errors"][childs] == knm.number_exists(childs)  # our own hierarchy: it exists
 
     caller_headers = {"X-Auth-Token": await kazoo.token_for(caller)}
-    resp = await client.put(f"/v2/accounts/{caller['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=caller_headers)
+    resp = await client.put(
+        f"/v2/accounts/{caller['_id']}/resources",
+        json={"data": {"name": "BYOC", "gateways": []}},
+        headers=caller_headers,
+    )
     caller_rid = (await resp.json())["data"]["id"]
     done = await run_job(client, caller, caller_headers, [parents, foreign], caller_rid)
     assert done["errors"][parents] == knm.number_exists(parents)
@@ -118,14 +130,21 @@ async def test_number_of_another_hierarchy_is_forbidden(client, couch, kazoo, te
 
 # --- item 4: taking over an `available` number keeps its fields and leaves the previous account ----------
 
+
 async def test_available_number_taken_over_keeps_its_fields(client, couch, kazoo, tenant):
     account, headers, rid = tenant
     previous = await kazoo.account()
     number = numbers_block(1)[0]
     kazoo_doc = fixture("numbers-db.number-doc-carrier.json")  # as knm_phone_number:to_json wrote it
-    stored = {**kazoo_doc, "_id": number, "pvt_db_name": names.encode(names.numbers_db(number)),
-              "pvt_state": "available", "pvt_assigned_to": previous["_id"], "pvt_region": "us-west",
-              "cnam": {"display_name": "ACME"}}
+    stored = {
+        **kazoo_doc,
+        "_id": number,
+        "pvt_db_name": names.encode(names.numbers_db(number)),
+        "pvt_state": "available",
+        "pvt_assigned_to": previous["_id"],
+        "pvt_region": "us-west",
+        "cnam": {"display_name": "ACME"},
+    }
     stored.pop("state")
     await views.ensure_db(couch, names.numbers_db(number))
     await couch.save_doc(names.numbers_db(number), dict(stored))
@@ -137,8 +156,16 @@ async def test_available_number_taken_over_keeps_its_fields(client, couch, kazoo
     assert doc["pvt_assigned_to"] == account["_id"] and doc["pvt_state"] == "reserved"
     assert doc["pvt_previously_assigned_to"] == previous["_id"]
     assert doc["pvt_reserve_history"][0] == account["_id"]
-    for kept in ("pvt_carrier_data", "pvt_region", "pvt_features_allowed", "pvt_features_denied", "pvt_created",
-                 "e911", "cnam", "ui_metadata"):
+    for kept in (
+        "pvt_carrier_data",
+        "pvt_region",
+        "pvt_features_allowed",
+        "pvt_features_denied",
+        "pvt_created",
+        "e911",
+        "cnam",
+        "ui_metadata",
+    ):
         assert doc[kept] == stored[kept], kept
     assert doc["pvt_features"] == {**kazoo_doc["pvt_features"], "local": {}}
     assert doc["resource_id"] == rid and doc["pvt_module_name"] == "knm_local"
@@ -154,9 +181,11 @@ async def test_available_number_taken_over_keeps_its_fields(client, couch, kazoo
 
 # --- item 12: knm_other orders: a failed chunk falls back to one order per number ----------------------
 
+
 def phonebook_stub(bad: set[str], slow: set[str], held: asyncio.Event, orders: list[list[str]]) -> web.Application:
     """A phonebook on loopback that refuses any order holding a bad number (500) and never
     answers an order for a slow number alone until the test is over."""
+
     async def order(request: web.Request) -> web.StreamResponse:
         nums = (await request.json())["data"]["numbers"]
         orders.append(nums)
@@ -173,19 +202,22 @@ def phonebook_stub(bad: set[str], slow: set[str], held: asyncio.Event, orders: l
 
 async def test_one_bad_number_never_fails_the_others(client, couch, kazoo, tenant, master_token, aiohttp_server):
     account, headers, _ = tenant
-    resp = await client.put("/v2/resources", json={"data": {"name": "Global", "gateways": []}},
-                            headers={"X-Auth-Token": master_token})
+    resp = await client.put(
+        "/v2/resources", json={"data": {"name": "Global", "gateways": []}}, headers={"X-Auth-Token": master_token}
+    )
     global_rid = (await resp.json())["data"]["id"]
     nums = numbers_block(8)
     bad = nums[3]
     orders: list[list[str]] = []
     phonebook = await aiohttp_server(phonebook_stub({bad}, set(), asyncio.Event(), orders))
-    async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
-                                   default_country="US", endpoints=[]):
+    async with kazoo.system_config(
+        "number_manager.other", phonebook_url=str(phonebook.make_url("")), default_country="US", endpoints=[]
+    ):
         done = await run_job(client, account, headers, nums, global_rid)
     assert set(done["successes"]) == set(nums) - {bad}
-    assert done["errors"] == {bad: {"code": 500, "error": "unspecified_fault", "message": "fault by carrier",
-                                    "cause": bad}}
+    assert done["errors"] == {
+        bad: {"code": 500, "error": "unspecified_fault", "message": "fault by carrier", "cause": bad}
+    }
     assert orders[0] == nums and sorted(orders[1:]) == sorted([n] for n in nums)  # one chunk, then one each
     doc = await couch.get_doc(names.numbers_db(nums[0]), nums[0])
     assert doc["pvt_carrier_data"] == {"n": nums[0]} and doc["pvt_module_name"] == "knm_other"
@@ -201,8 +233,12 @@ async def test_a_slow_answer_fails_only_its_number(client, kazoo, aiohttp_server
     config = client.app[SERVICES].config
     limits = carriers.OrderLimits(chunk=3, base_s=3.0, per_number_s=0.0)
     try:
-        async with kazoo.system_config("number_manager.other", phonebook_url=str(phonebook.make_url("")),
-                                       default_country="US", endpoints=["gw.example"]):
+        async with kazoo.system_config(
+            "number_manager.other",
+            phonebook_url=str(phonebook.make_url("")),
+            default_country="US",
+            endpoints=["gw.example"],
+        ):
             out = await carriers.acquire(config, knm.OTHER, nums, limits)
     finally:
         held.set()
@@ -229,11 +265,24 @@ async def port_request(couch, account_id: str, nums: list[str], state: str) -> N
     try:
         await couch.get_doc("port_requests", "_design/port_requests")
     except NotFound:
-        await couch.save_doc("port_requests", {"_id": "_design/port_requests", "language": "javascript",
-                                               "views": {"port_in_numbers": {"map": PORT_IN_NUMBERS}}})
-    await couch.save_doc("port_requests", {"_id": secrets.token_hex(16), "pvt_type": "port_request",
-                                           "pvt_port_state": state, "pvt_account_id": account_id,
-                                           "numbers": {n: {} for n in nums}})
+        await couch.save_doc(
+            "port_requests",
+            {
+                "_id": "_design/port_requests",
+                "language": "javascript",
+                "views": {"port_in_numbers": {"map": PORT_IN_NUMBERS}},
+            },
+        )
+    await couch.save_doc(
+        "port_requests",
+        {
+            "_id": secrets.token_hex(16),
+            "pvt_type": "port_request",
+            "pvt_port_state": state,
+            "pvt_account_id": account_id,
+            "numbers": {n: {} for n in nums},
+        },
+    )
 
 
 async def test_a_number_being_ported_in_is_not_created(client, couch, kazoo, tenant):
@@ -246,8 +295,14 @@ async def test_a_number_being_ported_in_is_not_created(client, couch, kazoo, ten
     await views.ensure_db(couch, db)
     await couch.save_doc(db, {**fixture("numbers-db.number-doc.json"), "_id": available, "pvt_state": "available"})
     done = await run_job(client, account, headers, [porting, ported, fresh, available], rid)
-    assert done["errors"] == {porting: {"code": 400, "error": "number_is_porting", "cause": porting,
-                                        "message": f"number {porting} is porting"}}
+    assert done["errors"] == {
+        porting: {
+            "code": 400,
+            "error": "number_is_porting",
+            "cause": porting,
+            "message": f"number {porting} is porting",
+        }
+    }
     assert set(done["successes"]) == {ported, fresh, available}  # an existing number is not port-checked
     with pytest.raises(NotFound):
         await couch.get_doc(names.numbers_db(porting), porting)
@@ -278,9 +333,14 @@ CASCADE = """function(doc) {
 
 
 async def services_views(couch, account: dict) -> None:
-    await couch.save_doc(names.account_db(account["_id"]), {
-        "_id": "_design/services", "language": "javascript",
-        "views": {"quantify": {"map": QUANTIFY, "reduce": "_sum"}}})
+    await couch.save_doc(
+        names.account_db(account["_id"]),
+        {
+            "_id": "_design/services",
+            "language": "javascript",
+            "views": {"quantify": {"map": QUANTIFY, "reduce": "_sum"}},
+        },
+    )
 
 
 async def services_doc(couch, account: dict, **quantities) -> None:
@@ -288,10 +348,23 @@ async def services_doc(couch, account: dict, **quantities) -> None:
     try:
         await couch.get_doc("services", "_design/services")
     except NotFound:
-        await couch.save_doc("services", {"_id": "_design/services", "language": "javascript",
-                                          "views": {"cascade_quantities": {"map": CASCADE, "reduce": "_sum"}}})
-    await couch.save_doc("services", {"_id": account["_id"], "pvt_type": "service", "pvt_tree": account["pvt_tree"],
-                                      "quantities": {"account": quantities, "cascade": {}}})
+        await couch.save_doc(
+            "services",
+            {
+                "_id": "_design/services",
+                "language": "javascript",
+                "views": {"cascade_quantities": {"map": CASCADE, "reduce": "_sum"}},
+            },
+        )
+    await couch.save_doc(
+        "services",
+        {
+            "_id": account["_id"],
+            "pvt_type": "service",
+            "pvt_tree": account["pvt_tree"],
+            "quantities": {"account": quantities, "cascade": {}},
+        },
+    )
 
 
 async def test_services_documents_count_the_new_numbers(client, couch, kazoo):
@@ -304,13 +377,20 @@ async def test_services_documents_count_the_new_numbers(client, couch, kazoo):
     await services_doc(couch, child, users={"admin": 1})
     await services_doc(couch, previous, number_carriers={"knm_other": 1})
     headers = {"X-Auth-Token": await kazoo.token_for(child)}
-    resp = await client.put(f"/v2/accounts/{child['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
+    resp = await client.put(
+        f"/v2/accounts/{child['_id']}/resources", json={"data": {"name": "BYOC", "gateways": []}}, headers=headers
+    )
     rid = (await resp.json())["data"]["id"]
     nums = numbers_block(3)
     moved = nums[0]  # available, taken over from `previous`
-    doc = {**fixture("numbers-db.number-doc.json"), "_id": moved, "pvt_state": "available", "pvt_type": "number",
-           "pvt_module_name": "knm_other", "pvt_assigned_to": previous["_id"]}
+    doc = {
+        **fixture("numbers-db.number-doc.json"),
+        "_id": moved,
+        "pvt_state": "available",
+        "pvt_type": "number",
+        "pvt_module_name": "knm_other",
+        "pvt_assigned_to": previous["_id"],
+    }
     await views.ensure_db(couch, names.numbers_db(moved))
     await couch.save_doc(names.numbers_db(moved), dict(doc))
     await couch.save_doc(names.account_db(previous["_id"]), dict(doc))
@@ -318,8 +398,11 @@ async def test_services_documents_count_the_new_numbers(client, couch, kazoo):
     done = await run_job(client, child, headers, nums, rid)
     assert set(done["successes"]) == set(nums)
     child_services = await couch.get_doc("services", child["_id"])
-    assert child_services["quantities"]["account"] == {"users": {"admin": 1}, "number_carriers": {"knm_local": 3},
-                                                       "number_services": {"local": 3}}
+    assert child_services["quantities"]["account"] == {
+        "users": {"admin": 1},
+        "number_carriers": {"knm_local": 3},
+        "number_services": {"local": 3},
+    }
     # the previous owner no longer counts the number; the parent's cascade sums both children
     assert (await couch.get_doc("services", previous["_id"]))["quantities"]["account"] == {}
     cascade = (await couch.get_doc("services", parent["_id"]))["quantities"]["cascade"]
@@ -340,8 +423,9 @@ async def test_services_update_skips_what_is_not_there(client, couch, kazoo, ten
     other = await kazoo.account()
     await services_views(couch, other)  # a view but no services document
     other_headers = {"X-Auth-Token": await kazoo.token_for(other)}
-    resp = await client.put(f"/v2/accounts/{other['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=other_headers)
+    resp = await client.put(
+        f"/v2/accounts/{other['_id']}/resources", json={"data": {"name": "BYOC", "gateways": []}}, headers=other_headers
+    )
     done = await run_job(client, other, other_headers, numbers_block(1), (await resp.json())["data"]["id"])
     assert len(done["successes"]) == 1
     with pytest.raises(NotFound):

@@ -1,4 +1,5 @@
 """OpenAPI document, fuzzing every operation with schemathesis, /metrics and /health."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,11 +24,17 @@ async def test_openapi_document_is_served_and_valid(client):
     assert resp.status == 200
     validate_openapi(doc)
     paths = doc["paths"]
-    for path, verbs in (("/v2/resources", {"get", "put"}), ("/v2/resources/{resource_id}", {"get", "post", "patch", "delete"}),
-                        ("/v2/resources/collection", {"put", "post"}), ("/v2/resources/jobs", {"get", "put"}),
-                        ("/v2/resources/jobs/{job_id}", {"get"}), ("/v2/api_auth", {"put"}), ("/v2/user_auth", {"put"}),
-                        ("/v2/accounts/{account_id}/resources/jobs/{job_id}", {"get"}),
-                        ("/v2/accounts/{account_id}/local_resources/{resource_id}", {"get", "post", "patch", "delete"})):
+    for path, verbs in (
+        ("/v2/resources", {"get", "put"}),
+        ("/v2/resources/{resource_id}", {"get", "post", "patch", "delete"}),
+        ("/v2/resources/collection", {"put", "post"}),
+        ("/v2/resources/jobs", {"get", "put"}),
+        ("/v2/resources/jobs/{job_id}", {"get"}),
+        ("/v2/api_auth", {"put"}),
+        ("/v2/user_auth", {"put"}),
+        ("/v2/accounts/{account_id}/resources/jobs/{job_id}", {"get"}),
+        ("/v2/accounts/{account_id}/local_resources/{resource_id}", {"get", "post", "patch", "delete"}),
+    ):
         assert set(paths[path]) == verbs, path
     # generated from the route table: the operator routes are in it too
     assert set(paths["/health"]) == set(paths["/metrics"]) == set(paths["/openapi.json"]) == {"get"}
@@ -53,8 +60,11 @@ async def test_metrics(client, kazoo):
 async def test_health(client, settings):
     resp = await client.get("/health")
     assert resp.status == 200 and await resp.json() == {"status": "ok", "couchdb": "up"}
-    dead = Settings(couchdb_url=f"http://127.0.0.1:{free_port()}", node_name="dead@h",
-                    amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    dead = Settings(
+        couchdb_url=f"http://127.0.0.1:{free_port()}",
+        node_name="dead@h",
+        amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+    )
     async with TestClient(TestServer(create_app(dead, background=False))) as c:
         resp = await c.get("/health")
         assert resp.status == 503
@@ -73,8 +83,13 @@ def fuzz(base_url: str, token: str, account_id: str, examples: int) -> list[str]
     operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.path.startswith("/v2/")]
     for operation, mode in [(op, mode) for op in operations for mode in schemathesis.GenerationMode]:
 
-        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case) -> None:
             if case.path_parameters and "account_id" in case.path_parameters:
@@ -91,8 +106,11 @@ def fuzz(base_url: str, token: str, account_id: str, examples: int) -> list[str]
                 problems.append(f"{label}: content type {ctype}")
                 return
             body = response.json()
-            keys = ("status", "data", "request_id") if body.get("status") == "success" else \
-                ("status", "error", "message", "data", "request_id", "auth_token")
+            keys = (
+                ("status", "data", "request_id")
+                if body.get("status") == "success"
+                else ("status", "error", "message", "data", "request_id", "auth_token")
+            )
             if body.get("status") not in ("success", "error") or any(k not in body for k in keys):
                 problems.append(f"{label}: not a Kazoo envelope: {str(body)[:200]}")
             elif body["status"] == "error" and body["error"] != str(response.status_code):
@@ -107,8 +125,9 @@ async def test_fuzz_every_operation(couchdb_url, kazoo, tmp_path):
     service = ServiceProcess(couchdb_url, "fuzz@test", tmp_path).start()
     try:
         async with aiohttp.ClientSession() as http:
-            async with http.put(f"{service.url}/v2/api_auth",
-                                json={"data": {"api_key": account["pvt_api_key"]}}) as resp:
+            async with http.put(
+                f"{service.url}/v2/api_auth", json={"data": {"api_key": account["pvt_api_key"]}}
+            ) as resp:
                 token = (await resp.json())["auth_token"]
         problems = await asyncio.to_thread(fuzz, service.url, token, account["_id"], FUZZ_EXAMPLES)
     finally:

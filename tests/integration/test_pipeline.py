@@ -1,4 +1,5 @@
 """The request pipeline: check order, envelopes, headers, CORS, bad input."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,9 @@ async def test_success_envelope_and_headers(client, tenant):
 
 async def test_request_id_is_echoed(client, tenant):
     account, token = tenant
-    resp = await client.get(f"/v2/accounts/{account['_id']}/resources",
-                            headers={"X-Auth-Token": token, "X-Request-ID": "my-trace-1"})
+    resp = await client.get(
+        f"/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": token, "X-Request-ID": "my-trace-1"}
+    )
     assert resp.headers["X-Request-ID"] == "my-trace-1" and (await resp.json())["request_id"] == "my-trace-1"
     resp = await client.get("/v2/resources", headers={"X-Request-ID": "err-trace"})
     body = await resp.json()
@@ -55,11 +57,13 @@ async def test_error_envelope_shape(client):
 
 
 async def test_check_order(client, kazoo, tenant):
-    account, token = tenant
+    _account, token = tenant
     other = await kazoo.account()
     missing = "0" * 32
     # bad JSON beats everything, even without a token
-    resp = await client.put(f"/v2/accounts/{missing}/resources", data=b"{nope", headers={"Content-Type": "application/json"})
+    resp = await client.put(
+        f"/v2/accounts/{missing}/resources", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
     body = await resp.json()
     assert resp.status == 400 and body["data"]["json"]["invalid"]["target"] == "body"
     # an unknown account is 404 before authentication
@@ -79,10 +83,13 @@ async def test_check_order(client, kazoo, tenant):
     assert resp.status == 405
 
 
-@pytest.mark.parametrize("account_id,message,data", [
-    ("short", "bad identifier", {"message": "invalid account_id 'short'"}),
-    ("a" * 33, "bad identifier", {"message": f"invalid account_id '{'a' * 33}'"}),
-])
+@pytest.mark.parametrize(
+    "account_id,message,data",
+    [
+        ("short", "bad identifier", {"message": "invalid account_id 'short'"}),
+        ("a" * 33, "bad identifier", {"message": f"invalid account_id '{'a' * 33}'"}),
+    ],
+)
 async def test_malformed_account_ids(client, account_id, message, data):
     resp = await client.get(f"/v2/accounts/{account_id}/resources")
     body = await resp.json()
@@ -91,8 +98,9 @@ async def test_malformed_account_ids(client, account_id, message, data):
 
 async def test_405_lists_allowed_methods_in_cors_headers(client, tenant):
     account, token = tenant
-    resp = await client.post(f"/v2/accounts/{account['_id']}/resources", json={"data": {}},
-                             headers={"X-Auth-Token": token})
+    resp = await client.post(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {}}, headers={"X-Auth-Token": token}
+    )
     body = await resp.json()
     assert resp.status == 405 and body["message"] == "invalid_method"
     assert body["data"] == {"message": "method not allowed"} and "Allow" not in resp.headers
@@ -106,8 +114,11 @@ async def test_unknown_paths(client, tenant):
     account, token = tenant
     resp = await client.get("/v2/nonsense")  # Kazoo authenticates first: no token, 401
     assert resp.status == 401
-    for path in ("/v2/nonsense", f"/v2/accounts/{account['_id']}/resources/a/b",
-                 f"/v2/accounts/{account['_id']}/nonsense"):
+    for path in (
+        "/v2/nonsense",
+        f"/v2/accounts/{account['_id']}/resources/a/b",
+        f"/v2/accounts/{account['_id']}/nonsense",
+    ):
         resp = await client.get(path, headers={"X-Auth-Token": token})
         body = await resp.json()
         assert resp.status == 404 and body["message"] == "not_found", path
@@ -119,14 +130,17 @@ async def test_unknown_paths(client, tenant):
 
 async def test_cors_preflight(client, tenant):
     account, _ = tenant
-    resp = await client.options(f"/v2/accounts/{account['_id']}/resources/x",
-                                headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "DELETE"})
+    resp = await client.options(
+        f"/v2/accounts/{account['_id']}/resources/x",
+        headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "DELETE"},
+    )
     assert resp.status == 200 and await resp.read() == b""
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "x-auth-token" in resp.headers["Access-Control-Allow-Headers"]
     assert resp.headers["Access-Control-Max-Age"] == "86400"
     assert {"DELETE", "PATCH", "POST", "GET", "OPTIONS"} <= {
-        m.strip() for m in resp.headers["Access-Control-Allow-Methods"].split(",")}
+        m.strip() for m in resp.headers["Access-Control-Allow-Methods"].split(",")
+    }
     resp = await client.options(f"/v2/accounts/{account['_id']}/resources")
     assert resp.status == 405  # not a CORS request
 
@@ -142,18 +156,22 @@ async def test_client_tolerance(client, tenant, ctype):
     resp = await client.get(url + "?_=1700000000000", headers=headers)
     assert resp.status == 200
     # (aiohttp would add application/octet-stream to a bytes body; a missing type must really be missing)
-    resp = await client.put(url + "/", data=b'{"data":{"name":"tolerant","gateways":[]}}', headers=headers,
-                            skip_auto_headers=["Content-Type"])
+    resp = await client.put(
+        url + "/",
+        data=b'{"data":{"name":"tolerant","gateways":[]}}',
+        headers=headers,
+        skip_auto_headers=["Content-Type"],
+    )
     body = await resp.json()
     assert resp.status == 201, body
     doc_id = body["data"]["id"]
-    resp = await client.delete(f"{url}/{doc_id}", data=b'{"data":{"ui_metadata":{"ui":"monster-ui"}}}',
-                               headers=headers)
+    resp = await client.delete(f"{url}/{doc_id}", data=b'{"data":{"ui_metadata":{"ui":"monster-ui"}}}', headers=headers)
     assert resp.status == 200 and (await resp.json())["status"] == "success"
 
 
-@pytest.mark.parametrize("raw,key", [(b"[]", "json"), (b"{}", "data"), (b'{"data":5}', "data"),
-                                     (b'{"data":{"a":1}', "json")])
+@pytest.mark.parametrize(
+    "raw,key", [(b"[]", "json"), (b"{}", "data"), (b'{"data":5}', "data"), (b'{"data":{"a":1}', "json")]
+)
 async def test_bad_envelopes_without_token(client, raw, key):
     resp = await client.put("/v2/resources", data=raw, headers={"Content-Type": "application/json"})
     body = await resp.json()
@@ -163,12 +181,16 @@ async def test_bad_envelopes_without_token(client, raw, key):
 async def test_body_size_limit(client, kazoo, tenant):
     account, token = tenant
     async with kazoo.system_config("crossbar", max_upload_size=200):
-        resp = await client.put(f"/v2/accounts/{account['_id']}/resources", headers={"X-Auth-Token": token},
-                                json={"data": {"name": "x" * 300, "gateways": []}})
+        resp = await client.put(
+            f"/v2/accounts/{account['_id']}/resources",
+            headers={"X-Auth-Token": token},
+            json={"data": {"name": "x" * 300, "gateways": []}},
+        )
         body = await resp.json()
         assert resp.status == 400
-        assert body["data"] == {"file": {"maxSize": {
-            "message": "Payload or Files must not be more than 200 bytes", "target": 200}}}
+        assert body["data"] == {
+            "file": {"maxSize": {"message": "Payload or Files must not be more than 200 bytes", "target": 200}}
+        }
 
 
 async def test_couchdb_unreachable_is_503():
@@ -185,8 +207,9 @@ async def test_couchdb_unreachable_is_503():
 async def test_tunnelled_verb(client, tenant):
     account, token = tenant
     url = f"/v2/accounts/{account['_id']}/resources"
-    resp = await client.post(url + "?verb=PUT", json={"data": {"name": "tunnelled", "gateways": []}},
-                             headers={"X-Auth-Token": token})
+    resp = await client.post(
+        url + "?verb=PUT", json={"data": {"name": "tunnelled", "gateways": []}}, headers={"X-Auth-Token": token}
+    )
     assert resp.status == 201 and (await resp.json())["data"]["name"] == "tunnelled"
 
 

@@ -1,11 +1,12 @@
 """Recovery of stalled jobs, crash safety (real SIGKILL) and several nodes on one CouchDB."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,25 +23,28 @@ from ..services import ServiceProcess
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-@pytest.fixture(scope="module")
-async def tenant(kazoo, client):
-    account = await kazoo.account()
-    headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await client.put(f"/v2/accounts/{account['_id']}/resources",
-                            json={"data": {"name": "BYOC", "gateways": []}}, headers=headers)
-    return account, headers, (await resp.json())["data"]["id"]
-
-
 async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, month=None, **extra) -> tuple[str, str]:
-    now = datetime.now(timezone.utc) if month is None else month
+    now = datetime.now(UTC) if month is None else month
     job_id = new_job_id(now)
     db = names.modb(account["_id"], now.year, now.month)
     await views.ensure_db(couch, db)
     stamp = names.gregorian_now() - age_s
-    doc = {"_id": job_id, "numbers": nums, "resource_id": rid, "errors": {}, "success": {},
-           "pvt_status": status, "pvt_type": "resource_job", "pvt_account_id": account["_id"],
-           "pvt_account_db": names.encode(db), "pvt_auth_account_id": account["_id"], "pvt_vsn": "1",
-           "pvt_created": stamp, "pvt_modified": stamp, **extra}
+    doc = {
+        "_id": job_id,
+        "numbers": nums,
+        "resource_id": rid,
+        "errors": {},
+        "success": {},
+        "pvt_status": status,
+        "pvt_type": "resource_job",
+        "pvt_account_id": account["_id"],
+        "pvt_account_db": names.encode(db),
+        "pvt_auth_account_id": account["_id"],
+        "pvt_vsn": "1",
+        "pvt_created": stamp,
+        "pvt_modified": stamp,
+        **extra,
+    }
     await couch.save_doc(db, doc)
     return db, job_id
 
@@ -71,7 +75,7 @@ async def test_stale_pending_job_is_recovered(client, couch, tenant):
 async def test_previous_month_is_scanned(client, couch, tenant):
     account, _, rid = tenant
     services = client.app[SERVICES]
-    last_month = datetime.now(timezone.utc).replace(day=1) - timedelta(days=1)
+    last_month = datetime.now(UTC).replace(day=1) - timedelta(days=1)
     db, job_id = await stale_job(couch, account, rid, numbers_block(2), month=last_month)
     assert await services.recovery.run_pass() >= 1
     await wait_stored(couch, db, job_id)
@@ -85,8 +89,16 @@ async def test_stale_running_job_resumes_where_it_stopped(client, couch, tenant)
     now = names.gregorian_now()
     done, written_unrecorded = nums[:3], nums[3:6]
     success = {n: knm.success_entry(knm.number_doc(n, account["_id"], rid, knm.LOCAL, now)) for n in done}
-    db, job_id = await stale_job(couch, account, rid, nums, status="running", success=success,
-                                 pvt_node="dead@node", pvt_inflight=written_unrecorded)
+    db, job_id = await stale_job(
+        couch,
+        account,
+        rid,
+        nums,
+        status="running",
+        success=success,
+        pvt_node="dead@node",
+        pvt_inflight=written_unrecorded,
+    )
     for n in done + written_unrecorded:  # as the dead run wrote them: with its job id
         doc = knm.number_doc(n, account["_id"], rid, knm.LOCAL, now, job_id=job_id)
         ndb = names.numbers_db(n)
@@ -129,11 +141,21 @@ def check_numbers_once(couch, account, nums):
             assert doc["pvt_assigned_to"] == account["_id"]
             copy = await couch.get_doc(names.account_db(account["_id"]), n)
             assert copy["_rev"].startswith("1-"), (n, copy["_rev"])
+
     return check()
 
 
-@pytest.mark.parametrize("crash_at", ["after_numbers_written:1", "after_checkpoint:1", "after_numbers_written:2",
-                                      "after_batch_saved:1", "after_batch_saved:3", "external"])
+@pytest.mark.parametrize(
+    "crash_at",
+    [
+        "after_numbers_written:1",
+        "after_checkpoint:1",
+        "after_numbers_written:2",
+        "after_batch_saved:1",
+        "after_batch_saved:3",
+        "external",
+    ],
+)
 async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, tenant, tmp_path, crash_at):
     """kill -9 between writing numbers and checkpointing (both batches), after a checkpoint, and
     from outside at an arbitrary moment: 0 lost, 0 written twice, 0 false errors."""
@@ -143,9 +165,13 @@ async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, te
     doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path, **env).start()
     try:
         import aiohttp
+
         async with aiohttp.ClientSession() as http:
-            async with http.put(f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                                json={"data": {"numbers": nums, "resource_id": rid}}) as resp:
+            async with http.put(
+                f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs",
+                headers=headers,
+                json={"data": {"numbers": nums, "resource_id": rid}},
+            ) as resp:
                 assert resp.status == 201
                 job_id = (await resp.json())["data"]["id"]
         if crash_at == "external":
@@ -191,20 +217,26 @@ async def test_two_nodes_never_run_one_job(couch, couchdb_url, tenant, tmp_path)
     assert sorted(started) == sorted(job_id for _, job_id in jobs)  # each job started exactly once
 
 
-async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(client, couch, couchdb_url, tenant,
-                                                                           tmp_path):
+async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(
+    client, couch, couchdb_url, tenant, tmp_path
+):
     """kill -9 after two batch documents were saved, before the job doc's checkpoint: the job
     doc holds no results, the batch documents do; GET and the listing of the running job
     show them; the rescuer resumes after them, writes the full shape once and removes them."""
     account, headers, rid = tenant
     nums = numbers_block(1200)  # four batches of 300
-    doomed = ServiceProcess(couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path,
-                            KAZOO_CROSSBAR_CRASH_AT="after_batch_saved:2").start()
+    doomed = ServiceProcess(
+        couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path, KAZOO_CROSSBAR_CRASH_AT="after_batch_saved:2"
+    ).start()
     try:
         import aiohttp
+
         async with aiohttp.ClientSession() as http:
-            async with http.put(f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs", headers=headers,
-                                json={"data": {"numbers": nums, "resource_id": rid}}) as resp:
+            async with http.put(
+                f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs",
+                headers=headers,
+                json={"data": {"numbers": nums, "resource_id": rid}},
+            ) as resp:
                 assert resp.status == 201
                 job_id = (await resp.json())["data"]["id"]
         assert doomed.wait_exit(60) == -9
@@ -259,14 +291,22 @@ async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(clie
 
 async def test_a_resumed_job_takes_saved_batches_as_they_are(client, couch, tenant):
     """Entries a batch document records (a success, an error) are not handled again."""
-    account, headers, rid = tenant
+    account, _headers, rid = tenant
     services = client.app[SERVICES]
     nums = numbers_block(4)
     db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node")
     recorded = knm.success_entry(knm.number_doc(nums[0], account["_id"], rid, knm.LOCAL, 63_000_000_000))
     failed = knm.number_exists(nums[1])
-    await couch.save_doc(db, {"_id": store.batch_id(job_id, 2, 0), "pvt_type": store.BATCH_TYPE,
-                              "pvt_job_id": job_id, "success": {nums[0]: recorded}, "errors": {nums[1]: failed}})
+    await couch.save_doc(
+        db,
+        {
+            "_id": store.batch_id(job_id, 2, 0),
+            "pvt_type": store.BATCH_TYPE,
+            "pvt_job_id": job_id,
+            "success": {nums[0]: recorded},
+            "errors": {nums[1]: failed},
+        },
+    )
     assert await services.recovery.run_pass() >= 1
     doc = await wait_stored(couch, db, job_id)
     assert doc["success"][nums[0]] == recorded and doc["errors"] == {nums[1]: failed}

@@ -1,4 +1,5 @@
 """The resources API, black box over HTTP, with the stored documents read back from CouchDB."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,15 +9,31 @@ from urllib.parse import quote
 import pytest
 
 from kazoo_crossbar.storage import names
+from kazoo_crossbar.storage.couch import NotFound
 
 from ..kazoo import fixture
 
 MINIMAL = {"name": "Carrier 3", "gateways": [{"server": "carrier1.example.com"}]}
-DEFAULTED_TOP = {"enabled": True, "emergency": False, "weight_cost": 50, "grace_period": 5, "flags": [],
-                 "rules": [], "rules_test": [], "from_account_realm": False}
-DEFAULTED_GATEWAY = {"server": "carrier1.example.com", "enabled": True, "endpoint_type": "sip",
-                     "invite_format": "route", "channel_selection": "ascending", "force_port": False,
-                     "port": 5060, "skype_rr": True}
+DEFAULTED_TOP = {
+    "enabled": True,
+    "emergency": False,
+    "weight_cost": 50,
+    "grace_period": 5,
+    "flags": [],
+    "rules": [],
+    "rules_test": [],
+    "from_account_realm": False,
+}
+DEFAULTED_GATEWAY = {
+    "server": "carrier1.example.com",
+    "enabled": True,
+    "endpoint_type": "sip",
+    "invite_format": "route",
+    "channel_selection": "ascending",
+    "force_port": False,
+    "port": 5060,
+    "skype_rr": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +48,12 @@ async def admin(master_token):
 
 
 def base(scope, account):
-    return {"global": "/v2/resources", "local": f"/v2/accounts/{account['_id']}/resources",
-            "local_alias": f"/v2/accounts/{account['_id']}/local_resources",
-            "global_alias": f"/v2/accounts/{account['_id']}/global_resources"}[scope]
+    return {
+        "global": "/v2/resources",
+        "local": f"/v2/accounts/{account['_id']}/resources",
+        "local_alias": f"/v2/accounts/{account['_id']}/local_resources",
+        "global_alias": f"/v2/accounts/{account['_id']}/global_resources",
+    }[scope]
 
 
 def db_of(scope, account):
@@ -72,8 +92,9 @@ async def test_crud_round_trip(client, couch, tenant, admin, scope):
     assert resp.status == 200 and body["data"] == created and resp.headers["ETag"] == f'"{body["revision"]}"'
 
     # POST replaces: omitted public fields disappear, private ones stay; the URL id wins
-    resp = await client.post(f"{url}/{rid}", json={"data": {"id": "ignored", "name": "Renamed", "gateways": []}},
-                             headers=admin)
+    resp = await client.post(
+        f"{url}/{rid}", json={"data": {"id": "ignored", "name": "Renamed", "gateways": []}}, headers=admin
+    )
     body = await resp.json()
     assert resp.status == 200, body
     assert body["data"]["id"] == rid and body["data"]["gateways"] == [] and body["data"]["weight_cost"] == 50
@@ -81,8 +102,9 @@ async def test_crud_round_trip(client, couch, tenant, admin, scope):
     assert stored2["pvt_created"] == stored["pvt_created"] and stored2["pvt_alphanum_name"] == "renamed"
 
     # PATCH: top-level keys replace, null removes
-    resp = await client.patch(f"{url}/{rid}", json={"data": {"custom": "value", "flags": ["a"], "emergency": None}},
-                              headers=admin)
+    resp = await client.patch(
+        f"{url}/{rid}", json={"data": {"custom": "value", "flags": ["a"], "emergency": None}}, headers=admin
+    )
     body = await resp.json()
     assert resp.status == 200, body
     assert body["data"]["custom"] == "value" and body["data"]["flags"] == ["a"]
@@ -113,7 +135,7 @@ async def test_hard_delete(client, couch, admin):
     rid = (await resp.json())["data"]["id"]
     resp = await client.delete(f"/v2/resources/{rid}?should_soft_delete=false", headers=admin)
     assert resp.status == 200
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         await couch.get_doc("offnet", rid)
 
 
@@ -143,8 +165,11 @@ async def test_odd_ids_on_read(client, admin):
 
 
 async def test_private_keys_are_dropped(client, couch, admin):
-    resp = await client.put("/v2/resources", json={"data": {**MINIMAL, "pvt_type": "user", "_rev": "1-x",
-                                                          "pvt_superduper_admin": True}}, headers=admin)
+    resp = await client.put(
+        "/v2/resources",
+        json={"data": {**MINIMAL, "pvt_type": "user", "_rev": "1-x", "pvt_superduper_admin": True}},
+        headers=admin,
+    )
     body = await resp.json()
     assert resp.status == 201, body
     stored = await couch.get_doc("offnet", body["data"]["id"])
@@ -153,9 +178,17 @@ async def test_private_keys_are_dropped(client, couch, admin):
 
 
 async def test_validation_errors_in_kazoo_shape(client, admin):
-    resp = await client.put("/v2/resources", json={"data": {
-        "gateways": [{"port": "abc", "codecs": ["NOPE"]}, {"server": "x" * 129}],
-        "weight_cost": 101, "gateway_strategy": "roundrobin"}}, headers=admin)
+    resp = await client.put(
+        "/v2/resources",
+        json={
+            "data": {
+                "gateways": [{"port": "abc", "codecs": ["NOPE"]}, {"server": "x" * 129}],
+                "weight_cost": 101,
+                "gateway_strategy": "roundrobin",
+            }
+        },
+        headers=admin,
+    )
     body = await resp.json()
     assert resp.status == 400 and body["message"] == "validation error" and body["error"] == "400"
     errs = body["data"]
@@ -169,8 +202,11 @@ async def test_validation_errors_in_kazoo_shape(client, admin):
 
 
 async def test_js_type_fixup(client, admin):
-    resp = await client.put("/v2/resources", json={"data": {**MINIMAL, "weight_cost": "50", "enabled": "true",
-                                                          "ui_metadata": {"ui": "monster-ui"}}}, headers=admin)
+    resp = await client.put(
+        "/v2/resources",
+        json={"data": {**MINIMAL, "weight_cost": "50", "enabled": "true", "ui_metadata": {"ui": "monster-ui"}}},
+        headers=admin,
+    )
     body = await resp.json()
     assert resp.status == 201, body
     assert body["data"]["weight_cost"] == 50 and body["data"]["enabled"] is True
@@ -186,8 +222,11 @@ async def test_post_reports_schema_errors_before_existence(client, admin):
 
 async def test_global_needs_superduper_admin(client, tenant):
     account, headers = tenant
-    for method, url in (("GET", "/v2/resources"), ("PUT", "/v2/resources"),
-                        ("GET", f"/v2/accounts/{account['_id']}/global_resources")):
+    for method, url in (
+        ("GET", "/v2/resources"),
+        ("PUT", "/v2/resources"),
+        ("GET", f"/v2/accounts/{account['_id']}/global_resources"),
+    ):
         resp = await client.request(method, url, json={"data": MINIMAL}, headers=headers)
         body = await resp.json()
         assert resp.status == 403 and body["message"] == "forbidden", url
@@ -195,16 +234,19 @@ async def test_global_needs_superduper_admin(client, tenant):
 
 async def test_wrong_type_documents_are_404(client, couch, admin):
     await couch.save_doc("offnet", {"_id": "not-a-resource-" + secrets.token_hex(3), "pvt_type": "device"})
-    rows = (await couch.all_docs("offnet"))
+    rows = await couch.all_docs("offnet")
     doc_id = next(r["id"] for r in rows if r["id"].startswith("not-a-resource-"))
     resp = await client.get(f"/v2/resources/{doc_id}", headers=admin)
     assert resp.status == 404
 
 
 async def test_method_matrix(client, tenant, admin):
-    account, _ = tenant
-    for url, allowed in (("/v2/resources", {"GET", "PUT"}), ("/v2/resources/x", {"GET", "POST", "PATCH", "DELETE"}),
-                         ("/v2/resources/collection", {"PUT", "POST"})):
+    _account, _ = tenant
+    for url, allowed in (
+        ("/v2/resources", {"GET", "PUT"}),
+        ("/v2/resources/x", {"GET", "POST", "PATCH", "DELETE"}),
+        ("/v2/resources/collection", {"PUT", "POST"}),
+    ):
         for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
             if method in allowed:
                 continue
@@ -253,19 +295,33 @@ async def test_listing_rows_follow_the_view(client, couch, admin):
     await couch.save_doc("offnet", doc)
     body = await (await client.get("/v2/resources?paginate=false", headers=admin)).json()
     row = next(r for r in body["data"] if r["id"] == doc["_id"])
-    assert row == {"id": doc["_id"], "name": "Resource001", "enabled": True, "weight_cost": 1,
-                   "template_name": "tpl", "classifiers": doc["classifiers"]}
+    assert row == {
+        "id": doc["_id"],
+        "name": "Resource001",
+        "enabled": True,
+        "weight_cost": 1,
+        "template_name": "tpl",
+        "classifiers": doc["classifiers"],
+    }
     # and the Kazoo-written document reads back with nothing private in it
     body = await (await client.get(f"/v2/resources/{doc['_id']}", headers=admin)).json()
     assert body["data"]["gateways"][0]["custom_sip_headers"]["in"] == {"x-gateway-inbound": "foo"}
 
 
 async def test_stepswitch_views_see_our_documents(client, couch, admin):
-    resp = await client.put("/v2/resources", json={"data": {**MINIMAL, "name": "Routable", "weight_cost": 7,
-                                                          "rules": ["^\\+1(\\d{10})$"],
-                                                          "gateways": [{"server": "gw.example", "register": True,
-                                                                        "username": "u", "password": "p"}]}},
-                            headers=admin)
+    resp = await client.put(
+        "/v2/resources",
+        json={
+            "data": {
+                **MINIMAL,
+                "name": "Routable",
+                "weight_cost": 7,
+                "rules": ["^\\+1(\\d{10})$"],
+                "gateways": [{"server": "gw.example", "register": True, "username": "u", "password": "p"}],
+            }
+        },
+        headers=admin,
+    )
     rid = (await resp.json())["data"]["id"]
     rows = (await couch.view("offnet", "resources", "listing_active_by_rules"))["rows"]
     assert any(r["id"] == rid and r["key"] == [7, "^\\+1(\\d{10})$"] for r in rows)
@@ -283,8 +339,9 @@ async def test_concurrent_updates_one_wins(client, couch, admin):
     rid = (await resp.json())["data"]["id"]
 
     async def update(i):
-        resp = await client.post(f"/v2/resources/{rid}", json={"data": {**MINIMAL, "name": f"writer{i}"}},
-                                 headers=admin)
+        resp = await client.post(
+            f"/v2/resources/{rid}", json={"data": {**MINIMAL, "name": f"writer{i}"}}, headers=admin
+        )
         return resp.status, (await resp.json())
 
     results = await asyncio.gather(*(update(i) for i in range(10)))
@@ -310,10 +367,14 @@ async def test_array_data_on_every_write_is_a_400(client, tenant, admin):
     account, headers = tenant
     resp = await client.put("/v2/resources", json={"data": MINIMAL}, headers=admin)
     rid = (await resp.json())["data"]["id"]
-    for method, url, hdrs in (("PUT", "/v2/resources", admin), ("POST", f"/v2/resources/{rid}", admin),
-                              ("PATCH", f"/v2/resources/{rid}", admin),
-                              ("PUT", f"/v2/accounts/{account['_id']}/resources/jobs", headers),
-                              ("PUT", "/v2/api_auth", {}), ("PUT", "/v2/user_auth", {})):
+    for method, url, hdrs in (
+        ("PUT", "/v2/resources", admin),
+        ("POST", f"/v2/resources/{rid}", admin),
+        ("PATCH", f"/v2/resources/{rid}", admin),
+        ("PUT", f"/v2/accounts/{account['_id']}/resources/jobs", headers),
+        ("PUT", "/v2/api_auth", {}),
+        ("PUT", "/v2/user_auth", {}),
+    ):
         resp = await client.request(method, url, json={"data": [1, "x"]}, headers=hdrs)
         body = await resp.json()
         assert resp.status == 400 and body["message"] == "validation error", (method, url, body)

@@ -1,5 +1,6 @@
 """Storage rules against the real server: system_config lookups, design
 documents installed on demand, accounts as Kazoo writes them, hierarchy."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,8 +16,10 @@ from ..kazoo import fixture
 
 async def test_system_config_lookup_order(couch, master):
     category = "test_cfg_" + secrets.token_hex(4)
-    await couch.save_doc("system_config", {"_id": category, "default": {"a": 1, "b": 2, "c": 3},
-                                           "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}})
+    await couch.save_doc(
+        "system_config",
+        {"_id": category, "default": {"a": 1, "b": 2, "c": 3}, "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}},
+    )
     by_node = SystemConfig(couch, "node1@host", zone="zone1")
     assert await by_node.get(category, "a") == 10
     assert await by_node.get(category, "b") == 30
@@ -157,12 +160,18 @@ async def test_hierarchy(client, kazoo):
     child = await kazoo.account(parent=parent)
     grandchild = await kazoo.account(parent=child)
     sibling = await kazoo.account(parent=parent)
-    tokens = {name: await kazoo.token_for(acc) for name, acc in
-              (("parent", parent), ("child", child), ("sibling", sibling))}
+    tokens = {
+        name: await kazoo.token_for(acc) for name, acc in (("parent", parent), ("child", child), ("sibling", sibling))
+    }
     expect = [
-        ("parent", child, 200), ("parent", grandchild, 200), ("parent", parent, 200),
-        ("child", grandchild, 200), ("child", parent, 403), ("child", sibling, 403),
-        ("sibling", child, 403), ("sibling", grandchild, 403),
+        ("parent", child, 200),
+        ("parent", grandchild, 200),
+        ("parent", parent, 200),
+        ("child", grandchild, 200),
+        ("child", parent, 403),
+        ("child", sibling, 403),
+        ("sibling", child, 403),
+        ("sibling", grandchild, 403),
     ]
     for who, target, status in expect:
         resp = await client.get(f"/v2/accounts/{target['_id']}/resources", headers={"X-Auth-Token": tokens[who]})

@@ -5,6 +5,7 @@ install on first start), `setup`, `serve` and one `PUT /v2/api_auth`.
 For speed the venv gets the pinned dependencies from the project venv (a .pth line)
 and the wheel itself with `--no-deps`; the test checks those pins are what is installed.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,28 +30,70 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(work / "dist"), str(REPO)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(work / "dist"),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     wheel = next((work / "dist").glob("kazoo_crossbar-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=600)
-    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True, timeout=600).stdout.strip()
+    purelib = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout.strip()
     Path(purelib, "_project_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     # --force-reinstall: through the .pth, pip sees the project venv's kazoo_crossbar (same version) and
     # would skip the wheel; run from another checkout (a worktree) nothing would then be importable
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-index", "--force-reinstall", str(wheel)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--force-reinstall",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return wheel
 
 
 def test_wheel_ships_the_data_folders_without_node_modules(installed):
     names = zipfile.ZipFile(installed).namelist()
-    for wanted in ("couchdb_views/account/resources.json", "couchdb_views/accounts/accounts.json",
-                   "system_config/crossbar.resources.json", "couchdb_server/server.js",
-                   "couchdb_server/package-lock.json", "kazoo_crossbar/schemas/resources.json",
-                   "kazoo_crossbar/ui/index.html", "kazoo_crossbar/ui/main.js", "kazoo_crossbar/ui/console.css"):
+    for wanted in (
+        "couchdb_views/account/resources.json",
+        "couchdb_views/accounts/accounts.json",
+        "system_config/crossbar.resources.json",
+        "couchdb_server/server.js",
+        "couchdb_server/package-lock.json",
+        "kazoo_crossbar/schemas/resources.json",
+        "kazoo_crossbar/ui/index.html",
+        "kazoo_crossbar/ui/main.js",
+        "kazoo_crossbar/ui/console.css",
+    ):
         assert wanted in names
     shipped_ui = {n.split("/")[-1] for n in names if n.startswith("kazoo_crossbar/ui/")}
     assert shipped_ui == {p.name for p in (REPO / "kazoo_crossbar" / "ui").iterdir() if p.is_file()}
@@ -71,26 +114,47 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
     couch_url = f"http://127.0.0.1:{couch_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAZOO_", "PYTHON"))}
     env.update(KAZOO_CROSSBAR_NODE_DIR=str(tmp_path / "node"), KAZOO_COUCHDB_URL=couch_url)
-    where = subprocess.run([str(venv_bin / "python"), "-c", "import kazoo_crossbar, couchdb_views; "
-                            "print(kazoo_crossbar.__file__, couchdb_views.__file__)"],
-                           cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=600).stdout
+    where = subprocess.run(
+        [
+            str(venv_bin / "python"),
+            "-c",
+            "import kazoo_crossbar, couchdb_views; print(kazoo_crossbar.__file__, couchdb_views.__file__)",
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
     assert str(REPO) not in where and str(installed.parent.parent / "venv") in where
 
     couch_log = open(tmp_path / "couch.log", "wb")
-    couch = subprocess.Popen([str(venv_bin / "kazoo-crossbar"), "couchdb", "--port", str(couch_port),
-                              "--data-dir", "data"], cwd=cwd, env=env, stdout=couch_log, stderr=couch_log)
+    couch = subprocess.Popen(
+        [str(venv_bin / "kazoo-crossbar"), "couchdb", "--port", str(couch_port), "--data-dir", "data"],
+        cwd=cwd,
+        env=env,
+        stdout=couch_log,
+        stderr=couch_log,
+    )
     serve = None
     try:
         wait_for_up(couch_url, couch, timeout_s=600)  # first start: npm ci into the node dir
         assert "installing the embedded CouchDB" in (tmp_path / "couch.log").read_text()
         assert (tmp_path / "node" / "node_modules").is_dir() and (cwd / "data").is_dir()
-        setup = subprocess.run([str(venv_bin / "kazoo-crossbar"), "setup"], cwd=cwd, env=env, capture_output=True,
-                               text=True, timeout=600)
+        setup = subprocess.run(
+            [str(venv_bin / "kazoo-crossbar"), "setup"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
         assert setup.returncode == 0, setup.stderr
         api_key = json.loads(setup.stdout.splitlines()[-1])["api_key"]
         serve_log = open(tmp_path / "serve.log", "wb")
-        serve = subprocess.Popen([str(venv_bin / "kazoo-crossbar"), "serve", "--host", "127.0.0.1",
-                                  "--port", str(api_port)], cwd=cwd, env=env, stdout=serve_log, stderr=serve_log)
+        serve = subprocess.Popen(
+            [str(venv_bin / "kazoo-crossbar"), "serve", "--host", "127.0.0.1", "--port", str(api_port)],
+            cwd=cwd,
+            env=env,
+            stdout=serve_log,
+            stderr=serve_log,
+        )
         body = json.dumps({"data": {"api_key": api_key}}).encode()
         for _ in range(600):
             try:

@@ -1,6 +1,7 @@
 """The storage write path publishes every change event (Kazoo's kzs_publish), on the real broker:
 a recovery claim and the resumed job's number documents, system_config writes, and never a
 design document or a type in `datamgr.change_notice_exclude_types`."""
+
 from __future__ import annotations
 
 import secrets
@@ -9,15 +10,15 @@ from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.storage import names
 
 from ..kazoo import numbers_block
-from .test_bus import Listener, bus_client, listener  # noqa: F401  (fixtures)
 from .test_recovery import stale_job, wait_stored
 
 
-async def test_recovery_claim_and_resumed_numbers_publish(bus_client, listener, couch, kazoo):  # noqa: F811
+async def test_recovery_claim_and_resumed_numbers_publish(bus_client, listener, couch, kazoo):
     account = await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
-    resp = await bus_client.put(f"/v2/accounts/{account['_id']}/resources", headers=headers,
-                                json={"data": {"name": "R", "gateways": []}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources", headers=headers, json={"data": {"name": "R", "gateways": []}}
+    )
     rid = (await resp.json())["data"]["id"]
     nums = numbers_block(2)
     db, job_id = await stale_job(couch, account, rid, nums)
@@ -39,7 +40,7 @@ async def test_recovery_claim_and_resumed_numbers_publish(bus_client, listener, 
     assert len(edits) >= 2
 
 
-async def test_excluded_types_and_design_docs_are_not_published(bus_client, listener, couch):  # noqa: F811
+async def test_excluded_types_and_design_docs_are_not_published(bus_client, listener, couch):
     writes = bus_client.app[SERVICES].writes
     db = names.SYSTEM_CONFIG
     tag = secrets.token_hex(4)
@@ -51,16 +52,19 @@ async def test_excluded_types_and_design_docs_are_not_published(bus_client, list
     assert not [k for _, k, _ in listener.messages if tag in k and "marker" not in k]
 
 
-async def test_system_config_default_write_publishes(bus_client, listener):  # noqa: F811
+async def test_system_config_default_write_publishes(bus_client, listener):
     config = bus_client.app[SERVICES].config
     category = f"test_cat_{secrets.token_hex(4)}"
     assert await config.get(category, "some_key", 42) == 42  # a missing default is written back, as Kazoo
-    (_, _, p), = await listener.wait_for(lambda e, k, p: k == f"doc_created.system_config.config.{category}")
+    ((_, _, p),) = await listener.wait_for(lambda e, k, p: k == f"doc_created.system_config.config.{category}")
     assert p["Type"] == "config" and p["Database"] == "system_config"
 
 
-async def test_delete_by_id_only_if_leaves_a_refused_document_and_publishes_nothing(bus_client, listener,  # noqa: F811
-                                                                                     couch):
+async def test_delete_by_id_only_if_leaves_a_refused_document_and_publishes_nothing(
+    bus_client,
+    listener,
+    couch,
+):
     """The conditional delete `sip_auth` copies use: another account's document is never removed."""
     writes = bus_client.app[SERVICES].writes
     db, tag = names.SYSTEM_CONFIG, secrets.token_hex(4)

@@ -35,8 +35,9 @@ def test_edited_deleted_and_numbers():
 
 
 def test_account_id_from_modb_name():
-    key, payload = messages.doc_change(f"account/6b/71/{AID[4:]}-202611", {"_id": "202611-ab", "pvt_type": "resource_job"},
-                                       "1-x", "n@h")
+    key, payload = messages.doc_change(
+        f"account/6b/71/{AID[4:]}-202611", {"_id": "202611-ab", "pvt_type": "resource_job"}, "1-x", "n@h"
+    )
     assert payload["Account-ID"] == AID and key.startswith(f"doc_created.account%2F6b%2F71%2F{AID[4:]}-202611.")
 
 

@@ -1,5 +1,6 @@
 """Runtime choices of the commands: `serve` on uvloop when installed (else the standard loop);
 the embedded CouchDB with a capped V8 heap."""
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ that runs without throwing on each Kazoo fixture document.
 
 The embedded server is no check here: it answers an empty result for a map that does not compile
 and a null value for a reduce that throws, where CouchDB 3 answers an error."""
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,14 @@ def test_functions_are_es5_and_run_on_kazoo_documents() -> None:
     docs = kazoo_docs()
     assert len(docs) >= 8
     files = [{"path": str(p.relative_to(VIEWS)), "doc": json.loads(p.read_text())} for p in FILES]
-    out = subprocess.run([node, "-e", CHECK_JS, str(acorn)], input=json.dumps({"files": files, "docs": docs}),
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [node, "-e", CHECK_JS, str(acorn)],
+        input=json.dumps({"files": files, "docs": docs}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert json.loads(out.stdout) == []
 
 
@@ -104,16 +111,24 @@ def test_the_check_catches_what_couchdb_would_refuse() -> None:
     node = shutil.which("node")
     assert node
     acorn = ROOT / "couchdb_server" / "node_modules" / "acorn"
-    bad = {"_id": "_design/bad", "views": {
-        "arrow": {"map": "(doc) => emit(doc._id, null)"},
-        "let": {"map": "function (doc) { let x = 1; emit(x, null); }"},
-        "two": {"map": "function (doc) {} function (doc) {}"},
-        "throws": {"map": "function (doc) { emit(doc.nope.nope, null); }"},
-        "reduce": {"map": "function (doc) {}", "reduce": "function (k, v) { return v.map(x => x); }"},
-    }}
-    out = subprocess.run([node, "-e", CHECK_JS, str(acorn)],
-                         input=json.dumps({"files": [{"path": "bad.json", "doc": bad}], "docs": [{"_id": "d"}]}),
-                         capture_output=True, text=True, check=True, timeout=120)
+    bad = {
+        "_id": "_design/bad",
+        "views": {
+            "arrow": {"map": "(doc) => emit(doc._id, null)"},
+            "let": {"map": "function (doc) { let x = 1; emit(x, null); }"},
+            "two": {"map": "function (doc) {} function (doc) {}"},
+            "throws": {"map": "function (doc) { emit(doc.nope.nope, null); }"},
+            "reduce": {"map": "function (doc) {}", "reduce": "function (k, v) { return v.map(x => x); }"},
+        },
+    }
+    out = subprocess.run(
+        [node, "-e", CHECK_JS, str(acorn)],
+        input=json.dumps({"files": [{"path": "bad.json", "doc": bad}], "docs": [{"_id": "d"}]}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     problems = json.loads(out.stdout)
     for name in ("arrow map", "let map", "two map", "throws", "reduce reduce"):
         assert any(f"bad.json {name}" in p for p in problems), (name, problems)
@@ -121,8 +136,10 @@ def test_the_check_catches_what_couchdb_would_refuse() -> None:
 
 def test_shared_design_docs_are_the_same_file() -> None:
     """One definition per design doc installed into several classes (as Kazoo registers it once)."""
-    same = [("offnet/resources.json", "sip_auth/resources.json"),
-            ("modb/maintenance.json", "numbers/maintenance.json"),
-            ("modb/maintenance.json", "account/maintenance.json")]
+    same = [
+        ("offnet/resources.json", "sip_auth/resources.json"),
+        ("modb/maintenance.json", "numbers/maintenance.json"),
+        ("modb/maintenance.json", "account/maintenance.json"),
+    ]
     for a, b in same:
         assert (VIEWS / a).read_text() == (VIEWS / b).read_text(), (a, b)

@@ -1,5 +1,6 @@
 """The worker pool's slots (jobs/pool.FairSlots): a freed slot goes to the waiting account with
 the fewest running jobs, arrival order among equals; a cancelled waiter loses nothing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,6 +38,7 @@ async def test_a_freed_slot_goes_to_the_account_with_fewest_running_jobs():
     slots.release("A")
     await asyncio.gather(*tasks)
     assert order == ["B", "C", "A", "A", "A"] and dict(slots.held) == {"A": 2}
+
 
 async def test_a_cancelled_waiter_gives_its_place_and_slot_back():
     slots, order = FairSlots(1), []

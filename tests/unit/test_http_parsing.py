@@ -21,7 +21,7 @@ def test_envelope_keys_are_normalised():
 
 
 def test_form_content_type_with_json_body():
-    env, data = body.parse_envelope(b'{"data":{"x":"y"}}', "application/x-www-form-urlencoded")
+    _env, data = body.parse_envelope(b'{"data":{"x":"y"}}', "application/x-www-form-urlencoded")
     assert data == {"x": "y"}
 
 
@@ -35,11 +35,14 @@ def test_other_content_types_are_files():
     assert body.parse_envelope(b"hello", "text/plain") == ({}, {})
 
 
-@pytest.mark.parametrize("raw,message", [
-    (b"{bad", "invalid_json around 2"),
-    (b"[1,2]", "All JSON must be valid"),
-    (b"\xff\xfe", "invalid_string around 1"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b"{bad", "invalid_json around 2"),
+        (b"[1,2]", "All JSON must be valid"),
+        (b"\xff\xfe", "invalid_string around 1"),
+    ],
+)
 def test_invalid_json(raw, message):
     with pytest.raises(ApiError) as exc:
         body.parse_envelope(raw, "application/json")
@@ -69,36 +72,49 @@ def test_nouns():
     assert split_nouns(["nope", "resources"], known) is None
 
 
-DOC = {"name": "Carrier", "enabled": True, "weight_cost": 50, "flags": [], "gateways": [{"server": "a"}],
-       "pvt_created": 100, "pvt_modified": 200, "nested": {"k": "v"}}
+DOC = {
+    "name": "Carrier",
+    "enabled": True,
+    "weight_cost": 50,
+    "flags": [],
+    "gateways": [{"server": "a"}],
+    "pvt_created": 100,
+    "pvt_modified": 200,
+    "nested": {"k": "v"},
+}
 
 
-@pytest.mark.parametrize("filters,expected", [
-    ({"filter_name": "Carrier"}, True),
-    ({"filter_name": "Other"}, False),
-    ({"filter_name": '["Other","Carrier"]'}, True),
-    ({"filter_enabled": "true"}, True),
-    ({"filter_weight_cost": "50"}, True),
-    ({"filter_not_name": "Carrier"}, False),
-    ({"filter_not_missing": "x"}, True),
-    ({"filter_nested.k": "v"}, True),
-    ({"has_key": "nested.k"}, True),
-    ({"has_key": "nope"}, False),
-    ({"key_missing": "nope"}, True),
-    ({"has_value": "flags"}, False),
-    ({"value_missing": "flags"}, True),
-    ({"created_from": "100", "created_to": "100"}, True),
-    ({"created_from": "101"}, False),
-    ({"modified_to": "199"}, False),
-    ({"modified_from": "abc"}, False),
-])
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        ({"filter_name": "Carrier"}, True),
+        ({"filter_name": "Other"}, False),
+        ({"filter_name": '["Other","Carrier"]'}, True),
+        ({"filter_enabled": "true"}, True),
+        ({"filter_weight_cost": "50"}, True),
+        ({"filter_not_name": "Carrier"}, False),
+        ({"filter_not_missing": "x"}, True),
+        ({"filter_nested.k": "v"}, True),
+        ({"has_key": "nested.k"}, True),
+        ({"has_key": "nope"}, False),
+        ({"key_missing": "nope"}, True),
+        ({"has_value": "flags"}, False),
+        ({"value_missing": "flags"}, True),
+        ({"created_from": "100", "created_to": "100"}, True),
+        ({"created_from": "101"}, False),
+        ({"modified_to": "199"}, False),
+        ({"modified_from": "abc"}, False),
+    ],
+)
 def test_filters(filters, expected):
     assert listing.matches(DOC, filters) is expected
 
 
 def test_filters_of_ignores_other_params():
-    assert listing.filters_of({"_": "1", "page_size": "5", "filter_x": "1", "has_key": "a"}) == \
-        {"filter_x": "1", "has_key": "a"}
+    assert listing.filters_of({"_": "1", "page_size": "5", "filter_x": "1", "has_key": "a"}) == {
+        "filter_x": "1",
+        "has_key": "a",
+    }
 
 
 @pytest.mark.parametrize("depth", [65, 100_000])

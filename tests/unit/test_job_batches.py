@@ -1,5 +1,6 @@
 """Batch documents of a running job (jobs/store.py): the grouped success entries give back the
 job's encoded entries byte for byte, and merged results keep every batch's entries."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ def entries(numbers: list[str], now: int) -> dict[str, str]:
 
 
 def test_pack_groups_entries_that_differ_only_by_id_and_unpacks_byte_for_byte():
-    success = {**entries(["+14155550100", "+14155550101"], 63_900_000_000),
-               **entries(["+14155550102"], 63_900_000_007)}  # another timestamp: a group of its own
+    success = {
+        **entries(["+14155550100", "+14155550101"], 63_900_000_000),
+        **entries(["+14155550102"], 63_900_000_007),
+    }  # another timestamp: a group of its own
     success["+14155550103"] = enc({"resource_id": "rid", "id": "+14155550103"})  # id not first: kept as is
     success["+14155550104"] = enc({"id": "+14155550104"})  # nothing but the id: kept as is
     success["+14155550105"] = enc({"id": "+14155550105", "name": "caf\u00e9 \u2603"})  # non-ASCII survives
@@ -58,5 +61,8 @@ def test_results_of_several_batches_are_merged():
     second = {"success": {"+3": {"id": "+3"}}, "errors": {"y": {"code": 409}}}
     success, errors = store.batch_results([first, second])
     assert {k: json.loads(v) for k, v in success.items()} == {
-        "+1": {"id": "+1", "state": "reserved"}, "+2": {"id": "+2", "state": "reserved"}, "+3": {"id": "+3"}}
+        "+1": {"id": "+1", "state": "reserved"},
+        "+2": {"id": "+2", "state": "reserved"},
+        "+3": {"id": "+3"},
+    }
     assert {k: json.loads(v) for k, v in errors.items()} == {"x": 1, "y": {"code": 409}}

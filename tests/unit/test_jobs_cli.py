@@ -1,7 +1,6 @@
-import pytest
-
 import io
 
+import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
@@ -53,10 +52,18 @@ def test_options_before_or_after_the_action():
 
 def test_failures_csv():
     out = io.StringIO()
-    write_failures(out, [{"number": "+12223334444", "reason": "number_exists", "message": "a, \"quoted\" one"},
-                         {"number": "12", "reason": "not_reconcilable", "message": ""}])
-    assert out.getvalue().splitlines() == ["number,reason,message", '+12223334444,number_exists,"a, ""quoted"" one"',
-                                           "12,not_reconcilable,"]
+    write_failures(
+        out,
+        [
+            {"number": "+12223334444", "reason": "number_exists", "message": 'a, "quoted" one'},
+            {"number": "12", "reason": "not_reconcilable", "message": ""},
+        ],
+    )
+    assert out.getvalue().splitlines() == [
+        "number,reason,message",
+        '+12223334444,number_exists,"a, ""quoted"" one"',
+        "12,not_reconcilable,",
+    ]
 
 
 def test_plain_progress_lines_when_not_a_terminal():
@@ -66,9 +73,11 @@ def test_plain_progress_lines_when_not_a_terminal():
         progress.update(done, failed)
     progress.close()
     assert progress.bar is None
-    assert stream.getvalue().splitlines() == ["progress: 0/30 numbers done, 0 failed",
-                                              "progress: 10/30 numbers done, 1 failed",
-                                              "progress: 30/30 numbers done, 2 failed"]
+    assert stream.getvalue().splitlines() == [
+        "progress: 0/30 numbers done, 0 failed",
+        "progress: 10/30 numbers done, 1 failed",
+        "progress: 30/30 numbers done, 2 failed",
+    ]
 
 
 async def test_transient_errors_are_retried_then_reported():

@@ -1,5 +1,6 @@
 """The import layers of docs/architecture.md hold: no module imports one of a higher layer or of
 another folder on its own layer, and there is no import cycle."""
+
 from __future__ import annotations
 
 import ast
@@ -32,7 +33,7 @@ def imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -41,8 +42,7 @@ def imports(path: Path) -> set[str]:
             for alias in node.names:
                 candidate = f"{target}.{alias.name}"
                 as_file = ROOT / (candidate.replace(".", "/") + ".py")
-                found.add(candidate if as_file.exists() or (ROOT / candidate.replace(".", "/")).is_dir()
-                          else target)
+                found.add(candidate if as_file.exists() or (ROOT / candidate.replace(".", "/")).is_dir() else target)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "kazoo_crossbar")
     found.discard(name)
@@ -106,8 +106,12 @@ def test_the_checker_sees_upward_and_sideways_imports():
     layers = layer_order()
     assert layers["http"] > layers["storage"] > layers["config"] and layers["bus"] == layers["auth"]
     assert "kazoo_crossbar.storage.couch" in imports(PACKAGE / "storage" / "writes.py")
-    fake = {"kazoo_crossbar.storage.x": {"kazoo_crossbar.http.errors"},
-            "kazoo_crossbar.bus.y": {"kazoo_crossbar.auth.keys"},
-            "kazoo_crossbar.http.z": {"kazoo_crossbar.storage.couch", "kazoo_crossbar.http.errors"}}
-    assert violations(fake, layers) == ["kazoo_crossbar.bus.y imports kazoo_crossbar.auth.keys",
-                                        "kazoo_crossbar.storage.x imports kazoo_crossbar.http.errors"]
+    fake = {
+        "kazoo_crossbar.storage.x": {"kazoo_crossbar.http.errors"},
+        "kazoo_crossbar.bus.y": {"kazoo_crossbar.auth.keys"},
+        "kazoo_crossbar.http.z": {"kazoo_crossbar.storage.couch", "kazoo_crossbar.http.errors"},
+    }
+    assert violations(fake, layers) == [
+        "kazoo_crossbar.bus.y imports kazoo_crossbar.auth.keys",
+        "kazoo_crossbar.storage.x imports kazoo_crossbar.http.errors",
+    ]

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -37,12 +37,12 @@ def test_modb_names():
     assert names.modb_month(f"{AID}-202412") == (2024, 12)
     assert names.modb_month(names.account_db(AID)) is None
     assert names.account_id(names.encode(modb)) == AID
-    assert names.current_modb(AID, datetime(2026, 1, 31, 23, 59, tzinfo=timezone.utc)).endswith("-202601")
+    assert names.current_modb(AID, datetime(2026, 1, 31, 23, 59, tzinfo=UTC)).endswith("-202601")
 
 
 def test_months_between_crosses_years():
-    start = datetime(2025, 11, 15, tzinfo=timezone.utc)
-    end = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 11, 15, tzinfo=UTC)
+    end = datetime(2026, 2, 1, tzinfo=UTC)
     assert names.months_between(start, end) == [(2025, 11), (2025, 12), (2026, 1), (2026, 2)]
 
 
@@ -64,7 +64,7 @@ def test_classify():
 
 def test_gregorian():
     assert names.unix_to_gregorian(0) == 62167219200
-    assert names.gregorian_to_datetime(62167219200) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert names.gregorian_to_datetime(62167219200) == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_trial_expired_is_kzd_accounts_is_expired():

@@ -1,5 +1,6 @@
 """kazoo_number_manager's rules as pure functions (jobs/numbers.py) and the job runner's
 per-number decision (jobs/runner.decide), without CouchDB."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,19 @@ RULES = knm.Rules.from_config(None, None)
 ACCOUNT, PARENT, OTHER = "a" * 32, "b" * 32, "c" * 32
 
 
-@pytest.mark.parametrize("entry, e164", [
-    ("4158867900", "+14158867900"), ("14158867900", "+14158867900"), ("+14158867900", "+14158867900"),
-    ("011442079460000", "+442079460000"), ("00442079460000", "+442079460000"), ("442079460000", "+442079460000"),
-    ("+4420", "+4420"), ("12", "12"),
-])
+@pytest.mark.parametrize(
+    "entry, e164",
+    [
+        ("4158867900", "+14158867900"),
+        ("14158867900", "+14158867900"),
+        ("+14158867900", "+14158867900"),
+        ("011442079460000", "+442079460000"),
+        ("00442079460000", "+442079460000"),
+        ("442079460000", "+442079460000"),
+        ("+4420", "+4420"),
+        ("12", "12"),
+    ],
+)
 def test_normalize_with_kazoo_default_converters(entry, e164):
     assert knm.normalize(entry, RULES) == e164
 
@@ -30,19 +39,28 @@ def test_custom_converters_and_reconcile_regex():
     assert knm.normalize("4158867900", fallback) == "+14158867900"
 
 
-@pytest.mark.parametrize("e164, ok", [("+14158867900", True), ("+442079460000", True), ("+1415", False),
-                                      ("+0123456789", False), ("abc", False)])
+@pytest.mark.parametrize(
+    "e164, ok",
+    [("+14158867900", True), ("+442079460000", True), ("+1415", False), ("+0123456789", False), ("abc", False)],
+)
 def test_reconcilable(e164, ok):
     assert knm.is_reconcilable(e164, RULES) is ok
 
 
 def test_errors_have_kazoo_shape():
-    assert knm.number_exists("+1") == {"code": 409, "error": "number_exists", "cause": "+1",
-                                       "message": "number +1 already exists"}
+    assert knm.number_exists("+1") == {
+        "code": 409,
+        "error": "number_exists",
+        "cause": "+1",
+        "message": "number +1 already exists",
+    }
     assert list(knm.forbidden()) == ["code", "error", "cause", "message"]
     assert knm.invalid_state_transition("+1", "in_service") == {
-        "code": 400, "error": "invalid_state_transition", "cause": "from in_service to reserved",
-        "message": "invalid state transition"}  # knm_errors:to_json/3
+        "code": 400,
+        "error": "invalid_state_transition",
+        "cause": "from in_service to reserved",
+        "message": "invalid state transition",
+    }  # knm_errors:to_json/3
     assert knm.invalid_state_transition("+1", None)["cause"] == "from (nothing) to reserved"
     assert "cause" not in knm.error(500, "x", "y")
 
@@ -63,19 +81,38 @@ def test_number_doc_new_and_taken_over():
     assert new["pvt_state"] == "reserved" and new["pvt_assigned_to"] == ACCOUNT and new["pvt_created"] == 100
     assert new["pvt_features"] == {"local": {}} and "_rev" not in new and new["pvt_reserve_history"] == [ACCOUNT]
     stored = {"_rev": "3-x", "pvt_created": 5, "pvt_reserve_history": [OTHER], "pvt_ported_in": True}
-    taken = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.OTHER, 100, existing=stored,
-                           carrier={"opaque": {"k": 1}, "locality": {"city": "SF"}})
+    taken = knm.number_doc(
+        "+14158867900",
+        ACCOUNT,
+        "r1",
+        knm.OTHER,
+        100,
+        existing=stored,
+        carrier={"opaque": {"k": 1}, "locality": {"city": "SF"}},
+    )
     assert taken["_rev"] == "3-x" and taken["pvt_created"] == 5 and taken["pvt_ported_in"] is True
     assert taken["pvt_reserve_history"] == [ACCOUNT, OTHER]
     assert taken["pvt_carrier_data"] == {"k": 1} and taken["pvt_features"] == {"locality": {"city": "SF"}}
 
 
 def test_taking_over_keeps_what_from_json_keeps():
-    stored = {"_id": "+14158867900", "_rev": "4-z", "pvt_state": "available", "pvt_assigned_to": OTHER,
-              "pvt_carrier_data": {"order": 1}, "pvt_region": "r", "pvt_features": {"e911": {"zip": "1"}},
-              "pvt_features_allowed": ["cnam"], "pvt_features_denied": ["port"], "pvt_used_by": "callflow",
-              "cnam": {"display_name": "X"}, "resource_id": "old", "used_by": "callflow", "id": "+1",
-              "pvt_vsn": "9"}
+    stored = {
+        "_id": "+14158867900",
+        "_rev": "4-z",
+        "pvt_state": "available",
+        "pvt_assigned_to": OTHER,
+        "pvt_carrier_data": {"order": 1},
+        "pvt_region": "r",
+        "pvt_features": {"e911": {"zip": "1"}},
+        "pvt_features_allowed": ["cnam"],
+        "pvt_features_denied": ["port"],
+        "pvt_used_by": "callflow",
+        "cnam": {"display_name": "X"},
+        "resource_id": "old",
+        "used_by": "callflow",
+        "id": "+1",
+        "pvt_vsn": "9",
+    }
     doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, existing=stored, job_id="j")
     assert doc["resource_id"] == "r1" and doc["cnam"] == {"display_name": "X"}
     assert doc["pvt_carrier_data"] == {"order": 1} and doc["pvt_region"] == "r"
@@ -85,8 +122,14 @@ def test_taking_over_keeps_what_from_json_keeps():
     for gone in ("used_by", "id", "pvt_used_by", "pvt_vsn"):
         assert gone not in doc
     # a number that was assigned to nobody keeps its previous owner
-    again = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100,
-                           existing={"pvt_previously_assigned_to": PARENT, "pvt_state": "available"})
+    again = knm.number_doc(
+        "+14158867900",
+        ACCOUNT,
+        "r1",
+        knm.LOCAL,
+        100,
+        existing={"pvt_previously_assigned_to": PARENT, "pvt_state": "available"},
+    )
     assert again["pvt_previously_assigned_to"] == PARENT
 
 
@@ -103,8 +146,15 @@ def test_success_entry_and_is_ours():
     assert not knm.is_ours({**mine, "pvt_deleted": True}, ACCOUNT, "r1", "job-1")
 
 
-PLAN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, {"_id": ACCOUNT}, {"_id": ACCOUNT, "pvt_superduper_admin": True},
-            job_id="202601-00000000000000aa")
+PLAN = Plan(
+    ACCOUNT,
+    "r1",
+    knm.LOCAL,
+    RULES,
+    {"_id": ACCOUNT},
+    {"_id": ACCOUNT, "pvt_superduper_admin": True},
+    job_id="202601-00000000000000aa",
+)
 N = "+14158867900"
 
 
@@ -120,13 +170,18 @@ def test_decide_resumed_number_of_this_job_is_a_success_not_a_rewrite():
     # same account and resource, but another job's write (or Kazoo's): it exists
     other_job = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id="202601-00000000000000bb")
     assert decide(PLAN, N, other_job, 100) == ("error", knm.number_exists(N))
-    assert decide(PLAN, N, {k: v for k, v in ours.items() if k != "pvt_job_id"}, 100) == \
-        ("error", knm.number_exists(N))
+    assert decide(PLAN, N, {k: v for k, v in ours.items() if k != "pvt_job_id"}, 100) == ("error", knm.number_exists(N))
 
 
-@pytest.mark.parametrize("state, expected", [("in_service", "number_exists"), ("reserved", "number_exists"),
-                                             ("aging", "invalid_state_transition"),
-                                             ("port_in", "invalid_state_transition")])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("in_service", "number_exists"),
+        ("reserved", "number_exists"),
+        ("aging", "invalid_state_transition"),
+        ("port_in", "invalid_state_transition"),
+    ],
+)
 def test_decide_blocking_states(state, expected):
     verdict, error = decide(PLAN, N, {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}, 100)
     assert verdict == "error" and error["error"] == expected
@@ -149,8 +204,11 @@ NOT_ADMIN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, CHILD, CALLER, job_id="202601-
 def test_decide_number_of_another_hierarchy_is_forbidden(state):
     stored = {"_id": N, "pvt_state": state, "pvt_assigned_to": OTHER}
     assert decide(NOT_ADMIN, N, stored, 100, {"_id": OTHER, "pvt_tree": []}) == ("error", knm.unauthorized())
-    assert knm.unauthorized() == {"code": 403, "error": "forbidden",
-                                  "message": "requestor is unauthorized to perform operation"}
+    assert knm.unauthorized() == {
+        "code": 403,
+        "error": "forbidden",
+        "message": "requestor is unauthorized to perform operation",
+    }
     # unknown owner account: still not ours to see
     assert decide(NOT_ADMIN, N, stored, 100, None) == ("error", knm.unauthorized())
     # a super-duper admin sees it and gets Kazoo's state answer
@@ -166,8 +224,10 @@ def test_handle_fetch_lets_the_hierarchy_see_its_numbers():
     # reserved by a parent of the caller (is_reserved_from_parent); in_service by the parent is not
     reserved = {"_id": N, "pvt_state": "reserved", "pvt_assigned_to": PARENT}
     assert decide(NOT_ADMIN, N, reserved, 100, {"_id": PARENT})[1]["error"] == "number_exists"
-    assert decide(NOT_ADMIN, N, {**reserved, "pvt_state": "in_service"}, 100, {"_id": PARENT}) == \
-        ("error", knm.unauthorized())
+    assert decide(NOT_ADMIN, N, {**reserved, "pvt_state": "in_service"}, 100, {"_id": PARENT}) == (
+        "error",
+        knm.unauthorized(),
+    )
     # available numbers and numbers assigned to nobody are visible
     assert decide(NOT_ADMIN, N, {"_id": N, "pvt_state": "available", "pvt_assigned_to": OTHER}, 100)[0] == "write"
     assert decide(NOT_ADMIN, N, in_service, 100)[1]["error"] == "number_exists"
@@ -175,8 +235,12 @@ def test_handle_fetch_lets_the_hierarchy_see_its_numbers():
 
 def test_decide_porting_only_blocks_new_numbers():
     assert decide(PLAN, N, None, 100, porting=True) == ("error", knm.number_is_porting(N))
-    assert knm.number_is_porting(N) == {"code": 400, "error": "number_is_porting", "cause": N,
-                                        "message": f"number {N} is porting"}
+    assert knm.number_is_porting(N) == {
+        "code": 400,
+        "error": "number_is_porting",
+        "cause": N,
+        "message": f"number {N} is porting",
+    }
     # an existing number goes the existing-number way (knm_number:ensure_can_load_to_create)
     available = {"_id": N, "pvt_state": "available"}
     assert decide(PLAN, N, available, 100, porting=True)[0] == "write"

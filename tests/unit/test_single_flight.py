@@ -1,6 +1,7 @@
 """TTLCache.get_or_load is single-flight: concurrent misses for one key do one load. The account,
 system_config and token caches use it, so a burst of requests naming one account reads its
 document from CouchDB once (checked against the real CouchDB, reads counted)."""
+
 from __future__ import annotations
 
 import asyncio

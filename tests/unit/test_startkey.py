@@ -17,8 +17,9 @@ def test_kazoo_vectors(key, encoded):
     assert startkey.decode(encoded) == key
 
 
-@pytest.mark.parametrize("key", [[1, 2, 255], -5, 300, 2**40, -(2**40), 1.5, True, None, "é€",
-                                 {"a": [False, None]}, [], [[1], "x"]])
+@pytest.mark.parametrize(
+    "key", [[1, 2, 255], -5, 300, 2**40, -(2**40), 1.5, True, None, "é€", {"a": [False, None]}, [], [[1], "x"]]
+)
 def test_round_trip(key):
     assert startkey.decode(startkey.encode(key)) == key
 
@@ -29,6 +30,7 @@ def test_small_int_list_is_string_ext():
 
 def test_atoms_use_atom_ext():
     import base64
+
     raw = base64.urlsafe_b64decode(startkey.encode(True) + "==")
     assert raw == b"\x83d\x00\x04true"
 

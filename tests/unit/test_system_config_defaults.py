@@ -1,5 +1,6 @@
 """Every default `setup` writes into system_config is the value Kazoo 4.3 uses when the key is
 missing (tests/fixtures/kazoo/system_config_defaults.json, read from Kazoo's source)."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,15 +36,22 @@ def test_every_shipped_default_is_kazoos(category, key):
 
 def test_code_defaults_match_kazoo():
     """What the service uses when the key is missing is Kazoo's value too."""
-    assert knm.DEFAULT_CONVERTERS == KAZOO["number_manager"]["e164_converters"]["value"]
-    assert knm.DEFAULT_RECONCILE == KAZOO["number_manager"]["reconcile_regex"]["value"]
+    assert KAZOO["number_manager"]["e164_converters"]["value"] == knm.DEFAULT_CONVERTERS
+    assert KAZOO["number_manager"]["reconcile_regex"]["value"] == knm.DEFAULT_RECONCILE
 
 
-@pytest.mark.parametrize("entry,e164", [("0114420123456", "+4420123456"), ("004420123456", "+4420123456"),
-                                         ("2125551234", "+12125551234"), ("12125551234", "+12125551234"),
-                                         ("+12125551234", "+12125551234"),
-                                         ("0111234", "0111234"),  # fewer than 5 digits after 011: not converted
-                                         ("001234", "001234")])
+@pytest.mark.parametrize(
+    "entry,e164",
+    [
+        ("0114420123456", "+4420123456"),
+        ("004420123456", "+4420123456"),
+        ("2125551234", "+12125551234"),
+        ("12125551234", "+12125551234"),
+        ("+12125551234", "+12125551234"),
+        ("0111234", "0111234"),  # fewer than 5 digits after 011: not converted
+        ("001234", "001234"),
+    ],
+)
 def test_kazoo_converters_normalise_as_kazoo(entry, e164):
     rules = knm.Rules.from_config(SHIPPED["number_manager"]["default"]["e164_converters"], None)
     assert knm.normalize(entry, rules) == e164

@@ -1,5 +1,6 @@
 """The job's view warmer: one refresh per database at a time, batches that land meanwhile
 covered by one more refresh, failures swallowed, nothing left running after `settle`."""
+
 from __future__ import annotations
 
 import asyncio
