@@ -63,21 +63,29 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from .bus.amqp import BrokerUnavailable, publisher
     from .storage.bootstrap import setup
 
     settings = _settings(args)
     log.configure(settings.log_format)
-    try:
-        result = asyncio.run(
-            setup(
+
+    async def run() -> dict[str, Any]:
+        # with a broker, setup's writes publish their change events like the service's
+        async with publisher(settings.amqp_url, settings.node_name) as bus:
+            return await setup(
                 settings.couchdb_url,
                 settings.node_name,
+                events=bus,
                 wait_s=args.wait,
                 master_account_name=args.master_account_name,
                 admin_username=args.admin_username,
                 admin_password=args.admin_password,
             )
-        )
+
+    try:
+        result = asyncio.run(run())
+    except BrokerUnavailable as exc:
+        raise CliError(f"{exc}; start it or fix --amqp-url / KAZOO_AMQP_URL") from None
     except TimeoutError:
         raise CliError(
             f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
@@ -161,6 +169,7 @@ def parser() -> Parser:
         help="its password, set even when the user exists (default: generated for a new user and printed)",
     )
     s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
+    s.add_argument("--amqp-url", help="env KAZOO_AMQP_URL: publish the change events of setup's writes")
     s.set_defaults(func=cmd_setup)
 
     s = command("serve", help="serve the API")

@@ -66,9 +66,9 @@ def make_services(settings: Settings) -> Services:
         else NullBus()
     )
     writes = Writes(couch, bus, doc_cache, node, settings.zone)
-    config = SystemConfig(couch, node, settings.zone, writes=writes)
+    config = SystemConfig(writes)
     accounts = Accounts(couch)
-    keys = KeyStore(couch, config, node, writes=writes)
+    keys = KeyStore(config, writes)
     runner = JobRunner(writes, config, accounts, node, metrics)
     jobs = JobService(writes, bus, WorkerPool(runner, metrics=metrics), node)
     return Services(
@@ -78,7 +78,7 @@ def make_services(settings: Settings) -> Services:
         config=config,
         accounts=accounts,
         keys=keys,
-        tokens=Tokens(couch, config, keys, writes),
+        tokens=Tokens(config, keys, writes),
         bus=bus,
         jobs=jobs,
         recovery=Recovery(couch, config, jobs, metrics),

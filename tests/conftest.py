@@ -97,10 +97,14 @@ async def couch(couchdb_url: str) -> AsyncIterator[CouchClient]:
 
 @pytest.fixture(scope="session")
 async def master(couchdb_url: str, couch: CouchClient) -> dict:
-    """`setup` once: system databases, views, config, the master account and its admin."""
+    """`setup` once: system databases, views, config, the master account and its admin. Its writes
+    publish in the test run's virtual host, as `setup --amqp-url` does (the session validator
+    checks those messages too)."""
+    from kazoo_crossbar.bus.amqp import publisher
     from kazoo_crossbar.storage.bootstrap import setup
 
-    created = await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
+    async with publisher(broker.amqp_url(), NODE) as bus:
+        created = await setup(couchdb_url, NODE, events=bus, admin_username="admin", admin_password="s3cret-pass")
     # The shared test server logs in far more often than Kazoo's 100-token buckets allow; only
     # its node gets roomy buckets (tests/hostile/test_rate_limit.py runs another node name).
     await couch.save_doc(

@@ -64,8 +64,10 @@ class KazooData:
 
     async def plain_account(self, name: str = "Plain", **kw: Any) -> dict:
         """An account made the way `kazoo-crossbar accounts create` makes it (under the master)."""
+        from kazoo_crossbar.app import SERVICES
+
         parent = await provision.get_account(self.couch, self.master["master_account_id"])
-        return await provision.create_account(self.couch, name, parent=parent, **kw)
+        return await provision.create_account(self.client.app[SERVICES].writes, name, parent=parent, **kw)
 
     async def user(self, account: dict, username: str, password: str, **extra: Any) -> dict:
         doc = fixture("account-db.user-doc.json")

@@ -21,7 +21,7 @@ import jwt
 
 from ..storage import names
 from ..storage.cache import TTLCache
-from ..storage.couch import Conflict, CouchClient
+from ..storage.couch import Conflict
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
 from .keys import KeyStore
@@ -52,9 +52,9 @@ def b64url_decode(value: str) -> bytes:
 
 
 class Tokens:
-    def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore, writes: Writes | None = None):
-        self.couch, self.config, self.keys = couch, config, keys
-        self.writes = writes or Writes(couch)
+    def __init__(self, config: SystemConfig, keys: KeyStore, writes: Writes):
+        self.config, self.keys, self.writes = config, keys, writes
+        self.couch = writes.couch
         self._secrets: TTLCache[str] = TTLCache(10.0)
         # Verified tokens, for as long as an identity secret stays cached: the RSA check and
         # JWT parsing are most of a request's own cost (see docs/benchmarks.md).

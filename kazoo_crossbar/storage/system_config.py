@@ -22,11 +22,12 @@ _MISSING = object()
 
 
 class SystemConfig:
-    def __init__(
-        self, couch: CouchClient, node: str, zone: str = "local", ttl_s: float = 5.0, writes: Writes | None = None
-    ):
-        self.couch, self.node, self.zone = couch, node, zone
-        self.writes = writes or Writes(couch, node=node, zone=zone)
+    """Reads with the node and zone of `writes`, which writes missing defaults back."""
+
+    def __init__(self, writes: Writes, ttl_s: float = 5.0):
+        self.writes = writes
+        self.couch: CouchClient = writes.couch
+        self.node, self.zone = writes.node, writes.zone
         self._cache: TTLCache[dict] = TTLCache(ttl_s)
 
     async def category(self, category: str) -> dict | None:

@@ -199,10 +199,13 @@ async def test_two_nodes_creating_the_signing_key_agree(couch, master):
     import secrets as _secrets
 
     from kazoo_crossbar.auth.keys import KeyStore
+    from kazoo_crossbar.bus.base import NullBus
     from kazoo_crossbar.storage.system_config import SystemConfig
+    from kazoo_crossbar.storage.writes import Writes
 
     kid = _secrets.token_hex(16)
-    stores = [KeyStore(couch, SystemConfig(couch, f"n{i}@h"), f"n{i}@h") for i in range(3)]
+    writes = [Writes(couch, NullBus(), node=f"n{i}@h") for i in range(3)]
+    stores = [KeyStore(SystemConfig(w), w) for w in writes]
     keys = await asyncio.gather(*(s.private_key(kid, create=True) for s in stores))
     numbers = {k.private_numbers().d for k in keys}
     assert len(numbers) == 1

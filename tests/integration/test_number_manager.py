@@ -435,6 +435,7 @@ async def test_services_update_skips_what_is_not_there(client, couch, kazoo, ten
 async def test_services_update_failure_is_logged_not_raised(couch, kazoo, tenant):
     """CouchDB gone between the numbers' save and the services update: the job goes on (the
     numbers are saved; the next recount, ours or Kazoo's, catches up)."""
+    from kazoo_crossbar.bus.base import NullBus
     from kazoo_crossbar.jobs.service_quantities import ServiceQuantities
     from kazoo_crossbar.storage.couch import CouchClient
     from kazoo_crossbar.storage.system_config import SystemConfig
@@ -444,9 +445,9 @@ async def test_services_update_failure_is_logged_not_raised(couch, kazoo, tenant
 
     gone = CouchClient(f"http://127.0.0.1:{free_port()}", timeout_s=2, connect_timeout_s=1)
     try:
-        writes = Writes(gone)
+        writes = Writes(gone, NullBus(), node="n@test")
         with structlog.testing.capture_logs() as logs:
-            await ServiceQuantities(writes, SystemConfig(gone, "n@test", writes=writes)).commit([tenant[0]["_id"]])
+            await ServiceQuantities(writes, SystemConfig(writes)).commit([tenant[0]["_id"]])
     finally:
         await gone.close()
     assert [entry["account_id"] for entry in logs if entry["event"] == "services_update_failed"] == [tenant[0]["_id"]]

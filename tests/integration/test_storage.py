@@ -7,9 +7,11 @@ import secrets
 
 import pytest
 
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 from kazoo_crossbar.storage.system_config import SystemConfig
+from kazoo_crossbar.storage.writes import Writes
 
 from ..kazoo import fixture
 
@@ -20,17 +22,17 @@ async def test_system_config_lookup_order(couch, master):
         "system_config",
         {"_id": category, "default": {"a": 1, "b": 2, "c": 3}, "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}},
     )
-    by_node = SystemConfig(couch, "node1@host", zone="zone1")
+    by_node = SystemConfig(Writes(couch, NullBus(), node="node1@host", zone="zone1"))
     assert await by_node.get(category, "a") == 10
     assert await by_node.get(category, "b") == 30
     assert await by_node.get(category, "c") == 3
-    other = SystemConfig(couch, "node2@host")
+    other = SystemConfig(Writes(couch, NullBus(), node="node2@host"))
     assert await other.get(category, "a") == 1
 
 
 async def test_system_config_writes_missing_defaults(couch, master):
     category = "test_cfg_" + secrets.token_hex(4)
-    cfg = SystemConfig(couch, "n@h")
+    cfg = SystemConfig(Writes(couch, NullBus(), node="n@h"))
     assert await cfg.get(category, "x", 42) == 42  # the category doc did not exist
     doc = await couch.get_doc("system_config", category)
     assert doc["default"] == {"x": 42} and doc["pvt_type"] == "config"
@@ -49,7 +51,7 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     assert doc["default"]["job_recover_threshold_s"] == 3600
     doc["default"]["job_recover_timeout_s"] = 60
     await couch.save_doc("system_config", doc)
-    again = await setup(couchdb_url, "n@h")
+    again = await setup(couchdb_url, "n@h", events=NullBus())
     assert again["master_account_id"] == master["master_account_id"] and again["api_key"] == master["api_key"]
     assert "admin_password" not in again
     doc = await couch.get_doc("system_config", "crossbar.resources")
@@ -69,13 +71,13 @@ async def test_setup_replaces_the_non_kazoo_converters_of_earlier_releases(couch
     assert doc["default"]["e164_converters"] == kazoo_converters  # a fresh setup wrote Kazoo's
     doc["default"]["e164_converters"] = NON_KAZOO_DEFAULTS[("number_manager", "e164_converters")]
     await couch.save_doc("system_config", doc)
-    await setup(couchdb_url, "n@h")
+    await setup(couchdb_url, "n@h", events=NullBus())
     doc = await couch.get_doc("system_config", "number_manager")
     assert doc["default"]["e164_converters"] == kazoo_converters
     own = {"^(\\d{4})$": {"prefix": "+4930"}}
     doc["default"]["e164_converters"] = own
     await couch.save_doc("system_config", doc)
-    await setup(couchdb_url, "n@h")
+    await setup(couchdb_url, "n@h", events=NullBus())
     doc = await couch.get_doc("system_config", "number_manager")
     assert doc["default"]["e164_converters"] == own
     doc["default"]["e164_converters"] = kazoo_converters
@@ -107,13 +109,11 @@ async def test_views_installed_on_demand(couch, client, kazoo, master_token):
     assert (await couch.get_doc(db, "_design/resources"))["views"]["crossbar_listing"]
 
 
-async def test_views_query_creates_db_when_allowed(couch):
+async def test_views_query_never_creates_a_db(couch):
     db = names.modb(secrets.token_hex(16), 2024, 1)
     with pytest.raises(NotFound):
         await views.query(couch, db, "resources", "status_listing")
-    res = await views.query(couch, db, "resources", "status_listing", create_db=True)
-    assert res["rows"] == []
-    assert await couch.db_exists(db)
+    assert not await couch.db_exists(db)
 
 
 async def test_database_names_with_slashes(couch):

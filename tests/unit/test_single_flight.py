@@ -8,10 +8,12 @@ import asyncio
 
 import pytest
 
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.storage.accounts import Accounts
 from kazoo_crossbar.storage.cache import TTLCache
 from kazoo_crossbar.storage.couch import CouchClient, Unreachable
 from kazoo_crossbar.storage.system_config import SystemConfig
+from kazoo_crossbar.storage.writes import Writes
 
 
 class Loader:
@@ -163,7 +165,7 @@ async def test_a_burst_for_one_account_reads_it_once(couchdb_url, master):
 async def test_a_burst_for_one_config_category_reads_it_once(couchdb_url, master):
     couch = CountingCouch(couchdb_url)
     try:
-        config = SystemConfig(couch, "single-flight@test")
+        config = SystemConfig(Writes(couch, NullBus(), node="single-flight@test"))
         values = await asyncio.gather(*(config.get("accounts", "master_account_id") for _ in range(30)))
         assert values == [master["master_account_id"]] * 30
         assert couch.reads == [("system_config", "accounts")]
