@@ -144,8 +144,42 @@ def pytest_collection_modifyitems(items: list) -> None:
             item.add_marker(pytest.mark.asyncio(loop_scope="session"))
 
 
+# Every message published in this run's virtual host, checked with Kazoo's validators at the end
+VALIDATOR = pytest.StashKey[broker.SessionValidator]()
+VERDICT = pytest.StashKey[tuple[int, list]]()
+
+
 def pytest_configure(config) -> None:
     broker.create_vhost()
+    config.stash[VALIDATOR] = broker.SessionValidator().start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The run fails when any message published during it would be dropped by a Kazoo node."""
+    validator = session.config.stash.get(VALIDATOR, None)
+    if validator is None:
+        return
+    validator.stop()
+    invalid = validator.invalid()
+    if validator.error is not None:
+        invalid = [("-", "-", "-", [f"the session validator could not listen: {validator.error}"]), *invalid]
+    session.config.stash[VERDICT] = (len(validator.messages), invalid)
+    if invalid and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    verdict = config.stash.get(VERDICT, None)
+    if verdict is None:
+        return
+    checked, invalid = verdict
+    terminalreporter.write_line(
+        f"kazoo bus validator: {checked} messages checked with Kazoo's validators, {len(invalid)} invalid"
+    )
+    for exchange, key, body, problems in invalid[:20]:
+        terminalreporter.write_line(f"  INVALID {exchange} {key}: {'; '.join(problems)}", red=True)
+        terminalreporter.write_line(f"    {body[:400]}")
 
 
 def pytest_unconfigure(config) -> None:
