@@ -1,0 +1,60 @@
+"""What a Kazoo 4.3 node receives from us on the bus, read the way it reads it: each message
+passes the validator of its kind (tests/kazoo_api.py), carries Kazoo's default headers, and
+says `created`/`edited`/`deleted` as kzs_publish would for the same write."""
+
+from __future__ import annotations
+
+import secrets
+
+from kazoo_crossbar.storage import names
+
+from ..kazoo import numbers_block, wait_for_job
+from ..kazoo_api import check_message
+
+
+async def test_a_hard_deleted_id_saved_again_is_created(bus_client, listener, master_token):
+    """kzs_publish:publish_doc: created when the document given to the save has no `_rev`. The
+    third revision of an id whose second was a hard delete is a creation for Kazoo's caches."""
+    headers = {"X-Auth-Token": master_token}
+    rid = f"recreated-{secrets.token_hex(4)}"
+    body = {"data": {"id": rid, "name": "Again", "gateways": []}}
+    assert (await bus_client.put("/v2/resources", json=body, headers=headers)).status == 201
+    resp = await bus_client.delete(f"/v2/resources/{rid}?should_soft_delete=false", headers=headers)
+    assert resp.status == 200
+    await listener.wait_for(lambda e, k, p: k == f"doc_deleted.offnet.resource.{rid}")
+    listener.messages.clear()
+    resp = await bus_client.put("/v2/resources", json=body, headers=headers)
+    assert resp.status == 201 and (await resp.json())["revision"].startswith("3-")
+    ((ex, key, payload),) = await listener.wait_for(lambda e, k, p: k.endswith(f".offnet.resource.{rid}"))
+    assert key == f"doc_created.offnet.resource.{rid}" and payload["Event-Name"] == "doc_created"
+    assert payload["Rev"].startswith("3-") and check_message(ex, key, payload) == []
+
+
+async def test_databases_we_create_are_announced_as_kzs_db_does(bus_client, listener, kazoo, couch):
+    """kzs_db:db_create publishes `db_created.<db>.database.<db>` when it made the database: a
+    job's month database and a number database that did not exist."""
+    account = await kazoo.account()
+    headers = {"X-Auth-Token": await kazoo.token_for(account), "X-Request-ID": f"dbs-{secrets.token_hex(4)}"}
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "DBs", "gateways": []}}, headers=headers
+    )
+    rid = (await resp.json())["data"]["id"]
+    for _ in range(50):  # a number database nobody made yet (area codes are shared by the whole run)
+        number = numbers_block(1)[0]
+        if not await couch.db_exists(names.numbers_db(number)):
+            break
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        json={"data": {"numbers": [number], "resource_id": rid}},
+        headers=headers,
+    )
+    job_id = (await resp.json())["data"]["id"]
+    await wait_for_job(bus_client, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
+    modb = names.encode(names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6])))
+    for db in (modb, names.encode(names.numbers_db(number))):
+        ((ex, key, payload),) = await listener.wait_for(lambda e, k, p, db=db: k.startswith(f"db_created.{db}."))
+        assert check_message(ex, key, payload) == []
+        assert payload["Type"] == "database" and payload["ID"] == db and payload["Database"] == db
+        assert payload["App-Name"] == "datamgr" and payload["App-Version"] == "1.0.0"
+    # created once: the job's later writes into them announce no database
+    assert len([k for _, k, _ in listener.messages if k.startswith(f"db_created.{modb}.")]) == 1
