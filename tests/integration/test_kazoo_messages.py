@@ -4,7 +4,9 @@ says `created`/`edited`/`deleted` as kzs_publish would for the same write."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 
 from kazoo_crossbar.storage import names
 
@@ -58,3 +60,56 @@ async def test_databases_we_create_are_announced_as_kzs_db_does(bus_client, list
         assert payload["App-Name"] == "datamgr" and payload["App-Version"] == "1.0.0"
     # created once: the job's later writes into them announce no database
     assert len([k for _, k, _ in listener.messages if k.startswith(f"db_created.{modb}.")]) == 1
+
+
+def _switch(listener) -> list[str]:
+    return [k for e, k, _ in listener.messages if e == "switch"]
+
+
+async def _settled_switch(listener, timeout_s: float = 10.0) -> list[str]:
+    """The switch messages once the pair has arrived and nothing more came for a moment."""
+    await listener.wait_for(lambda e, k, p: k == "switch.reload_gateways", timeout_s)
+    await listener.wait_for(lambda e, k, p: k == "switch.reload_acls", timeout_s)
+    seen, deadline = -1, time.monotonic() + timeout_s
+    while len(_switch(listener)) != seen and time.monotonic() < deadline:
+        seen = len(_switch(listener))
+        await asyncio.sleep(0.5)
+    return sorted(_switch(listener))
+
+
+async def test_one_reload_per_request_decided_from_what_was_written(bus_client, listener, kazoo, couch):
+    """kapi_switch reloads as ecallmgr reads them (kapi_switch:reload_*_v), decided in one place:
+    a local collection of N registering resources (4.3: one pair per resource) sends one pair,
+    as a global collection does; a local resource that touches no `sip_auth` copy sends none."""
+    account = await kazoo.account()
+    headers = {"X-Auth-Token": await kazoo.token_for(account)}
+    base = f"/v2/accounts/{account['_id']}/resources"
+    registering = [
+        {
+            "name": f"Reg {i}",
+            "gateways": [{"server": f"s{i}.example", "register": True, "username": "u", "password": "p"}],
+        }
+        for i in range(4)
+    ]
+    resp = await bus_client.put(f"{base}/collection", json={"data": registering}, headers=headers)
+    body = await resp.json()
+    assert resp.status == 201 and len(body["data"]["successes"]) == 4, body
+    for rid in body["data"]["successes"]:
+        assert (await couch.get_doc("sip_auth", rid))["pvt_account_id"] == account["_id"]
+    assert await _settled_switch(listener) == ["switch.reload_acls", "switch.reload_gateways"]
+    for exchange, key, payload in listener.messages:
+        assert check_message(exchange, key, payload) == [], key
+
+    listener.messages.clear()
+    admin = {"X-Auth-Token": await kazoo.api_token(kazoo.master["api_key"])}
+    plain = [{"name": f"Global {i}", "gateways": []} for i in range(3)]
+    resp = await bus_client.put("/v2/resources/collection", json={"data": plain}, headers=admin)
+    assert resp.status == 201
+    assert await _settled_switch(listener) == ["switch.reload_acls", "switch.reload_gateways"]
+
+    listener.messages.clear()
+    resp = await bus_client.put(f"{base}/collection", json={"data": plain}, headers=headers)
+    rids = list((await resp.json())["data"]["successes"])
+    await listener.wait_for(lambda e, k, p: k.endswith(f".resource.{rids[-1]}"))
+    await asyncio.sleep(0.5)  # a reload would follow the documents' events on the same channel
+    assert _switch(listener) == []  # nothing registers, no copy existed: ecallmgr has nothing to reload
