@@ -4,7 +4,7 @@ response Kazoo builds for a new token (crossbar_util:response_auth/3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..auth.tokens import Tokens
 from ..http import errors
@@ -23,6 +23,7 @@ class Login:
 
     account_doc: dict
     owner_id: str | None = None
+    as_claim: Any = None  # the request's `as` (masquerade), put into the token as it came
 
 
 class LoginEndpoint(Endpoint[Login]):
@@ -56,7 +57,7 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
     """Issue the JWT and answer 201 with Kazoo's auth response fields (crossbar_util:populate_resp/3)."""
     account_doc, owner_id = login.account_doc, login.owner_id
     account_id = account_doc["_id"]
-    ctx.auth_token = await tokens.issue(account_id, owner_id, method)
+    ctx.auth_token = await tokens.issue(account_id, owner_id, method, login.as_claim)
     master = await config.get("accounts", "master_account_id")
     default_language = await config.get("crossbar", "default_language", FALLBACK_LANGUAGE)
     if not isinstance(default_language, str) or not default_language:
