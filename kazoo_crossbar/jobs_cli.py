@@ -23,8 +23,10 @@ from typing import Any, TextIO
 import aiohttp
 
 from .cli_errors import CliError
+from .storage.system_config import shipped_default
 
-DEFAULT_CHUNK = 10_000
+# the server's `job_max_numbers` unless its operator changed it (the shipped default)
+DEFAULT_CHUNK: int = shipped_default("crossbar.resources", "job_max_numbers")
 DEFAULT_URL = "http://127.0.0.1:8000"
 NUMBER_COLUMNS = ("number", "numbers", "e164", "did", "phone_number")
 TRANSIENT_STATUS = {429, 502, 503, 504}

@@ -31,7 +31,6 @@ from ..storage.writes import Writes
 from .keys import KeyStore
 
 ALGORITHMS = ["RS256", "RS384", "RS512"]
-DEFAULT_EXPIRY_S = 3600
 
 
 class InvalidToken(Exception):
@@ -109,7 +108,7 @@ class Tokens:
         sig = await self._identity_sig(account_id, owner_id, create=True)
         if key is None or sig is None:
             raise InvalidToken("cannot sign for this identity")
-        expiry = await self.config.get_int("crossbar.auth", "token_auth_expiry_s", DEFAULT_EXPIRY_S)
+        expiry = await self.config.setting_int("crossbar.auth", "token_auth_expiry_s")
         claims: dict = {"iss": "kazoo", "identity_sig": b64url(sig), "account_id": account_id}
         if owner_id:
             claims["owner_id"] = owner_id

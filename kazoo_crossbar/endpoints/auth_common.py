@@ -59,7 +59,7 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
     account_id = account_doc["_id"]
     ctx.auth_token = await tokens.issue(account_id, owner_id, method, login.as_claim)
     master = await config.get("accounts", "master_account_id")
-    default_language = await config.get("crossbar", "default_language", FALLBACK_LANGUAGE)
+    default_language = await config.setting("crossbar", "default_language")
     if not isinstance(default_language, str) or not default_language:
         default_language = FALLBACK_LANGUAGE
     language = await info.language(account_doc, owner_id, default_language)

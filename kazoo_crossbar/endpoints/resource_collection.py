@@ -66,7 +66,7 @@ async def validate(
     """`local`: the account's local-resource checks; None for global resources."""
     if not isinstance(ctx.data, list):
         raise errors.wrong_type(ctx.data, "array")
-    strict = await config.get("crossbar", "schema_strict_validation", False) is True
+    strict = await config.setting("crossbar", "schema_strict_validation") is True
     prepared: list[dict] = []
     failed: dict[str, Any] = {}
     seen: set[str] = set()

@@ -118,7 +118,7 @@ class LocalResources:
         peer = doc.get("peer", ctx.query.get("peer"))
         if not peer or is_false(peer):
             return registers(doc)
-        if await self.config.get("crossbar.local_resources", "allow_peers", False) is not True:
+        if await self.config.setting("crossbar.local_resources", "allow_peers") is not True:
             raise errors.validation(
                 {"peer": {"forbidden": {"message": "Peers are currently disabled, please contact the system admin"}}}
             )

@@ -125,7 +125,7 @@ class Pipeline:
             if ctx.path_tokens[:1] and ctx.path_tokens[0] in self.login_nouns:
                 max_size = LOGIN_MAX_BODY  # a login body is a few hundred bytes; read no more than that
             else:
-                max_size = await self.config.get_int("crossbar", "max_upload_size", 8_000_000)
+                max_size = await self.config.setting_int("crossbar", "max_upload_size")
             raw = await body.read_body(ctx.request, max_size)
             if len(raw) > PREAUTH_MAX_BODY:
                 await self._token_before_parsing(ctx)

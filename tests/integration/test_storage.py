@@ -47,16 +47,60 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     from kazoo_crossbar.storage.bootstrap import setup
 
     doc = await couch.get_doc("system_config", "crossbar.resources")
-    assert doc["default"]["job_recover_timeout_s"] == 21600
-    assert doc["default"]["job_recover_threshold_s"] == 3600
-    doc["default"]["job_recover_timeout_s"] = 60
+    # Kazoo's names (cb_jobs_listener) with Kazoo's defaults; the seed's names are not written
+    assert doc["default"]["job_recovery_timeout_s"] == 21600
+    assert doc["default"]["job_recovery_threshold_s"] == 3600
+    assert "job_recover_timeout_s" not in doc["default"] and "job_recover_threshold_s" not in doc["default"]
+    doc["default"]["job_recovery_timeout_s"] = 60
     await couch.save_doc("system_config", doc)
     again = await setup(couchdb_url, "n@h", events=NullBus())
     assert again["master_account_id"] == master["master_account_id"] and again["api_key"] == master["api_key"]
     assert "admin_password" not in again
     doc = await couch.get_doc("system_config", "crossbar.resources")
-    assert doc["default"]["job_recover_timeout_s"] == 60
-    doc["default"]["job_recover_timeout_s"] = 21600
+    assert doc["default"]["job_recovery_timeout_s"] == 60
+    doc["default"]["job_recovery_timeout_s"] = 21600
+    await couch.save_doc("system_config", doc)
+
+
+async def test_setup_carries_a_value_set_under_the_seeds_name_to_kazoos(couch, couchdb_url, master):
+    """An operator who set `job_recover_threshold_s` (the seed's name, which earlier releases
+    read) keeps that value: setup writes it under Kazoo's name instead of Kazoo's default."""
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    saved = dict(doc["default"])
+    del doc["default"]["job_recovery_threshold_s"]
+    doc["default"]["job_recover_threshold_s"] = 600
+    await couch.save_doc("system_config", doc)
+    try:
+        await setup(couchdb_url, "n@h", events=NullBus())
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        assert doc["default"]["job_recovery_threshold_s"] == 600 and doc["default"]["job_recover_threshold_s"] == 600
+    finally:
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc["default"] = saved
+        await couch.save_doc("system_config", doc)
+
+
+async def test_recovery_settings_kazoos_name_first_then_the_seeds(couch, master):
+    """cb_jobs_listener reads `job_recovery_*` from crossbar.resources; the seed's `job_recover_*`
+    is read after it in each section (node, zone, default), and the shipped default last."""
+    node = f"cfg_{secrets.token_hex(3)}@test"
+    config = SystemConfig(Writes(couch, NullBus(), node=node))
+    key = "job_recovery_threshold_s"
+    assert await config.setting_int("crossbar.resources", key) == 3600  # setup wrote Kazoo's default
+    for node_section, expected in (
+        ({"job_recover_threshold_s": 5}, 5),  # the node's (seed-named) value beats the default section
+        ({"job_recover_threshold_s": 5, key: 7}, 7),  # in one section, Kazoo's name wins
+        ({key: "not a number"}, 3600),  # the shipped default when the value is unusable
+    ):
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc[node] = node_section
+        await couch.save_doc("system_config", doc)
+        config.forget()
+        assert await config.setting_int("crossbar.resources", key) == expected, node_section
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    del doc[node]
     await couch.save_doc("system_config", doc)
 
 
