@@ -113,3 +113,73 @@ async def test_one_reload_per_request_decided_from_what_was_written(bus_client, 
     await listener.wait_for(lambda e, k, p: k.endswith(f".resource.{rids[-1]}"))
     await asyncio.sleep(0.5)  # a reload would follow the documents' events on the same channel
     assert _switch(listener) == []  # nothing registers, no copy existed: ecallmgr has nothing to reload
+
+
+async def test_everything_a_job_writes_is_announced_with_the_jobs_request_id(bus_client, listener, kazoo, couch):
+    """#20 item 1: Kazoo's caches (stepswitch's among them) must hear about every write of a job:
+    the number document, the account copy, the copy removed from the number's previous account
+    (unassign_from_prev), both accounts' services documents, the batch document and the job
+    document, each with Kazoo's default headers and the job's request id as `Msg-ID`."""
+    from ..kazoo import fixture
+
+    previous = await kazoo.account()
+    account = await kazoo.account()
+    request_id = f"job-{secrets.token_hex(6)}"
+    headers = {"X-Auth-Token": await kazoo.token_for(account), "X-Request-ID": request_id}
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources", json={"data": {"name": "Mover", "gateways": []}}, headers=headers
+    )
+    rid = (await resp.json())["data"]["id"]
+    moved, new = numbers_block(2)
+    # `moved` is available, last assigned to `previous` (with its copy there), as Kazoo leaves it
+    doc = {
+        **fixture("numbers-db.number-doc.json"),
+        "_id": moved,
+        "pvt_state": "available",
+        "pvt_type": "number",
+        "pvt_module_name": "knm_other",
+        "pvt_assigned_to": previous["_id"],
+    }
+    doc.pop("_rev", None)
+    from kazoo_crossbar.storage import views
+
+    await views.ensure_db(couch, names.numbers_db(moved))
+    await couch.save_doc(names.numbers_db(moved), dict(doc))
+    await couch.save_doc(names.account_db(previous["_id"]), dict(doc))
+    if not await couch.db_exists("services"):
+        await couch.create_db("services")
+    services = {"_id": previous["_id"], "pvt_type": "service", "pvt_tree": previous["pvt_tree"]}
+    await couch.save_doc("services", {**services, "quantities": {"account": {"number_carriers": {"knm_other": 1}}}})
+    resp = await bus_client.put(
+        f"/v2/accounts/{account['_id']}/resources/jobs",
+        json={"data": {"numbers": [moved, new], "resource_id": rid}},
+        headers=headers,
+    )
+    job_id = (await resp.json())["data"]["id"]
+    done = await wait_for_job(bus_client, f"/v2/accounts/{account['_id']}/resources/jobs/{job_id}", headers)
+    assert set(done["successes"]) == {moved, new}
+    adb, pdb = (names.encode(names.account_db(a["_id"])) for a in (account, previous))
+    modb = names.encode(names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6])))
+    enc = {n: "%2B" + n[1:] for n in (moved, new)}
+    expected = [
+        f"doc_edited.{names.encode(names.numbers_db(moved))}.number.{enc[moved]}",
+        f"doc_created.{names.encode(names.numbers_db(new))}.number.{enc[new]}",
+        f"doc_created.{adb}.number.{enc[moved]}",
+        f"doc_created.{adb}.number.{enc[new]}",
+        f"doc_deleted.{pdb}.number.{enc[moved]}",  # unassign_from_prev
+        f"doc_created.services.service.{account['_id']}",  # made as kz_services:fetch makes it
+        f"doc_edited.services.service.{previous['_id']}",
+        f"doc_edited.{modb}.resource_job.{job_id}",
+    ]
+    for prefix in expected:
+        await listener.wait_for(lambda e, k, p, prefix=prefix: k.startswith(prefix))
+    # every event of the job's writes (batch documents too, when it has them) carries its request id
+    ours = [
+        (e, k, p)
+        for e, k, p in listener.messages
+        if e == "configuration" and (job_id in k or moved[1:] in k or new[1:] in k or ".services." in k)
+    ]
+    assert len(ours) >= len(expected)
+    for exchange, key, payload in ours:
+        assert check_message(exchange, key, payload) == [], key
+        assert payload["Msg-ID"] == request_id, (key, payload["Msg-ID"])
