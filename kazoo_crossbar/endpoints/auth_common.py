@@ -12,6 +12,7 @@ from ..http.context import Context
 from ..http.endpoint import Endpoint
 from ..http.ratelimit import TokenBuckets
 from ..storage import accounts as account_rules
+from ..storage import login_extras
 from ..storage.accounts import Accounts
 from ..storage.login_info import FALLBACK_LANGUAGE, LoginInfo
 from ..storage.system_config import SystemConfig
@@ -70,9 +71,12 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
         apps=await info.apps(master, language, default_language),
         language=language,
         account_name=account_doc.get("name"),
+        cluster_id=await login_extras.cluster_id(config),
         reseller_id=await info.reseller_id(account_doc, master),
         is_reseller=await info.is_reseller(account_id, account_doc),
         is_master_account=account_id == master or account_doc.get("pvt_superduper_admin") is True,
+        capabilities=await login_extras.capabilities(config),
+        ui_config=await login_extras.ui_config(config),
     )
     ctx.resp_data = {k: v for k, v in data.items() if v is not None}
     ctx.status = 201

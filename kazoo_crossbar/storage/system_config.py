@@ -62,6 +62,18 @@ class SystemConfig:
                     return value
         return _MISSING
 
+    async def get_path(self, category: str, path: tuple[str, ...], *, sections: tuple[str, ...] = ()) -> Any:
+        """A nested value (kapps_config with a key list), read only: each section (`sections`, else
+        node, zone, default) is looked into along the whole path before the next; None when unset."""
+        doc = await self.category(category) or {}
+        for section in sections or (self.node, self.zone, "default"):
+            value: Any = doc.get(section)
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                return value
+        return None
+
     async def get(self, category: str, key: str, default: Any = None) -> Any:
         value = self._lookup(await self.category(category), key)
         if value is not _MISSING:
