@@ -19,6 +19,7 @@ from yarl import URL
 
 from .. import jsonc
 from . import names
+from .errors import Conflict, CouchError, NotFound, Unreachable
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 # View and _all_docs parameters CouchDB expects as JSON values.
@@ -26,29 +27,6 @@ _JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
 # A path made only of these characters is already percent-encoded (names.url_path, doc_path):
 # it is sent as it is, saving aiohttp's URL parsing and re-quoting on every request.
 _ENCODED_PATH = re.compile(r"[A-Za-z0-9\-._~%/!$&'()*+,;=:@]*")
-
-
-class CouchError(Exception):
-    """A CouchDB answer other than success; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, status: int, error: str, reason: str = "", db: str | None = None):
-        super().__init__(f"{status} {error}: {reason}")
-        self.status, self.error, self.reason, self.db = status, error, reason, db
-
-
-class NotFound(CouchError):
-    @property
-    def db_missing(self) -> bool:
-        # CouchDB 3: "Database does not exist."; older servers: "no_db_file".
-        return "database" in self.reason.lower() or self.reason == "no_db_file"
-
-
-class Conflict(CouchError):
-    pass
-
-
-class Unreachable(CouchError):
-    pass
 
 
 def doc_path(doc_id: str) -> str:
