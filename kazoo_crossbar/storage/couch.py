@@ -18,7 +18,7 @@ import aiohttp
 from yarl import URL
 
 from .. import jsonc
-from . import names
+from . import names, retry
 from .errors import Conflict, CouchError, NotFound, Unreachable
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -106,22 +106,21 @@ class CouchClient:
         elif data is not None:
             kwargs["data"] = data
             kwargs["headers"] = headers or {}
-        for attempt in (1, 2):
-            try:
-                async with self.session.request(method, url, **kwargs) as resp:
-                    payload = await resp.read()
-                    if resp.status >= 400:
-                        raise self._error(resp.status, payload, db)
-                    if raw:
-                        return payload, resp.headers
-                    return jsonc.loads(payload) if payload else None
-            except aiohttp.ServerDisconnectedError as exc:
-                # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
-                if attempt == 2:
-                    raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
-            except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
-                raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
-        raise AssertionError("unreachable")
+
+        async def attempt() -> Any:
+            async with self.session.request(method, url, **kwargs) as resp:
+                payload = await resp.read()
+                if resp.status >= 400:
+                    raise self._error(resp.status, payload, db)
+                if raw:
+                    return payload, resp.headers
+                return jsonc.loads(payload) if payload else None
+
+        try:
+            # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
+            return await retry.retrying(attempt, tries=2, retry_on=(aiohttp.ServerDisconnectedError,))
+        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
+            raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
 
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:
