@@ -22,6 +22,7 @@ import structlog
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from pamqp.common import Arguments
 
+from ..storage import retry
 from . import messages
 from .base import Bus, NullBus, OnJob
 
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 OnChange = Callable[[str], None]  # a doc change routing key
 OnState = Callable[[bool], None]  # connected or not
 PUBLISH_TIMEOUT_S = 5.0
+CONNECT_BACKOFF = retry.Backoff(0.5, 2, 30.0)
 
 
 class BrokerUnavailable(Exception):
@@ -74,17 +76,13 @@ class AmqpBus:
     async def _connect_loop(self) -> None:
         # Runs until the queues are declared: a refused declaration (PRECONDITION_FAILED from
         # a queue declared differently) is retried like a lost connection, never given up on.
-        delay = 0.5
-        while True:
-            try:
-                await self._open(5.0)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("amqp_unavailable", error=str(exc) or type(exc).__name__, retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await retry.retrying(
+            lambda: self._open(5.0),
+            tries=None,
+            retry_on=(Exception,),
+            backoff=CONNECT_BACKOFF,
+            on_retry=_log_unavailable,
+        )
 
     async def connect(self, timeout_s: float) -> None:
         """One attempt, for a command: connected when it returns, BrokerUnavailable otherwise (its
@@ -250,6 +248,10 @@ async def _close_quietly(connection: AbstractConnection) -> None:
         await connection.close()
     except Exception as exc:  # already broken: nothing left to release
         log.debug("amqp_close_failed", error=str(exc) or type(exc).__name__)
+
+
+def _log_unavailable(exc: Exception | None, delay: float) -> None:
+    log.warning("amqp_unavailable", error=(str(exc) or type(exc).__name__) if exc else "", retry_in_s=delay)
 
 
 def _redact(url: str) -> str:
