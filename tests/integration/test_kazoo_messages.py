@@ -183,3 +183,23 @@ async def test_everything_a_job_writes_is_announced_with_the_jobs_request_id(bus
     for exchange, key, payload in ours:
         assert check_message(exchange, key, payload) == [], key
         assert payload["Msg-ID"] == request_id, (key, payload["Msg-ID"])
+
+
+async def test_setup_with_a_broker_publishes_its_writes(couchdb_url, couch, master, listener):
+    """`kazoo-crossbar setup --amqp-url`: setup's writes go through the write path with a bus, so
+    Kazoo nodes hear of them (here the admin user setup saves again with the password it is given)."""
+    import os
+    import subprocess
+    import sys
+
+    from .. import broker
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
+    argv = [sys.executable, "-m", "kazoo_crossbar", "setup", "--couchdb-url", couchdb_url]
+    argv += ["--amqp-url", broker.amqp_url(), "--admin-password", "s3cret-pass"]
+    proc = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    db = names.encode(names.account_db(master["master_account_id"]))
+    found = await listener.wait_for(lambda e, k, p: k.startswith(f"doc_edited.{db}.user."))
+    for exchange, key, payload in found:
+        assert check_message(exchange, key, payload) == [] and payload["Account-ID"] == master["master_account_id"]
