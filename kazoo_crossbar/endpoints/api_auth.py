@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..http import errors
 from ..http.context import Context
-from ..http.operations import op
+from ..http.endpoint import Mount, Route
+from ..http.operations import OBJECT, Operation
 from ..storage import names
 from .auth_common import Login, LoginEndpoint, check_account_usable, grant
 from .base import check_schema
@@ -13,6 +14,22 @@ from .base import check_schema
 class ApiAuth(LoginEndpoint):
     nouns = ("api_auth",)
     token_cost_key = "api_auth_tokens"
+    routes = (
+        Route(
+            (),
+            {
+                "PUT": Operation(
+                    "api_auth",
+                    "A token for an account API key",
+                    "201",
+                    OBJECT,
+                    {"$ref": "#/components/schemas/api_auth"},
+                    public=True,
+                )
+            },
+        ),
+    )
+    mounts = (Mount("/v2/api_auth"),)
 
     async def validate(self, ctx: Context, args: list[str]) -> Login:
         await self.spend_tokens(ctx)
@@ -27,17 +44,3 @@ class ApiAuth(LoginEndpoint):
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_api_auth")
-
-    def paths(self) -> dict[str, dict]:
-        return {
-            "/v2/api_auth": {
-                "put": op(
-                    "api_auth",
-                    "A token for an account API key",
-                    "201",
-                    {"type": "object"},
-                    {"$ref": "#/components/schemas/api_auth"},
-                    public=True,
-                )
-            }
-        }

@@ -41,9 +41,6 @@ class LoginEndpoint(Endpoint[Login]):
         """429 when the client's bucket is empty; first in validate, so every guess costs tokens."""
         await self.buckets.check(ctx.request.remote, self.token_cost_key)
 
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
-
 
 def check_account_usable(doc: dict) -> None:
     """400 for an expired trial or a disabled account (cb_user_auth:maybe_account_is_expired)."""

@@ -7,7 +7,8 @@ import re
 
 from ..http import errors
 from ..http.context import Context
-from ..http.operations import op
+from ..http.endpoint import Mount, Route
+from ..http.operations import OBJECT, Operation
 from ..storage import names
 from ..storage.couch import NotFound
 from ..storage.docs import alphanum_name
@@ -20,6 +21,22 @@ _DIGITS = re.compile(r"\D")
 class UserAuth(LoginEndpoint):
     nouns = ("user_auth",)
     token_cost_key = "user_auth_tokens"
+    routes = (
+        Route(
+            (),
+            {
+                "PUT": Operation(
+                    "user_auth",
+                    "A token for user credentials",
+                    "201",
+                    OBJECT,
+                    {"$ref": "#/components/schemas/user_auth"},
+                    public=True,
+                )
+            },
+        ),
+    )
+    mounts = (Mount("/v2/user_auth"),)
 
     async def _candidates(self, ctx: Context, data: dict) -> list[str]:
         accounts = self.accounts
@@ -55,17 +72,3 @@ class UserAuth(LoginEndpoint):
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_user_auth")
-
-    def paths(self) -> dict[str, dict]:
-        return {
-            "/v2/user_auth": {
-                "put": op(
-                    "user_auth",
-                    "A token for user credentials",
-                    "201",
-                    {"type": "object"},
-                    {"$ref": "#/components/schemas/user_auth"},
-                    public=True,
-                )
-            }
-        }
