@@ -33,15 +33,16 @@ class Recoverer(Protocol):
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
 
 
-async def setting(config: SystemConfig, seed_key: str, kazoo_key: str, default: int) -> int:
-    """The seed's key, unless Kazoo's code name is set (an operator who configured Kazoo)."""
+async def setting(config: SystemConfig, documented_key: str, kazoo_key: str, default: int) -> int:
+    """The key Kazoo's resources API documentation names (`job_recover_*`), unless the key its code
+    reads (`job_recovery_*`) is set (an operator who configured Kazoo)."""
     kazoo_value = await config.get(CATEGORY, kazoo_key)
     if kazoo_value is not None:
         try:
             return int(kazoo_value)
         except (TypeError, ValueError):
             pass
-    return await config.get_int(CATEGORY, seed_key, default)
+    return await config.get_int(CATEGORY, documented_key, default)
 
 
 def recent_months(now: datetime) -> list[tuple[int, int]]:
