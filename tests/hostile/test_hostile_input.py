@@ -1,4 +1,4 @@
-"""Issue 12 items 2-4: bodies built to be slow, invalid Unicode, numbers JSON cannot carry,
+"""Bodies built to be slow, invalid Unicode, numbers JSON cannot carry,
 dot ids, out-of-range dates and unknown methods. Each answer is a Kazoo envelope, small,
 valid JSON, and nothing is written."""
 

@@ -1,4 +1,4 @@
-"""Issue 12 items 5-7: numbers per job, CouchDB 3's max_document_size, token buckets on the
+"""Limits: numbers per job, CouchDB 3's max_document_size, token buckets on the
 login endpoints, and /health when CouchDB stops answering."""
 
 from __future__ import annotations

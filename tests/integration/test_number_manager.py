@@ -1,4 +1,4 @@
-"""The number manager's rules against numbers already in CouchDB (issue 11: items 3, 4, 5, 8, 12):
+"""The number manager's rules against numbers already in CouchDB:
 who owns a number after a crash, taking over `available` numbers, port requests, services,
 numbers of other hierarchies and the phonebook's orders."""
 
