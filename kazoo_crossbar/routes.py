@@ -14,7 +14,7 @@ from aiohttp import web
 
 from . import ops
 from .console import UI_FILE, UI_REDIRECT, UI_ROOT, Console
-from .endpoints.accounts import Accounts
+from .endpoints.accounts import AccountsEndpoint
 from .endpoints.api_auth import ApiAuth
 from .endpoints.crud import Docs
 from .endpoints.resource_jobs import ResourceJobs
@@ -53,7 +53,7 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
         ApiAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         UserAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         Resources(Docs(s.writes, s.doc_cache), s.config, s.bus, jobs=jobs),
-        Accounts(s.couch, s.config),
+        AccountsEndpoint(s.couch, s.config),
         SystemConfigs(s.couch),
     ]
 

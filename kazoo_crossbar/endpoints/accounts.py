@@ -53,7 +53,9 @@ def leaked_fields(doc: dict, auth_account_id: str | None, master_id: str | None)
     return out
 
 
-class Accounts(Endpoint[None]):
+class AccountsEndpoint(Endpoint[None]):
+    """The `accounts` noun, GET only (storage/accounts.py `Accounts` is what every part reads accounts with)."""
+
     nouns = ("accounts",)
     routes = (
         Route((), {"GET": Operation("get_account", "Fetch an account", "200", OBJECT)}),

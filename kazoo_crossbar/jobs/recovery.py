@@ -62,7 +62,6 @@ class Recovery:
         self.couch, self.config, self.jobs = couch, config, jobs
         self.metrics = metrics or Metrics()
         self._task: asyncio.Task | None = None
-        self.passes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="job-recovery")
@@ -105,6 +104,5 @@ class Recovery:
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
-        self.passes += 1
         self.metrics.recovery_passes.inc()
         return claimed
