@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .test_hostile_input import envelope, raw_request, strict_json
+from .wire import envelope, raw_request, strict_json
 
 SUFFIXES = ["", "/children", "/descendants"]
 

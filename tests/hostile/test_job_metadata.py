@@ -12,7 +12,7 @@ import pytest
 from kazoo_crossbar.storage import names
 
 from ..kazoo import numbers_block, wait_for_job
-from .test_hostile_input import envelope
+from .wire import envelope
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,6 @@ from ..conftest import EmbeddedCouch
 from ..kazoo import numbers_block
 
 
-@pytest.fixture(scope="module")
-async def tenant(kazoo):
-    account = await kazoo.account()
-    return account, {"X-Auth-Token": await kazoo.token_for(account)}
-
-
 async def test_job_over_job_max_numbers_is_a_400_and_nothing_is_stored(client, couch, kazoo, tenant):
     account, headers = tenant
     url = f"/v2/accounts/{account['_id']}/resources/jobs"

@@ -11,7 +11,7 @@ import pytest
 
 from kazoo_crossbar.console import UI_DIR
 
-from .test_hostile_input import strict_json
+from .wire import strict_json
 
 SHIPPED = {path.read_bytes() for path in UI_DIR.iterdir() if path.is_file()}
 

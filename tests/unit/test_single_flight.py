@@ -1,5 +1,5 @@
 """TTLCache.get_or_load is single-flight: concurrent misses for one key do one load. The account,
-system_config and token caches use it (tests/integration/test_single_flight.py counts their
+system_config and token caches use it (tests/integration/test_single_flight_reads.py counts
 CouchDB reads)."""
 
 from __future__ import annotations
