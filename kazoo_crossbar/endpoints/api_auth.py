@@ -4,31 +4,16 @@ from __future__ import annotations
 
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Mount, Route
-from ..http.operations import OBJECT, Operation
+from ..http.endpoint import Mount
 from ..storage import names
-from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant, login_routes
 from .base import check_schema
 
 
 class ApiAuth(LoginEndpoint):
     nouns = ("api_auth",)
     token_cost_key = "api_auth_tokens"
-    routes = (
-        Route(
-            (),
-            {
-                "PUT": Operation(
-                    "api_auth",
-                    "A token for an account API key",
-                    "201",
-                    OBJECT,
-                    {"$ref": "#/components/schemas/api_auth"},
-                    public=True,
-                )
-            },
-        ),
-    )
+    routes = login_routes("api_auth", "A token for an account API key")
     mounts = (Mount("/v2/api_auth"),)
 
     async def validate(self, ctx: Context, args: list[str]) -> Login:

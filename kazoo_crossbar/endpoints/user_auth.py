@@ -7,12 +7,11 @@ import re
 
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Mount, Route
-from ..http.operations import OBJECT, Operation
+from ..http.endpoint import Mount
 from ..storage import names
 from ..storage.couch import NotFound
 from ..storage.docs import alphanum_name
-from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant, login_routes
 from .base import check_schema
 
 _DIGITS = re.compile(r"\D")
@@ -21,21 +20,7 @@ _DIGITS = re.compile(r"\D")
 class UserAuth(LoginEndpoint):
     nouns = ("user_auth",)
     token_cost_key = "user_auth_tokens"
-    routes = (
-        Route(
-            (),
-            {
-                "PUT": Operation(
-                    "user_auth",
-                    "A token for user credentials",
-                    "201",
-                    OBJECT,
-                    {"$ref": "#/components/schemas/user_auth"},
-                    public=True,
-                )
-            },
-        ),
-    )
+    routes = login_routes("user_auth", "A token for user credentials")
     mounts = (Mount("/v2/user_auth"),)
 
     async def _candidates(self, ctx: Context, data: dict) -> list[str]:
