@@ -30,23 +30,21 @@ def _failure(what: str, timeout_s: float, last: Any) -> AssertionError:
     )
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T]] | Callable[[], T],
-    until: Callable[[T], object] = bool,
+async def _poll(
+    attempt: Callable[[], Awaitable[Any]],
+    pause: Callable[[float], Awaitable[None]],
+    until: Callable[[Any], object],
     *,
     what: str = "the condition",
     timeout_s: float = 30.0,
     interval_s: float = 0.05,
     retry_on: tuple[type[BaseException], ...] = (),
-) -> T:
-    """The first value of `probe()` (a function or a coroutine function) for which `until` holds."""
+) -> Any:
     deadline = time.monotonic() + timeout_s
     last: Any = _NOTHING
     while True:
         try:
-            value: Any = probe()
-            if inspect.isawaitable(value):
-                value = await value
+            value = await attempt()
         except retry_on as exc:
             last = exc
         else:
@@ -55,30 +53,37 @@ async def eventually(
             last = value
         if time.monotonic() >= deadline:
             raise _failure(what, timeout_s, last)
-        await asyncio.sleep(interval_s)
+        await pause(interval_s)
 
 
-def eventually_blocking(
-    probe: Callable[[], T],
-    until: Callable[[T], object] = bool,
-    *,
-    what: str = "the condition",
-    timeout_s: float = 30.0,
-    interval_s: float = 0.1,
-    retry_on: tuple[type[BaseException], ...] = (),
+async def eventually(
+    probe: Callable[[], Awaitable[T]] | Callable[[], T], until: Callable[[T], object] = bool, **options: Any
 ) -> T:
-    """`eventually` for code that is not async: the same bound, the same failure."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = _NOTHING
-    while True:
-        try:
-            value = probe()
-        except retry_on as exc:
-            last = exc
-        else:
-            if until(value):
-                return value
-            last = value
-        if time.monotonic() >= deadline:
-            raise _failure(what, timeout_s, last)
-        time.sleep(interval_s)
+    """The first value of `probe()` (a function or a coroutine function) for which `until` holds.
+    Options: `what` (named in the failure), `timeout_s` (30), `interval_s` (0.05), `retry_on`."""
+
+    async def attempt() -> Any:
+        value = probe()
+        return await value if inspect.isawaitable(value) else value
+
+    return await _poll(attempt, asyncio.sleep, until, **options)
+
+
+def eventually_blocking(probe: Callable[[], T], until: Callable[[T], object] = bool, **options: Any) -> T:
+    """`eventually` for code that is not async, with the same options: the same loop, driven here
+    without an event loop (nothing in it suspends: the probe is called directly, the pauses are
+    time.sleep)."""
+
+    async def attempt() -> Any:
+        return probe()
+
+    async def pause(seconds: float) -> None:
+        time.sleep(seconds)  # noqa: ASYNC251 - no event loop runs this coroutine: it is driven below
+
+    loop = _poll(attempt, pause, until, **options)
+    try:
+        loop.send(None)
+    except StopIteration as done:
+        return done.value
+    loop.close()
+    raise AssertionError("eventually_blocking: the polling loop suspended")  # nothing in it can
