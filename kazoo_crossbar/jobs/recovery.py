@@ -1,8 +1,8 @@
 """The recovery loop: finds jobs whose executor died and resumes them.
 
-Every `job_recovery_timeout_s` (system_config `crossbar.resources`, Kazoo's
-cb_jobs_listener key; the seed's `job_recover_timeout_s` is read after it), and once at
-start-up, scan every account's current and previous month databases through
+Every `job_recovery_timeout_s` (system_config `crossbar.resources`, Kazoo's cb_jobs_listener
+key; `job_recover_timeout_s`, the name Kazoo's resources API documentation gives it, is read
+after it), and once at start-up, scan every account's current and previous month databases through
 `resources/status_listing` for `pending` and `running` jobs not modified for
 `job_recovery_threshold_s` (or `job_recover_threshold_s`). Each is claimed
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
@@ -50,7 +50,6 @@ class Recovery:
         self.couch, self.config, self.jobs = couch, config, jobs
         self.metrics = metrics or Metrics()
         self._task: asyncio.Task | None = None
-        self.passes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="job-recovery")
@@ -93,6 +92,5 @@ class Recovery:
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
-        self.passes += 1
         self.metrics.recovery_passes.inc()
         return claimed

@@ -7,7 +7,7 @@ operators see every key the service uses. Documents are cached briefly.
 
 Defaults come from one place: the files under `system_config/` (`shipped_default`), which
 `setup` writes and `setting`/`setting_int` fall back to. A key may have an older name
-(`ALIASES`: the seed's API document calls Kazoo's `job_recovery_*` keys `job_recover_*`): in
+(`ALIASES`: Kazoo's resources API documentation calls its `job_recovery_*` keys `job_recover_*`): in
 each section Kazoo's name is read first, then the alias.
 """
 
@@ -157,8 +157,10 @@ def shipped_default(category: str, key: str) -> Any:
     return copy.deepcopy(_shipped()[category]["default"][key])
 
 
-# Values earlier releases of `setup` wrote that were not Kazoo's: still stored exactly so, they were
-# never an operator's choice, and are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS).
+# Values that development builds of `setup` wrote before the first release (0.1.0) and Kazoo never
+# had: a database such a build set up still holds them exactly so; never an operator's choice, they
+# are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS). No release wrote them: this
+# can go once no such development database is left.
 NON_KAZOO_DEFAULTS: dict[tuple[str, str], Any] = {
     ("number_manager", "e164_converters"): {
         r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},

@@ -6,22 +6,14 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 
 from kazoo_crossbar.storage import names
 
-from .test_cli_errors import one_line_failure
+from ..cli import kc, one_line_failure
 
 
 def accounts(couchdb_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}, "KAZOO_COUCHDB_URL": couchdb_url}
-    return subprocess.run(
-        [sys.executable, "-m", "kazoo_crossbar", "accounts", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return kc("accounts", *args, env={"KAZOO_COUCHDB_URL": couchdb_url})
 
 
 async def run(couchdb_url: str, *args: str) -> list[dict]:
@@ -98,15 +90,8 @@ async def test_with_a_broker_every_write_publishes_what_kazoo_caches_need(couchd
     await listener.wait_for(lambda e, k, p: k.startswith(f"db_created.{account_db}.database."))
 
     listener.messages.clear()
-    proc = await asyncio.to_thread(
-        lambda: subprocess.run(
-            [sys.executable, "-m", "kazoo_crossbar", "accounts", "update", made["id"], "--disable"],
-            env={**os.environ, "KAZOO_COUCHDB_URL": couchdb_url, "KAZOO_AMQP_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    )
+    env = {"KAZOO_COUCHDB_URL": couchdb_url, "KAZOO_AMQP_URL": url}
+    proc = await asyncio.to_thread(kc, "accounts", "update", made["id"], "--disable", env=env)
     assert proc.returncode == 0, proc.stderr
     for db in (account_db, names.ACCOUNTS):
         ((ex, key, payload),) = await listener.wait_for(

@@ -47,7 +47,7 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     from kazoo_crossbar.storage.bootstrap import setup
 
     doc = await couch.get_doc("system_config", "crossbar.resources")
-    # Kazoo's names (cb_jobs_listener) with Kazoo's defaults; the seed's names are not written
+    # Kazoo's names (cb_jobs_listener) with Kazoo's defaults; the documented names are not written
     assert doc["default"]["job_recovery_timeout_s"] == 21600
     assert doc["default"]["job_recovery_threshold_s"] == 3600
     assert "job_recover_timeout_s" not in doc["default"] and "job_recover_threshold_s" not in doc["default"]
@@ -62,8 +62,8 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     await couch.save_doc("system_config", doc)
 
 
-async def test_setup_carries_a_value_set_under_the_seeds_name_to_kazoos(couch, couchdb_url, master):
-    """An operator who set `job_recover_threshold_s` (the seed's name, which earlier releases
+async def test_setup_carries_a_value_set_under_the_documented_name_to_kazoos(couch, couchdb_url, master):
+    """An operator who set `job_recover_threshold_s` (the name Kazoo's API documentation gives, which earlier releases
     read) keeps that value: setup writes it under Kazoo's name instead of Kazoo's default."""
     from kazoo_crossbar.storage.bootstrap import setup
 
@@ -82,15 +82,15 @@ async def test_setup_carries_a_value_set_under_the_seeds_name_to_kazoos(couch, c
         await couch.save_doc("system_config", doc)
 
 
-async def test_recovery_settings_kazoos_name_first_then_the_seeds(couch, master):
-    """cb_jobs_listener reads `job_recovery_*` from crossbar.resources; the seed's `job_recover_*`
+async def test_recovery_settings_kazoos_name_first_then_the_documented(couch, master):
+    """cb_jobs_listener reads `job_recovery_*` from crossbar.resources; the documented `job_recover_*`
     is read after it in each section (node, zone, default), and the shipped default last."""
     node = f"cfg_{secrets.token_hex(3)}@test"
     config = SystemConfig(Writes(couch, NullBus(), node=node))
     key = "job_recovery_threshold_s"
     assert await config.setting_int("crossbar.resources", key) == 3600  # setup wrote Kazoo's default
     for node_section, expected in (
-        ({"job_recover_threshold_s": 5}, 5),  # the node's (seed-named) value beats the default section
+        ({"job_recover_threshold_s": 5}, 5),  # the node's (documented-name) value beats the default section
         ({"job_recover_threshold_s": 5, key: 7}, 7),  # in one section, Kazoo's name wins
         ({key: "not a number"}, 3600),  # the shipped default when the value is unusable
     ):
@@ -104,9 +104,9 @@ async def test_recovery_settings_kazoos_name_first_then_the_seeds(couch, master)
     await couch.save_doc("system_config", doc)
 
 
-async def test_setup_replaces_the_non_kazoo_converters_of_earlier_releases(couch, couchdb_url, master):
-    """An install set up before the fix carries converters Kazoo never had: setup puts Kazoo's in;
-    an operator's own converters stay."""
+async def test_setup_replaces_the_non_kazoo_converters_of_development_builds(couch, couchdb_url, master):
+    """A database set up by a development build before 0.1.0 carries converters Kazoo never had:
+    setup puts Kazoo's in; an operator's own converters stay."""
     from kazoo_crossbar.storage.bootstrap import setup
     from kazoo_crossbar.storage.system_config import NON_KAZOO_DEFAULTS
 

@@ -18,8 +18,8 @@ def kazoo_default(category: str, key: str):
     entry = KAZOO[category][key]
     if "ours" in entry:  # a key of this service's own, which no Kazoo module reads
         return entry["value"]
-    if "seed_alias_of" in entry:  # the seed's name for a Kazoo key: same default
-        return KAZOO[category][entry["seed_alias_of"]]["value"]
+    if "documented_alias_of" in entry:  # the documentation's name for a Kazoo key: same default
+        return KAZOO[category][entry["documented_alias_of"]]["value"]
     return entry["value"]
 
 
