@@ -44,7 +44,7 @@ export async function renderAccounts(ctx) {
     const query = search.value.trim();
     count.matches = 0;
     const root = item(tree, query);
-    list.replaceChildren(root || []);
+    list.replaceChildren(...(root ? [root] : []));
     count.textContent = query ? `${count.matches} account(s) match "${query}".` : "";
   }
   search.addEventListener("input", show);

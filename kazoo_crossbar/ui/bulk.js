@@ -116,7 +116,7 @@ function showPreview(view, read, settings, rulesSource) {
     text += `, ${read.skipped.length} row(s) skipped, ${read.blank_lines} blank line(s); numbers checked with ${rulesSource}.`;
   }
   view.preview.textContent = text;
-  view.skipped.replaceChildren(read.skipped.length ? skippedTable(read.skipped) : []);
+  view.skipped.replaceChildren(...(read.skipped.length ? [skippedTable(read.skipped)] : []));
 }
 
 function skippedTable(skipped) {
@@ -137,7 +137,8 @@ function skippedTable(skipped) {
 // --- step 4: send the jobs and follow them --------------------------------------------------------
 async function runImport(ctx, view, settings, read) {
   const panel = progressPanel(read.numbers.length);
-  view.progress.replaceChildren(panel.el);
+  // straight in the progress box, which the results join: the live part sticks while they scroll
+  view.progress.replaceChildren(...panel.nodes);
   const lines = new Map(read.numbers.map(([line, number]) => [number, line]));
   const jobs = await sendJobs(ctx, view, settings, read.numbers.map(([, number]) => number), panel);
   if (!jobs.length) return;
@@ -228,9 +229,8 @@ function progressPanel(total) {
   const noteEl = h("div", { class: "split-note", id: "bulk-split-note", "aria-live": "polite" });
   const list = h("ol", { class: "jobs-progress" });
   const live = h("div", { class: "live-progress", id: "bulk-live" }, h("h3", { text: "Import progress" }), bar, " ", eta, totalsEl);
-  const el = h("div", {}, live, noteEl, list);
   return {
-    el,
+    nodes: [live, noteEl, list],
     note(text) { noteEl.replaceChildren(h("p", { class: "notice", text })); },
     addJob(index, size) {
       const jobBar = h("progress", { max: String(size), value: "0" });

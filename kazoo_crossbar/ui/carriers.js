@@ -76,7 +76,7 @@ class CarriersView {
   // --- the rows to show: searched, sorted, one page ---------------------------------------------
   visible() {
     const query = this.ui.search.value;
-    const found = this.rows.filter((r) => matchesQuery(query, r.name, r.id, ...servers(this.docs.get(r.id) || {})));
+    const found = this.rows.filter((r) => matchesQuery(query, r.name, r.id));
     found.sort((a, b) => this.dir * SORTS[this.sort](a, b));
     const pages = Math.max(1, Math.ceil(found.length / SHOWN_PER_PAGE));
     this.page = Math.min(this.page, pages - 1);
@@ -85,7 +85,7 @@ class CarriersView {
 
   show() {
     const { found, pages, page } = this.visible();
-    this.ui.pager.replaceChildren(this.pager(found.length, pages));
+    this.ui.pager.replaceChildren(...this.pager(found.length, pages));
     if (!this.rows.length) return this.ui.tableBox.replaceChildren(h("p", { class: "empty", text: "No carriers yet." }));
     if (!found.length) return this.ui.tableBox.replaceChildren(h("p", { class: "empty", text: "No carrier matches the search." }));
     this.ui.tableBox.replaceChildren(this.table(page));
@@ -224,7 +224,7 @@ function screen(ctx, title, global) {
     formBox: h("div", { class: "form-box" }),
     pager: h("div", { class: "pager", id: "carriers-pager", "aria-live": "polite" }),
     newButton: h("button", { type: "button", text: "New carrier" }),
-    search: h("input", { type: "search", name: "carrier_search", id: "carrier-search", autocomplete: "off", placeholder: "name, id or gateway server" }),
+    search: h("input", { type: "search", name: "carrier_search", id: "carrier-search", autocomplete: "off", placeholder: "name or id" }),
   };
   ctx.main.replaceChildren(h("section", { "aria-labelledby": "carriers-title" },
     h("h2", { id: "carriers-title", text: title }),
