@@ -6,7 +6,8 @@ from aiohttp.test_utils import TestServer
 
 from kazoo_crossbar.cli import parser
 from kazoo_crossbar.cli_errors import CliError
-from kazoo_crossbar.jobs_cli import Api, Progress, failure_reason, read_numbers, write_failures
+from kazoo_crossbar.client.api import Api
+from kazoo_crossbar.jobs_cli import Progress, failure_reason, read_numbers, write_failures
 
 
 def test_read_plain_lines(tmp_path):
