@@ -79,6 +79,22 @@ async def test_wrong_password_shows_the_error_with_its_request_id(page, tenant):
     await expect(alert.locator(".request-id")).to_have_text(re.compile(r"request_id: [0-9a-f]{32}"))
 
 
+async def test_a_failed_api_key_login_never_shows_the_key(page, client):
+    """The API answers an unknown key with 404 bad identifier and the key in its data (as Kazoo
+    does); the console says what it means and shows the key nowhere."""
+    key = "0" * 64
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": key}})
+    assert resp.status == 404 and key in await resp.text()  # the server does echo it
+    await page.goto("/ui/")
+    await page.get_by_label("API key", exact=True).fill(key)
+    await page.get_by_role("button", name="Log in with API key").click()
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("Login failed: no account has this API key.")
+    await expect(alert).to_contain_text("404")
+    assert key not in await page.evaluate("document.body.innerText")
+    assert not [p for p in page.problems if key in p]
+
+
 async def test_expired_token_brings_back_the_login_with_a_message(page, tenant):
     await login_with_key(page, tenant["top"]["pvt_api_key"])
     await page.evaluate("""() => { const s = JSON.parse(sessionStorage.getItem('kazoo_console.session'));
