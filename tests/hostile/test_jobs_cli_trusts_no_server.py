@@ -80,7 +80,7 @@ async def test_server_text_cannot_drive_the_terminal_or_forge_lines():
         return web.json_response(body, status=401)
 
     async with hostile({("PUT", "/v2/api_auth"): refuse}) as server:
-        code, out, err = await run_cli("--url", base(server), "list")
+        code, _out, err = await run_cli("--url", base(server), "list")
     assert code == 1
     assert err.count("\n") == 1 and "everything imported" in err  # one line: the forged one is inside it
     assert not any(c in err for c in "\x1b\x9b\r"), repr(err)
