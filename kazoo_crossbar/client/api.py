@@ -9,7 +9,6 @@ recognised), and text from the server reaches the terminal only through `text.sa
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -19,6 +18,7 @@ import aiohttp
 from yarl import URL
 
 from ..cli_errors import CliError
+from ..storage import retry
 from .text import redact, safe
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -110,18 +110,24 @@ class Api:
     async def call(self, method: str, url: str, payload: Any = None) -> dict:
         """One API call; connection failures and 429/502/503/504 are retried a few times.
         A PUT is retried only when it never reached the server (no duplicate jobs)."""
-        for attempt in range(1, RETRIES + 1):
-            try:
-                status, raw = await self._send(method, url, payload)
-            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-                sent = not isinstance(exc, aiohttp.ClientConnectorError)
-                if attempt == RETRIES or (method == "PUT" and sent):
-                    raise
-            else:
-                if status not in TRANSIENT_STATUS or attempt == RETRIES:
-                    return self._body(method, url, status, raw)
-            await asyncio.sleep(self.pause_s * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+
+        async def attempt() -> tuple[int, bytes]:
+            return await self._send(method, url, payload)
+
+        def worth_another_try(exc: Exception) -> bool:
+            if not isinstance(exc, (TimeoutError, aiohttp.ClientConnectionError)):
+                return False
+            sent = not isinstance(exc, aiohttp.ClientConnectorError)
+            return not (method == "PUT" and sent)
+
+        status, raw = await retry.retrying(
+            attempt,
+            tries=RETRIES,
+            retry_on=worth_another_try,
+            retry_result=lambda answer: answer[0] in TRANSIENT_STATUS,
+            backoff=retry.Backoff(self.pause_s, 2),
+        )
+        return self._body(method, url, status, raw)
 
     async def _send(self, method: str, url: str, payload: Any) -> tuple[int, bytes]:
         """One request, following redirects only within the configured origin (the token and the
