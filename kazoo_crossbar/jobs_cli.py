@@ -4,8 +4,9 @@ Authenticates with an account API key (`PUT /v2/api_auth`), so it works against 
 Crossbar that speaks the API: this service or Kazoo itself. Numbers are read from a file as
 docs/number-files.md says (the console reads them the same way); every row that gives no
 number is reported with its line. Large files are sent as several jobs of `--chunk` numbers
-each (the server's `crossbar.resources` `job_max_numbers`). Options may come before or after
-the action. Nothing a server sends is trusted (client/api.py, client/text.py).
+each: the server's `crossbar.resources` `job_max_numbers`, from the shipped system_config
+defaults or, when a job is refused for its size, from the limit the server answers. Options
+may come before or after the action. Nothing a server sends is trusted (client/api.py, client/text.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from .client.text import safe
 from .jobs import numbers as knm
 from .storage.system_config import shipped_defaults
 
-DEFAULT_CHUNK = 10_000
 DEFAULT_TIMEOUT_S = 3600.0
 GREGORIAN_OFFSET = 62167219200  # seconds from year 0 to 1970 (Kazoo's timestamps)
 SHOWN_SKIPPED = 20  # skipped rows listed on stderr; the failures file has them all
@@ -139,23 +139,53 @@ def job_id_of(body: dict) -> str:
     return job_id
 
 
+def shipped_job_max_numbers() -> int | None:
+    value = shipped_defaults().get("crossbar.resources", {}).get("default", {}).get("job_max_numbers")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def max_items(exc: CliError) -> int | None:
+    """The limit of a 400 `numbers.maxItems` (a job over the server's job_max_numbers)."""
+    data = (exc.envelope or {}).get("data") if exc.status == 400 else None
+    target = ((data or {}).get("numbers") or {}).get("maxItems", {}).get("target") if isinstance(data, dict) else None
+    return target if isinstance(target, int) and not isinstance(target, bool) and target > 0 else None
+
+
+async def send(api: Api, resource_id: str, numbers: list[str], chunk: int | None, name: str | None) -> list[str]:
+    """One job per chunk; a job refused for its size is split by the limit the server answers."""
+    parts = [numbers[i : i + chunk] for i in range(0, len(numbers), chunk)] if chunk else [numbers]
+    job_ids: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        data: dict[str, Any] = {"numbers": part, "resource_id": resource_id}
+        if name:
+            data["name"] = name if len(part) == len(numbers) else f"{name} ({len(job_ids) + 1})"
+        try:
+            job_ids.append(job_id_of(await api.call("PUT", api.jobs_url, {"data": data})))
+        except CliError as exc:
+            limit = max_items(exc)
+            if limit is None or len(part) <= limit:
+                raise
+            rest = part + [n for p in parts for n in p]
+            parts = [rest[i : i + limit] for i in range(0, len(rest), limit)]
+            sys.stderr.write(
+                f"the server takes at most {limit} numbers per job (job_max_numbers): sending jobs of {limit}\n"
+            )
+    return job_ids
+
+
 async def add(
     api: Api,
     resource_id: str,
     read: number_file.NumberFile,
-    chunk: int,
+    chunk: int | None,
     name: str | None,
     poll_s: float,
     timeout_s: float,
 ) -> dict:
     numbers = [n for _, n in read.numbers]
     lines = {n: line for line, n in read.numbers}
-    job_ids = []
-    for start in range(0, len(numbers), chunk):
-        data: dict[str, Any] = {"numbers": numbers[start : start + chunk], "resource_id": resource_id}
-        if name:
-            data["name"] = name if len(numbers) <= chunk else f"{name} ({start // chunk + 1})"
-        job_ids.append(job_id_of(await api.call("PUT", api.jobs_url, {"data": data})))
+    job_ids = await send(api, resource_id, numbers, chunk, name)
     jobs = await follow(api, job_ids, len(numbers), poll_s, timeout_s)
     failures = [
         job_failure(number, e, job_id, lines.get(number))
@@ -271,7 +301,7 @@ async def main_async(args: argparse.Namespace) -> Any:
         raise CliError("an API key is needed: --api-key or KAZOO_API_KEY")
     read = None
     if args.jobs_command == "add":  # read the file before any network call
-        if args.chunk < 1:
+        if args.chunk is not None and args.chunk < 1:
             raise CliError(f"--chunk {args.chunk}: must be at least 1")
         read = read_file(Path(args.file), shipped_rules())
     timeout = aiohttp.ClientTimeout(total=300, sock_connect=10)
@@ -286,7 +316,8 @@ async def main_async(args: argparse.Namespace) -> Any:
             report_skipped(read, args.file)
             if not read.numbers:
                 raise CliError(f"{args.file}: no numbers in it ({len(read.skipped)} row(s) skipped)")
-            return await add(api, args.resource, read, args.chunk, args.name, args.poll, args.timeout)
+            chunk = args.chunk or shipped_job_max_numbers()
+            return await add(api, args.resource, read, chunk, args.name, args.poll, args.timeout)
         if args.jobs_command == "show":
             job = await show(api, args.job_id, args.account is not None)
             return job if args.full else job_summary(job)
@@ -326,8 +357,8 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     a.add_argument(
         "--chunk",
         type=int,
-        default=DEFAULT_CHUNK,
-        help=f"numbers per job (default {DEFAULT_CHUNK}, the server's job_max_numbers)",
+        help="numbers per job (default: job_max_numbers of the shipped system_config crossbar.resources; "
+        "a job the server refuses for its size is split by the limit it answers)",
     )
     a.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     a.add_argument(

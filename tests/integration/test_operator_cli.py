@@ -218,3 +218,20 @@ async def test_jobs_list_takes_and_prints_iso_8601(api, acme, tmp_path):
     assert old == []
     proc = await asyncio.to_thread(kc, "jobs", "list", "--created-from", "last week", env=key)
     assert proc.returncode == 2 and "is not a date" in proc.stderr
+
+
+async def test_jobs_add_splits_by_the_limit_the_server_answers(api, acme, kazoo, tmp_path):
+    """No job size is written into the CLI: a job over the server's job_max_numbers is refused
+    (400 numbers.maxItems) and the numbers go again in jobs of the limit it answered."""
+    key = {"KAZOO_API_KEY": acme["pvt_api_key"], "KAZOO_CROSSBAR_URL": api}
+    [carrier] = await ok("resources", "create", "--name", "Small Jobs", env=key)
+    numbers = tmp_path / "n.txt"
+    numbers.write_text("\n".join(numbers_block(12)) + "\n")
+    async with kazoo.system_config("crossbar.resources", job_max_numbers=5):
+        proc = await asyncio.to_thread(
+            kc, "jobs", "add", "--resource", carrier["id"], "--name", "Split", "--poll", "0.2", str(numbers), env=key
+        )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert len(summary["jobs"]) == 3 and summary["added"] == 12
+    assert "at most 5 numbers per job" in proc.stderr
