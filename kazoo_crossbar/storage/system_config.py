@@ -16,9 +16,9 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
+from ..shipped import folder as shipped_folder
 from . import names
 from .cache import TTLCache
 from .couch import Conflict, CouchClient, NotFound
@@ -143,8 +143,9 @@ def shipped_defaults() -> dict[str, dict]:
 @cache
 def _shipped() -> dict[str, dict]:
     out = {}
-    # The top-level system_config/ folder ships as a package (wheel or source checkout alike).
-    paths = sorted((p for p in files("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    paths = sorted(
+        (p for p in shipped_folder("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name
+    )
     for path in paths:
         doc = json.loads(path.read_text(encoding="utf-8"))
         out[doc["_id"]] = doc
