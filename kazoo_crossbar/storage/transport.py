@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
@@ -63,6 +64,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Response] | None = None
+        self.timer: asyncio.TimerHandle | None = None
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
         self.answering = False  # a byte of the current answer has arrived
@@ -109,15 +111,23 @@ class _Connection(asyncio.Protocol):
             self._done()
 
     # --- one exchange --------------------------------------------------------------------------
-    def send(self, data: bytes, head: bool) -> asyncio.Future[Response]:
+    def send(self, data: bytes, head: bool, deadline: float) -> asyncio.Future[Response]:
+        """The answer, or TimeoutError at `deadline` (loop time): a timer on the future, cheaper
+        per request than an asyncio.timeout() around the await."""
         assert self.transport is not None
         self.waiter = self.loop.create_future()
+        self.timer = self.loop.call_at(deadline, self._expire)
         self.headers, self.body, self.answering, self.head = {}, [], False, head
         self.transport.write(data)
         return self.waiter
 
+    def _expire(self) -> None:
+        self._fail(TimeoutError("CouchDB did not answer in time"))
+
     def _done(self) -> None:
         waiter, self.waiter = self.waiter, None
+        if self.timer is not None:
+            self.timer.cancel()
         self.used += 1
         if waiter is not None and not waiter.done():
             status = self.parser.get_status_code()
@@ -130,6 +140,8 @@ class _Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
         if self.transport is not None:
             self.transport.abort()
 
@@ -161,14 +173,13 @@ class KeepAliveTransport:
         ).encode("latin-1")
         self.timeout_s, self.connect_timeout_s, self.idle_s = timeout_s, connect_timeout_s, idle_s
         self.limit = limit
-        self._slots: asyncio.Semaphore | None = None
+        self._in_flight = 0
+        self._queue: deque[asyncio.Future[None]] = deque()
         self._idle: list[_Connection] = []
 
     async def request(
         self, method: str, target: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
     ) -> Response:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
         head = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), self._fixed]
         if headers:
             head.append("".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"))
@@ -178,18 +189,48 @@ class KeepAliveTransport:
         if body:
             head.append(body)
         data = b"".join(head)
-        async with asyncio.timeout(self.timeout_s):
-            async with self._slots:
-                conn = await self._connection()
-                try:
-                    resp = await conn.send(data, method == "HEAD")
-                except BaseException:
-                    conn.abort()  # an answer may still be on its way: this connection is done
-                    raise
-                self._release(conn)
-                return resp
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        await self._take_slot(deadline)
+        try:
+            conn = await self._connection(deadline)
+            try:
+                resp = await conn.send(data, method == "HEAD", deadline)
+            except BaseException:
+                conn.abort()  # an answer may still be on its way: this connection is done
+                raise
+            self._release(conn)
+            return resp
+        finally:
+            self._give_slot()
 
-    async def _connection(self) -> _Connection:
+    async def _take_slot(self, deadline: float) -> None:
+        """One of `limit` places in flight: a counter, and a queue only when all are taken (less
+        work per request than an asyncio.Semaphore)."""
+        if self._in_flight < self.limit and not self._queue:
+            self._in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._queue.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter  # _give_slot hands its place over: _in_flight stays as it is
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give_slot()  # handed over and cancelled at once: pass it on
+            elif waiter in self._queue:  # (a _give_slot may have dropped it, cancelled, already)
+                self._queue.remove(waiter)
+            raise
+
+    def _give_slot(self) -> None:
+        while self._queue:
+            waiter = self._queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._in_flight -= 1
+
+    async def _connection(self, deadline: float) -> _Connection:
         now = time.monotonic()
         while self._idle:
             conn = self._idle.pop()
@@ -197,7 +238,7 @@ class KeepAliveTransport:
                 return conn
             conn.abort()
         loop = asyncio.get_running_loop()
-        async with asyncio.timeout(self.connect_timeout_s):
+        async with asyncio.timeout_at(min(deadline, loop.time() + self.connect_timeout_s)):
             _, conn = await loop.create_connection(lambda: _Connection(loop), self.host, self.port)
         return conn
 

@@ -309,3 +309,13 @@ async def test_a_closed_client_opens_new_connections_when_used_again(make_client
     opened = proxy.connections
     assert isinstance(await couch.all_dbs(), list)
     assert proxy.connections == opened + 1
+
+
+async def test_requests_queued_past_the_limit_time_out_and_free_their_places(make_client, proxy, couchdb_url):
+    couch = make_client(proxy.url(credentials(couchdb_url)), limit=1, timeout_s=0.5)
+    proxy.hold = True
+    results = await asyncio.wait_for(asyncio.gather(*(couch.all_dbs() for _ in range(3)), return_exceptions=True), 30)
+    assert all(isinstance(r, Unreachable) for r in results)
+    proxy.hold = False
+    results = await asyncio.wait_for(asyncio.gather(*(couch.all_dbs() for _ in range(5))), 30)
+    assert all(isinstance(r, list) for r in results)
