@@ -16,7 +16,6 @@ import cProfile
 import os
 import pstats
 import socket
-import subprocess
 import sys
 import textwrap
 from collections import Counter
@@ -82,7 +81,7 @@ async def main(args: argparse.Namespace) -> None:
 
     log.configure("json")  # as `serve` does; its lines go to a file, as the benchmarks' do
     s = Stack()
-    logfile = open(Path(s.tmp.name) / "service.log", "ab")
+    logfile = (Path(s.tmp.name) / "service.log").open("ab")  # noqa: ASYNC230 (set-up, before serving)
     stderr = os.dup(2)
     os.dup2(logfile.fileno(), 2)
     try:
