@@ -81,7 +81,7 @@ async def main(args: argparse.Namespace) -> None:
 
     log.configure("json")  # as `serve` does; its lines go to a file, as the benchmarks' do
     s = Stack()
-    logfile = (Path(s.tmp.name) / "service.log").open("ab")  # noqa: ASYNC230 (set-up, before serving)
+    logfile = (Path(s.tmp.name) / "service.log").open("ab")  # set-up, before serving
     stderr = os.dup(2)
     os.dup2(logfile.fileno(), 2)
     try:
