@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from itertools import count
 
 import aiohttp
 from harness import CouchClient, names
@@ -12,13 +12,20 @@ from harness import CouchClient, names
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.storage import views
 
-_npa = count(302)
+_used: set[tuple[int, int]] = set()
 
 
 def fresh_block(size: int) -> list[str]:
-    """`size` E.164 numbers no other block of this process uses (an area code of their own)."""
-    npa = next(_npa)
-    return [f"+1{npa}{i:07d}" for i in range(size)]
+    """`size` E.164 numbers no other block uses: an area code and leading digits drawn at random
+    (a CouchDB given by URL keeps the numbers of earlier runs), never the same twice here."""
+    width = max(1, len(str(size - 1)))
+    if width > 7:
+        raise ValueError("at most 10,000,000 numbers a block")
+    while (key := (secrets.randbelow(800) + 200, secrets.randbelow(10 ** (7 - width)))) in _used:
+        pass
+    _used.add(key)
+    npa, lead = key
+    return [f"+1{npa}{lead:0{7 - width}d}{i:0{width}d}" if width < 7 else f"+1{npa}{i:07d}" for i in range(size)]
 
 
 async def ensure_number_dbs(couch: CouchClient, numbers: list[str]) -> None:

@@ -77,15 +77,17 @@ async def main(args: argparse.Namespace) -> None:
         acc, headers = await s.account()
         db = names.account_db(acc["_id"])
         api = f"{s.api_url}/v2/accounts/{acc['_id']}/resources"
-        view = f"{s.couch_url}/{names.url_path(db)}/_design/resources/_view/crossbar_listing"
+        view = f"{s.couch_base}/{names.url_path(db)}/_design/resources/_view/crossbar_listing"
         couch = CouchClient(s.couch_url, timeout_s=600)
         seeded = 0
         async with aiohttp.ClientSession() as http:
             for size in sizes:
                 await seed(couch, db, acc["_id"], seeded, size)
                 seeded = size
-                await timed_get(http, view + "?limit=1")  # build the index outside the timings
-                async with http.get(view, params={"skip": str(size - PAGE), "limit": "1"}) as resp:
+                await timed_get(http, view + "?limit=1", s.couch_headers)  # build the index outside the timings
+                async with http.get(
+                    view, params={"skip": str(size - PAGE), "limit": "1"}, headers=s.couch_headers
+                ) as resp:
                     deep_key = (await resp.json())["rows"][0]["key"]
                 cases = {
                     "first": (api, f"{view}?limit={PAGE + 1}"),
@@ -104,7 +106,9 @@ async def main(args: argparse.Namespace) -> None:
                         res = await alternate(
                             {
                                 "api": lambda u=api_url: sequential(lambda: timed_get(http, u, headers), n),
-                                "direct": lambda u=direct_url: sequential(lambda: timed_get(http, u), n),
+                                "direct": lambda u=direct_url: sequential(
+                                    lambda: timed_get(http, u, s.couch_headers), n
+                                ),
                             },
                             rounds,
                         )
