@@ -226,6 +226,43 @@ async def alternate(sides: dict[str, Callable[[], Awaitable[list[float]]]], roun
     return out
 
 
+async def interleaved(sides: dict[str, Callable[[], Awaitable[float]]], n: int) -> dict[str, list[float]]:
+    """`n` timed calls of each side, one of each in turn (A B, B A, A B …): both sides meet the
+    machine's moments alike. Phases of 20 or 50 let a burst of the neighbours' load fall on one
+    side only; on a shared machine that moved a p50 ratio by 15-30% between runs."""
+    out: dict[str, list[float]] = {k: [] for k in sides}
+    order = list(sides)
+    for i in range(n):
+        for key in order if i % 2 == 0 else order[::-1]:
+            out[key].append(await sides[key]())
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(pid: int, *, busy: float = 0.08, window_s: float = 0.5, max_s: float = 60.0) -> float:
+    """Wait until the CouchDB process is quiet (under `busy` of a core for two windows in a row):
+    after seeding or a job, LevelDB compactions (embedded) and background view indexing (CouchDB
+    3's ken) go on for seconds and would land in whichever phase comes next. Returns the wait."""
+    if not pid:
+        return 0.0  # a CouchDB given by URL: nothing to watch
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - t0 < max_s:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(window_s)
+        quiet = quiet + 1 if cpu_seconds(pid) - before < busy * window_s else 0
+    return time.monotonic() - t0
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 # ---- processes --------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
