@@ -350,7 +350,9 @@ class Stack:
         self.couch: subprocess.Popen | None = None
         self.couch_pid = 0  # the CouchDB process (beam.smp of the first node for CouchDB 3)
         self.couch3: tuple[Path, int] | None = None  # (state dir, port) of nodes we started
-        self.cluster_urls: list[str] = []
+        self.cluster_urls: list[str] = []  # every node's URL (with credentials), and without
+        self.cluster_bases: list[str] = []
+        self.couch_pids: list[int] = []
         self.service: subprocess.Popen | None = None
         self.api_url = ""
         self.master: dict = {}
@@ -390,9 +392,11 @@ class Stack:
         )
         if out.returncode != 0:
             raise RuntimeError(f"CouchDB 3 did not start: {out.stderr[-1500:]}")
-        self.couch_pid = int(out.stdout.split()[0])
+        self.couch_pids = [int(pid) for pid in out.stdout.split()]
+        self.couch_pid = self.couch_pids[0]
         self._set_couch_url(f"http://admin:admin@127.0.0.1:{port}")
         self.cluster_urls = [f"http://admin:admin@127.0.0.1:{port + i}" for i in range(nodes)]
+        self.cluster_bases = [f"http://127.0.0.1:{port + i}" for i in range(nodes)]
 
     def stop_couchdb3(self) -> None:
         if self.couch3 and ENGINE.build_dir:
