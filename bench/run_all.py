@@ -64,9 +64,16 @@ NOTES = """## Reading the figures
 - The machine runs the client, the service and the embedded CouchDB on the same cores, so
   ratios, not absolute times, are what the targets judge.
 - The embedded CouchDB is PouchDB on LevelDB behind express-pouchdb (Node, one thread), a
-  dev/test stand-in for Apache CouchDB 3, slower than CouchDB for large documents and view
-  builds. A slower database makes the service's fixed cost per request a smaller share, so
-  "API / direct" ratios against Apache CouchDB would be somewhat higher.
+  dev/test stand-in for Apache CouchDB 3. Apache CouchDB 3.5 (Erlang) answers on every core:
+  with the benchmark client, the service and CouchDB on 2 cores, a "requests/s at concurrency
+  32" ratio is bounded by the CPU the three spend per request together (the service's share
+  is what it adds), while on the embedded server the one Node thread is the bottleneck of both
+  sides. `bench/cpu_per_request.py --engine couchdb3 --couchdb3-dir DIR` gives each process's
+  CPU per request; `bench/profile_service.py` where the service spends it, by function.
+- Cluster rows (C-…) run on a 3-node CouchDB 3 cluster on the same machine: a read is a quorum
+  read across nodes, and the three nodes, the service nodes and the client share the cores, so
+  a second service node adds CPU demand, not capacity; the row's details give each process's
+  CPU per request and how many cores the phase kept busy.
 - P2-peer is an emulation of Kazoo 4.3's job loop with raw CouchDB calls, not Kazoo itself:
   it leaves out Kazoo's own work per number (knm checks, AMQP), which errs in Kazoo's favour,
   but its cost is dominated by re-saving a job document of up to ~3 MB 10,000 times, which the
