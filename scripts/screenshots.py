@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -27,9 +26,9 @@ sys.path.insert(0, str(REPO / "bench"))  # the bench harness's process helpers
 
 from harness import free_port, wait_http  # noqa: E402
 
-from kazoo_crossbar.jobs.store import new_job_id  # noqa: E402
-from kazoo_crossbar.storage import names, provision, views  # noqa: E402
+from kazoo_crossbar.storage import provision  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
+from tests.kazoo import stale_job  # noqa: E402  (a job as a Kazoo node saves it)
 
 NODE = "screenshots@localhost"
 
@@ -68,30 +67,8 @@ async def stalled_job(couch_url: str, account: dict, resource_id: str) -> str:
     """A running job untouched for two hours, as a crashed node leaves it (what recovery resumes)."""
     couch = CouchClient(couch_url)
     try:
-        now = datetime.now(UTC)
-        job_id = new_job_id(now)
-        db = names.modb(account["_id"], now.year, now.month)
-        await views.ensure_db(couch, db)
-        stamp = names.gregorian_now() - 7200
-        await couch.save_doc(
-            db,
-            {
-                "_id": job_id,
-                "name": "Night import",
-                "numbers": ["+14155550990", "+14155550991"],
-                "resource_id": resource_id,
-                "errors": {},
-                "success": {},
-                "pvt_status": "running",
-                "pvt_type": "resource_job",
-                "pvt_account_id": account["_id"],
-                "pvt_account_db": names.encode(db),
-                "pvt_auth_account_id": account["_id"],
-                "pvt_vsn": "1",
-                "pvt_created": stamp,
-                "pvt_modified": stamp,
-            },
-        )
+        numbers = ["+14155550990", "+14155550991"]
+        _, job_id = await stale_job(couch, account, resource_id, numbers, status="running", name="Night import")
         return job_id
     finally:
         await couch.close()

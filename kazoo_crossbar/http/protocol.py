@@ -5,7 +5,7 @@ aiohttp answers those itself in text/plain and quotes up to 100 bytes of the off
 back. Here they are Kazoo envelopes (e.g. 400 `bad_request`, nothing of the request quoted) and the
 connection is closed, as aiohttp does. aiohttp builds its per-connection handler from the
 `RequestHandler` name in `aiohttp.web_server`; `install()` points that name at the subclass
-below (once per process; tests/hostile/test_console.py checks it is in place)."""
+below (once per process; tests/hostile/test_ui_confinement.py checks it is in place)."""
 
 from __future__ import annotations
 

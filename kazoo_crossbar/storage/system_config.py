@@ -100,8 +100,10 @@ def shipped_defaults() -> dict[str, dict]:
     return out
 
 
-# Values earlier releases of `setup` wrote that were not Kazoo's: still stored exactly so, they were
-# never an operator's choice, and are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS).
+# Values that development builds of `setup` wrote before the first release (0.1.0) and Kazoo never
+# had: a database such a build set up still holds them exactly so; never an operator's choice, they
+# are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS). No release wrote them: this
+# can go once no such development database is left.
 NON_KAZOO_DEFAULTS: dict[tuple[str, str], Any] = {
     ("number_manager", "e164_converters"): {
         r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},

@@ -1,4 +1,4 @@
-"""The number manager's rules against numbers already in CouchDB (issue 11: items 3, 4, 5, 8, 12):
+"""The number manager's rules against numbers already in CouchDB:
 who owns a number after a crash, taking over `available` numbers, port requests, services,
 numbers of other hierarchies and the phonebook's orders."""
 
@@ -18,8 +18,7 @@ from kazoo_crossbar.jobs.runner import JobRunner
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 
-from ..kazoo import fixture, numbers_block, wait_for_job
-from .test_recovery import stale_job, wait_stored
+from ..kazoo import fixture, numbers_block, stale_job, wait_for_job, wait_stored
 
 
 async def run_job(client, account, headers, nums, rid) -> dict:

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import zipfile
 from importlib.metadata import distribution
@@ -23,6 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from ..conftest import free_port, wait_for_up
+from ..eventually import eventually_blocking
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -156,16 +156,18 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
             stderr=serve_log,
         )
         body = json.dumps({"data": {"api_key": api_key}}).encode()
-        for _ in range(600):
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{api_port}/v2/api_auth", data=body, method="PUT")
-                with urllib.request.urlopen(req, timeout=10) as resp:
-                    answer = json.loads(resp.read())
-                    break
-            except OSError:
-                assert serve.poll() is None, (tmp_path / "serve.log").read_text()
-                time.sleep(0.1)
-        assert resp.status == 201 and answer["auth_token"]
+        running = serve
+
+        def login() -> tuple[int, dict]:
+            assert running.poll() is None, (tmp_path / "serve.log").read_text()
+            req = urllib.request.Request(f"http://127.0.0.1:{api_port}/v2/api_auth", data=body, method="PUT")
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+
+        status, answer = eventually_blocking(
+            login, what="the installed service logs in", timeout_s=60, retry_on=(OSError,)
+        )
+        assert status == 201 and answer["auth_token"]
         # the console comes from the installed package
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/ui/", timeout=10) as page:
             assert page.status == 200 and b'src="main.js"' in page.read()

@@ -14,8 +14,7 @@ from playwright.async_api import expect
 
 from kazoo_crossbar.storage import names
 
-from ..integration.test_recovery import stale_job
-from ..kazoo import fixture, numbers_block
+from ..kazoo import fixture, numbers_block, stale_job
 
 
 @pytest.fixture(scope="module")
