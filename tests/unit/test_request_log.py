@@ -8,12 +8,10 @@ import sys
 
 import structlog
 
-from kazoo_crossbar import jsonc, log
+from kazoo_crossbar import log
 
 
 def test_the_fast_request_line_matches_structlogs(monkeypatch):
-    if jsonc.BACKEND != "orjson":
-        return  # without orjson every line goes through structlog
     slow, fast = io.BytesIO(), io.BytesIO()
     monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(slow))
     line = log._RequestLog()  # not the module's: structlog caches a logger's stream on first use
