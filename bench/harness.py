@@ -466,7 +466,10 @@ class Stack:
         couch = CouchClient(self.couch_url)
         try:
             welcome = await couch.request("GET", "/")
-            ENGINE.version = f"{welcome.get('vendor', {}).get('name', 'CouchDB')} {welcome.get('version', '?')}"
+            vendor = welcome.get("vendor", {}).get("name", "")
+            ENGINE.version = (
+                f"Apache CouchDB {welcome.get('version', '?')}" if ENGINE.name == "couchdb3" else vendor or "embedded"
+            )
             master_id = (await couch.get_doc("system_config", "accounts"))["default"]["master_account_id"]
             self.master = await couch.get_doc(names.account_db(master_id), master_id)
         finally:
