@@ -9,9 +9,9 @@ operators see every key the service uses. Documents are cached briefly.
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 from typing import Any
 
+from ..shipped import folder as shipped_folder
 from . import names
 from .cache import TTLCache
 from .couch import Conflict, CouchClient, NotFound
@@ -92,8 +92,9 @@ _UNSET = object()
 def shipped_defaults() -> dict[str, dict]:
     """The default documents under system_config/, by category id."""
     out = {}
-    # The top-level system_config/ folder ships as a package (wheel or source checkout alike).
-    paths = sorted((p for p in files("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    paths = sorted(
+        (p for p in shipped_folder("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name
+    )
     for path in paths:
         doc = json.loads(path.read_text(encoding="utf-8"))
         out[doc["_id"]] = doc

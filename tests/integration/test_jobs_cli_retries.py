@@ -5,7 +5,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from kazoo_crossbar.cli_errors import CliError
-from kazoo_crossbar.jobs_cli import Api
+from kazoo_crossbar.client.api import Api
 
 
 async def test_transient_errors_are_retried_then_reported():
