@@ -126,6 +126,7 @@ class Pipeline:
             else:
                 max_size = await self.config.get_int("crossbar", "max_upload_size", 8_000_000)
             raw = await body.read_body(ctx.request, max_size)
+            ctx.body_size = len(raw)
             if len(raw) > PREAUTH_MAX_BODY:
                 await self._token_before_parsing(ctx)
             ctx.envelope, ctx.data = await body.parse_envelope_off_loop(

@@ -1,7 +1,8 @@
 """Latency under attack, judged as a ratio to an idle probe measured in the same test.
 
 A round: the p95 of `probes` sequential probes (`GET /health` by default) while nothing else
-runs, then the p95 of as many probes while `concurrency` workers send the attack back to back.
+runs, then the p95 of as many probes (and more, until at least one attack request has finished
+while they ran) while `concurrency` workers send the attack back to back.
 The ratio of a test is the median over rounds, so one slow moment of a shared machine does not
 decide it. Rounds stop as soon as a majority of them agrees (pass or fail), and a round stops
 probing once its time budget is spent, so a service that freezes fails in one slow round instead
@@ -82,8 +83,11 @@ async def measure(
             await in_flight.wait()
             await asyncio.sleep(0)  # let the first attack requests leave
             busy: list[float] = []
-            started = time.monotonic()
-            while len(busy) < probes and (not busy or time.monotonic() - started < round_budget_s):
+            started, attacks_before = time.monotonic(), result.attacks
+            # probe until `probes` samples and at least one whole attack request overlapped them
+            while (len(busy) < probes or result.attacks == attacks_before) and (
+                not busy or time.monotonic() - started < round_budget_s
+            ):
                 busy.append(await timed(probe))
         finally:
             stop.set()
