@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from .. import jsonc
 from . import errors
@@ -132,11 +133,17 @@ async def read_body(request: web.Request, max_size: int) -> bytes:
     if request.content_length is not None and request.content_length > max_size:
         raise too_big
     chunks, size = [], 0
-    while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
-        size += len(chunk)
-        if size > max_size:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
+            size += len(chunk)  # after Content-Encoding is undone: a gzip bomb stops here too
+            if size > max_size:
+                raise too_big
+            chunks.append(chunk)
+    except RequestPayloadError as exc:
+        # a body that is not what its Content-Encoding says, a truncated or malformed chunked body,
+        # fewer bytes than Content-Length: the client's fault, a 400 (aiohttp then closes the connection)
+        cause = str(exc.__cause__ or exc).strip().splitlines()[-1].strip()
+        raise errors.validation({"file": {"encoding": {"message": f"the body could not be read: {cause}"}}}) from None
     return b"".join(chunks)
 
 

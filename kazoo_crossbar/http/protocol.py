@@ -12,10 +12,23 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web, web_protocol, web_server
+import structlog
+from aiohttp import http_exceptions, web, web_protocol, web_server
 
 from . import envelope, errors
 from .context import Context, new_request_id
+
+log = structlog.get_logger(__name__)
+
+# What a client does wrong or a connection that goes away: logged as one line, never a traceback
+# (aiohttp logs each with its traceback: an upload aborted after `100 Continue`, a body that is
+# not the gzip it says, a header line over 8190 bytes).
+CLIENT_FAULTS = (
+    http_exceptions.HttpProcessingError,
+    web_protocol.RequestPayloadError,
+    web_protocol.PayloadAccessError,
+    ConnectionError,
+)
 
 
 class EnvelopeRequestHandler(web_protocol.RequestHandler):
@@ -35,6 +48,14 @@ class EnvelopeRequestHandler(web_protocol.RequestHandler):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.force_close()
         return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc = kw.get("exc_info")
+        if isinstance(exc, CLIENT_FAULTS):
+            reason = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
+            log.info("client_fault", error=type(exc).__name__, reason=reason[:200])
+            return
+        super().log_exception(*args, **kw)  # a bug of ours keeps its traceback
 
 
 def install(node_hash: str) -> None:
