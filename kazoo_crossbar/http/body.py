@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from .. import jsonc
-from . import errors
+from . import errors, protocol
 
 JSON_TYPES = {"", "application/json", "application/x-json"}
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -134,14 +134,20 @@ async def read_body(request: web.Request, max_size: int) -> bytes:
         raise too_big
     chunks, size = [], 0
     try:
-        while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
-            size += len(chunk)  # after Content-Encoding is undone: a gzip bomb stops here too
-            if size > max_size:
-                raise too_big
-            chunks.append(chunk)
+        # the whole body within the connection's body timeout: a client trickling bytes holds no socket for long
+        async with asyncio.timeout(protocol.body_timeout(request)):
+            while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
+                size += len(chunk)  # after Content-Encoding is undone: a gzip bomb stops here too
+                if size > max_size:
+                    raise too_big
+                chunks.append(chunk)
+    except TimeoutError:
+        protocol.abandon_body(request)
+        raise errors.request_timeout() from None
     except RequestPayloadError as exc:
         # a body that is not what its Content-Encoding says, a truncated or malformed chunked body,
-        # fewer bytes than Content-Length: the client's fault, a 400 (aiohttp then closes the connection)
+        # fewer bytes than Content-Length: the client's fault, a 400, then the connection is closed
+        protocol.abandon_body(request)
         cause = str(exc.__cause__ or exc).strip().splitlines()[-1].strip()
         raise errors.validation({"file": {"encoding": {"message": f"the body could not be read: {cause}"}}}) from None
     return b"".join(chunks)
