@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from .cli_errors import CliError
+from .storage import retry
 
 DEFAULT_CHUNK = 10_000
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -90,19 +91,25 @@ class Api:
     async def call(self, method: str, url: str, payload: Any = None) -> dict:
         """One API call; connection failures and 429/502/503/504 are retried a few times.
         A PUT is retried only when it never reached the server (no duplicate jobs)."""
-        for attempt in range(1, RETRIES + 1):
-            try:
-                async with self.http.request(method, url, json=payload, headers=self.headers) as resp:
-                    status, raw = resp.status, await resp.read()
-            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-                sent = not isinstance(exc, aiohttp.ClientConnectorError)
-                if attempt == RETRIES or (method == "PUT" and sent):
-                    raise
-            else:
-                if status not in TRANSIENT_STATUS or attempt == RETRIES:
-                    return self._body(method, url, status, raw)
-            await asyncio.sleep(self.pause_s * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+
+        async def attempt() -> tuple[int, bytes]:
+            async with self.http.request(method, url, json=payload, headers=self.headers) as resp:
+                return resp.status, await resp.read()
+
+        def worth_another_try(exc: Exception) -> bool:
+            if not isinstance(exc, (TimeoutError, aiohttp.ClientConnectionError)):
+                return False
+            sent = not isinstance(exc, aiohttp.ClientConnectorError)
+            return not (method == "PUT" and sent)
+
+        status, raw = await retry.retrying(
+            attempt,
+            tries=RETRIES,
+            retry_on=worth_another_try,
+            retry_result=lambda answer: answer[0] in TRANSIENT_STATUS,
+            backoff=retry.Backoff(self.pause_s, 2),
+        )
+        return self._body(method, url, status, raw)
 
     @staticmethod
     def _body(method: str, url: str, status: int, raw: bytes) -> dict:

@@ -14,7 +14,7 @@ import secrets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ..storage import names
+from ..storage import names, retry
 from ..storage.couch import Conflict, CouchClient, NotFound
 from ..storage.docs import system_pvt_fields
 from ..storage.system_config import SystemConfig
@@ -22,6 +22,7 @@ from ..storage.writes import Writes
 
 ATTACHMENT = "private_key.pem"
 ATTACHMENT_CTYPE = "application/x-pem-file"
+THEIRS_POLL = retry.Backoff(0.1, factor=1)  # another node's key attachment: 20 looks, 0.1 s apart
 
 
 def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
@@ -67,12 +68,9 @@ class KeyStore:
 
     async def _theirs(self, kid: str) -> rsa.RSAPrivateKey | None:
         """Another node is creating this key: its attachment follows its doc within moments."""
-        for _ in range(20):
-            key = await self._load(kid)
-            if key is not None:
-                return key
-            await asyncio.sleep(0.1)
-        return None
+        return await retry.retrying(
+            lambda: self._load(kid), tries=20, retry_result=lambda key: key is None, backoff=THEIRS_POLL
+        )
 
     async def _create(self, kid: str) -> rsa.RSAPrivateKey | None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

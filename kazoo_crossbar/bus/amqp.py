@@ -19,6 +19,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from ..storage import retry
 from . import messages
 from .base import OnJob
 
@@ -26,6 +27,7 @@ log = structlog.get_logger(__name__)
 OnChange = Callable[[str], None]  # a doc change routing key
 OnState = Callable[[bool], None]  # connected or not
 PUBLISH_TIMEOUT_S = 5.0
+CONNECT_BACKOFF = retry.Backoff(0.5, 2, 30.0)
 
 
 class AmqpBus:
@@ -57,29 +59,29 @@ class AmqpBus:
     async def _connect_loop(self) -> None:
         # Runs until the queues are declared: a refused declaration (PRECONDITION_FAILED from
         # a queue declared differently) is retried like a lost connection, never given up on.
-        delay = 0.5
-        while True:
-            connection: AbstractRobustConnection | None = None
-            try:
-                connection = await aio_pika.connect_robust(self.url, timeout=5)
-                await self._declare(connection)
-                connection.close_callbacks.add(self._on_close)
-                connection.reconnect_callbacks.add(self._on_reconnect)
-                self._connection = connection
-                self._set_connected(True)
-                log.info("amqp_connected", url=_redact(self.url))
-                return
-            except asyncio.CancelledError:
-                if connection is not None:
-                    await asyncio.shield(_close_quietly(connection))
-                raise
-            except Exception as exc:
-                if connection is not None:
-                    await _close_quietly(connection)
-                self._exchanges.clear()
-                log.warning("amqp_unavailable", error=str(exc) or type(exc).__name__, retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await retry.retrying(
+            self._connect_once, tries=None, retry_on=(Exception,), backoff=CONNECT_BACKOFF, on_retry=_log_unavailable
+        )
+        log.info("amqp_connected", url=_redact(self.url))
+
+    async def _connect_once(self) -> None:
+        connection: AbstractRobustConnection | None = None
+        try:
+            connection = await aio_pika.connect_robust(self.url, timeout=5)
+            await self._declare(connection)
+            connection.close_callbacks.add(self._on_close)
+            connection.reconnect_callbacks.add(self._on_reconnect)
+            self._connection = connection
+            self._set_connected(True)
+        except asyncio.CancelledError:
+            if connection is not None:
+                await asyncio.shield(_close_quietly(connection))
+            raise
+        except Exception:
+            if connection is not None:
+                await _close_quietly(connection)
+            self._exchanges.clear()
+            raise
 
     async def _declare(self, connection: AbstractRobustConnection) -> None:
         channel = await connection.channel(publisher_confirms=True)
@@ -179,6 +181,10 @@ async def _close_quietly(connection: AbstractRobustConnection) -> None:
         await connection.close()
     except Exception as exc:  # already broken: nothing left to release
         log.debug("amqp_close_failed", error=str(exc) or type(exc).__name__)
+
+
+def _log_unavailable(exc: Exception | None, delay: float) -> None:
+    log.warning("amqp_unavailable", error=(str(exc) or type(exc).__name__) if exc else "", retry_in_s=delay)
 
 
 def _redact(url: str) -> str:

@@ -8,7 +8,7 @@ import asyncio
 
 import structlog
 
-from ..storage import names
+from ..storage import names, retry
 from ..storage.couch import Conflict, NotFound
 from ..storage.writes import Writes
 
@@ -93,13 +93,29 @@ class NumberStore:
             return  # the account database does not exist: Kazoo skips the copy too
         for copy, answer in zip(copies, answers):
             if answer.get("error") == "conflict":  # someone updated the copy meanwhile: retry once
-                try:
-                    current = await self.couch.get_doc(db, copy["_id"])
-                    copy["_rev"] = current["_rev"]
-                    await self.writes.save(db, copy)
-                except (NotFound, Conflict):
-                    copy.pop("_rev", None)
-                    log.warning("number_copy_failed", number=copy["_id"], db=db)
+                await self._save_copy_again(db, copy)
+
+    async def _save_copy_again(self, db: str, copy: dict) -> None:
+        """One more try on the stored revision (a conflict or a vanished copy is logged)."""
+
+        async def read() -> dict | None:
+            try:
+                return await self.couch.get_doc(db, copy["_id"])
+            except NotFound:
+                return None
+
+        def on_stored(stored: dict | None) -> dict | None:
+            return None if stored is None else {**copy, "_rev": stored["_rev"]}
+
+        async def write(doc: dict) -> dict:
+            return await self.writes.save(db, doc)
+
+        try:
+            saved = await retry.read_modify_write(read, on_stored, write, what=copy["_id"], tries=1)
+        except (NotFound, Conflict):  # lost the race again, or the database went away
+            saved = None
+        if saved is None:
+            log.warning("number_copy_failed", number=copy["_id"], db=db)
 
     async def unassign_from_prev(self, number_docs: list[dict], *, parallel: int = 16) -> None:
         """knm_phone_number:unassign_from_prev: a number that moved to another account leaves the

@@ -12,10 +12,13 @@ from collections import Counter
 import structlog
 
 from ..metrics import Metrics
+from ..storage import retry
 from ..storage.couch import CouchError, Unreachable
 from .runner import JobRunner
 
 log = structlog.get_logger(__name__)
+OUTAGE_BACKOFF = retry.Backoff(0.5, 2, 10.0)
+OTHER_ERROR_RETRIES = 3  # CouchDB errors other than "unreachable" before the recovery loop takes over
 
 
 class WorkerPool:
@@ -59,20 +62,32 @@ class WorkerPool:
     async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
         """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it).
         Other CouchDB errors get a few more tries; after that the recovery loop has it."""
-        delay, other_errors = 0.5, 0
-        while True:
-            try:
-                return await self.runner.run(account_id, job_id, claimed=claimed)
-            except Unreachable as exc:
-                log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
-            except CouchError as exc:
+        other_errors = 0
+
+        def worth_another_try(exc: Exception) -> bool:
+            nonlocal other_errors
+            if isinstance(exc, Unreachable):
+                return True
+            if isinstance(exc, CouchError):
                 other_errors += 1
-                if other_errors > 3:
-                    raise
+                return other_errors <= OTHER_ERROR_RETRIES
+            return False
+
+        def before_retry(exc: Exception | None, delay: float) -> None:
+            nonlocal claimed
+            if isinstance(exc, Unreachable):
+                log.warning("job_waiting_for_couchdb", job_id=job_id, error=exc.reason, retry_in_s=delay)
+            else:
                 log.warning("job_retrying", job_id=job_id, error=str(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
             claimed = True
+
+        return await retry.retrying(
+            lambda: self.runner.run(account_id, job_id, claimed=claimed),
+            tries=None,
+            retry_on=worth_another_try,
+            backoff=OUTAGE_BACKOFF,
+            on_retry=before_retry,
+        )
 
 
 class FairSlots:

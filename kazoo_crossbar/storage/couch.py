@@ -18,7 +18,8 @@ import aiohttp
 from yarl import URL
 
 from .. import jsonc
-from . import names
+from . import names, retry
+from .errors import Conflict, CouchError, NotFound, Unreachable
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 # View and _all_docs parameters CouchDB expects as JSON values.
@@ -26,29 +27,6 @@ _JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
 # A path made only of these characters is already percent-encoded (names.url_path, doc_path):
 # it is sent as it is, saving aiohttp's URL parsing and re-quoting on every request.
 _ENCODED_PATH = re.compile(r"[A-Za-z0-9\-._~%/!$&'()*+,;=:@]*")
-
-
-class CouchError(Exception):
-    """A CouchDB answer other than success; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, status: int, error: str, reason: str = "", db: str | None = None):
-        super().__init__(f"{status} {error}: {reason}")
-        self.status, self.error, self.reason, self.db = status, error, reason, db
-
-
-class NotFound(CouchError):
-    @property
-    def db_missing(self) -> bool:
-        # CouchDB 3: "Database does not exist."; older servers: "no_db_file".
-        return "database" in self.reason.lower() or self.reason == "no_db_file"
-
-
-class Conflict(CouchError):
-    pass
-
-
-class Unreachable(CouchError):
-    pass
 
 
 def doc_path(doc_id: str) -> str:
@@ -128,22 +106,21 @@ class CouchClient:
         elif data is not None:
             kwargs["data"] = data
             kwargs["headers"] = headers or {}
-        for attempt in (1, 2):
-            try:
-                async with self.session.request(method, url, **kwargs) as resp:
-                    payload = await resp.read()
-                    if resp.status >= 400:
-                        raise self._error(resp.status, payload, db)
-                    if raw:
-                        return payload, resp.headers
-                    return jsonc.loads(payload) if payload else None
-            except aiohttp.ServerDisconnectedError as exc:
-                # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
-                if attempt == 2:
-                    raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
-            except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
-                raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
-        raise AssertionError("unreachable")
+
+        async def attempt() -> Any:
+            async with self.session.request(method, url, **kwargs) as resp:
+                payload = await resp.read()
+                if resp.status >= 400:
+                    raise self._error(resp.status, payload, db)
+                if raw:
+                    return payload, resp.headers
+                return jsonc.loads(payload) if payload else None
+
+        try:
+            # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
+            return await retry.retrying(attempt, tries=2, retry_on=(aiohttp.ServerDisconnectedError,))
+        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
+            raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
 
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:
