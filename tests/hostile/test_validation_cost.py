@@ -46,6 +46,7 @@ async def test_costly_bodies_are_a_small_400(client, tenant, name):
     account, headers = tenant
     status, text = await put(client, f"/v2/accounts/{account['_id']}/resources", headers, ATTACKS[name])
     assert status == 400, text[:300]
+    print(f"{name}: {len(text)} bytes")  # the figure for the closing table (pytest -s)
     assert len(text) < 32_000, len(text)  # the answer was 4.4 MB
     assert json.loads(text)["message"] == "validation error"
 
@@ -112,6 +113,8 @@ async def test_validation_never_holds_the_event_loop(client, tenant, name):
     async def attack() -> None:
         await put(client, url, headers, ATTACKS[name])
 
-    result = await measure(probe, attack, limit=30, probes=8, round_budget_s=20)
+    # each attack body is 50-135 KB of JSON: parsing it is real work on the loop (milliseconds), so the
+    # bound is wider than for the others; before the fix the ratios were 533 and 3,914
+    result = await measure(probe, attack, limit=50, rounds=5, round_budget_s=20)
     print(result)  # the figure for the closing table (pytest -s)
     assert result.ratio <= result.limit, str(result)
