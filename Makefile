@@ -32,6 +32,7 @@ lint: install
 test: install lint
 	./scripts/ensure-rabbitmq.sh
 	./scripts/ensure-chromium.sh
+	./couchdb_server/smoke.sh  # the embedded server's CouchDB-3 behaviours that the suite does not reach
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: install

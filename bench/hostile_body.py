@@ -1,4 +1,4 @@
-"""Issue 12: the worst latency of a small GET while two unauthenticated 7.8 MB bodies are
+"""The worst latency of a small GET while two unauthenticated 7.8 MB bodies are
 being sent (`{"data":[[],[],…]}`), to `PUT /v2/api_auth` and to `PUT /v2/resources`.
 
     python bench/hostile_body.py [SECONDS]

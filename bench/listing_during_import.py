@@ -1,9 +1,9 @@
-"""Issue 12 (item 5): an account's resource listing while a 10,000-number import runs into that
+"""An account's resource listing while a 10,000-number import runs into that
 same account, and right after it.
 
 The job writes 10,000 number copies into the account database, whose `resources` views must
-index them before they can answer; a listing that waits for that catch-up is what the issue saw
-(503 `datastore timeout` after big imports). This script measures it:
+index them before they can answer; a listing that waits for that catch-up is what big imports
+used to cause (503 `datastore timeout`). This script measures it:
 
   idle    `GET /v2/accounts/{A}/resources` (a page of the account's 50 resources), paced every
           50 ms, before the import
@@ -13,7 +13,7 @@ index them before they can answer; a listing that waits for that catch-up is wha
           it (it meets the whole catch-up), then 100 more
 
 and prints p50 / p95 / max of each phase, and how many listings were not a 200. Informative
-(no target): the issue asks for the figures before and after a change.
+(no target): figures to compare before and after a change.
 
     python bench/listing_during_import.py [--quick] [--runs 3] [--json OUT]
 """

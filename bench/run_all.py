@@ -62,8 +62,8 @@ NOTES = """## Reading the figures
   for most of it. Raw `_bulk_docs` got about twice as fast with it, and so did the jobs (one
   `p2_job.py --runs 1` each way: 10,000 numbers raw 4.52 s / job 9.41 s unsliced, raw 2.23 s /
   job 4.54 s sliced), so the P2 ratio stayed where it was (0.48 / 0.49).
-- A job refreshes the account's `resources/crossbar_listing` view after each batch (issue 12:
-  listings stay fast during and after an import), so it indexes its 10,000 account copies
+- A job refreshes the account's `resources/crossbar_listing` view after each batch (keeping
+  listings fast during and after an import), so it indexes its 10,000 account copies
   during the job, work the raw side leaves to the first listing: about 1 s of the embedded
   server's CPU per 10,000 numbers. P2 with it: 0.22 / 0.28 / 0.49 in one `make bench` of
   2026-12-02, 0.47 / 0.58 / 0.64 in the run above; without it (`p2_job.py --runs 2`) 0.53 /

@@ -33,6 +33,9 @@ J=(-H 'Content-Type: application/json')
 alive() { if kill -0 "$PID" 2>/dev/null && curl -fs "$B/_up" >/dev/null; then ok; else bad "server died after: $1"; fi; }
 
 start() { # start ARGS...: start server.js, wait for its ready line, set PID and B
+  # emptied here, not by the child's redirect: that may come after the first read below, which
+  # would then take the previous server's address (and signal the new one before it is ready)
+  : > "$WORK/out"; B=""
   node "$HERE/server.js" --host 127.0.0.1 --port 0 "$@" > "$WORK/out" 2> "$WORK/err" &
   PID=$!
   for _ in $(seq 1 150); do

@@ -53,8 +53,6 @@ def create_app(settings: Settings, *, background: bool = True) -> web.Applicatio
         app.cleanup_ctx.append(_metrics_site(services, settings.metrics_address))
     for plain in routes.plain:
         app.router.add_route(plain.method, plain.path, plain.handler)
-    for static in routes.static:
-        app.router.add_static(static.prefix, static.folder)
     pipeline = Pipeline(routes.endpoints, config=services.config, accounts=services.accounts, tokens=services.tokens)
     # [\s\S]: every path reaches the pipeline, even one with an encoded newline in it
     app.router.add_route("*", r"/{tail:[\s\S]*}", pipeline.handle)

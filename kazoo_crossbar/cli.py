@@ -1,5 +1,5 @@
-"""`kazoo-crossbar setup | serve | couchdb | jobs | accounts`: the Kazoo 4.3 compatible
-resources API, bulk number jobs and their recovery loop.
+"""`kazoo-crossbar setup | serve | couchdb | accounts | users | resources | jobs`: the Kazoo 4.3
+compatible resources API, bulk number jobs and their recovery loop.
 
 Environment: KAZOO_COUCHDB_URL (default http://127.0.0.1:5984), KAZOO_CROSSBAR_HOST,
 KAZOO_CROSSBAR_PORT, KAZOO_AMQP_URL, KAZOO_NODE_NAME, KAZOO_LOG_FORMAT (json or console).
@@ -15,13 +15,15 @@ import json
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import log
 from .cli_errors import CliError, describe, redact_url
+from .client.text import redact, safe
 from .config import ConfigError, Settings, parse_address, parse_count, parse_port, parse_seconds
 
-SECRET_OPTIONS = ("--api-key", "--admin-password")
+SECRET_OPTIONS = ("--api-key", "--admin-password", "--password")
 
 
 def package_version() -> str:
@@ -66,11 +68,36 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def read_state(path: Path) -> dict:
+    """What an earlier `setup --state-file` wrote (empty when there is none or it is unreadable)."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_state(path: Path, result: dict) -> None:
+    """The setup result, readable by its owner only (it holds the master API key and a password):
+    written to a new file of mode 600 and renamed over the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        os.write(fd, (json.dumps(result) + "\n").encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
-    from .storage.bootstrap import setup
+    from .storage.bootstrap import NotCouchDB, setup
 
     settings = _settings(args)
     log.configure(settings.log_format)
+    state = read_state(Path(args.state_file)) if args.state_file else {}
+    known = state.get("admin_password") if state.get("admin_username") == (args.admin_username or "admin") else None
     try:
         result = asyncio.run(
             setup(
@@ -80,6 +107,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
                 master_account_name=args.master_account_name,
                 admin_username=args.admin_username,
                 admin_password=args.admin_password,
+                known_password=known if isinstance(known, str) else None,
             )
         )
     except TimeoutError:
@@ -87,6 +115,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
             f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
             "start it (kazoo-crossbar couchdb) or set --couchdb-url / KAZOO_COUCHDB_URL"
         ) from None
+    except NotCouchDB:
+        raise CliError(
+            f"{redact_url(settings.couchdb_url)} answers, but it is not CouchDB (no CouchDB welcome at /); "
+            "give --couchdb-url / KAZOO_COUCHDB_URL the CouchDB (default port 5984), not the API"
+        ) from None
+    if args.state_file:
+        write_state(Path(args.state_file), result)
     print(json.dumps(result), flush=True)
     return 0
 
@@ -180,6 +215,11 @@ def parser() -> Parser:
         help="its password, set even when the user exists (default: generated for a new user and printed)",
     )
     s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
+    s.add_argument(
+        "--state-file",
+        metavar="FILE",
+        help="also write the result to FILE (mode 600); an admin_password it holds is kept when it still logs in",
+    )
     s.set_defaults(func=cmd_setup)
 
     s = command("serve", help="serve the API")
@@ -223,9 +263,13 @@ def parser() -> Parser:
 
     from .accounts_cli import add_parser as add_accounts
     from .jobs_cli import add_parser as add_jobs
+    from .resources_cli import add_parser as add_resources
+    from .users_cli import add_parser as add_users
 
-    add_jobs(command)
     add_accounts(command)
+    add_users(command)
+    add_resources(command)
+    add_jobs(command)
     return p
 
 
@@ -245,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         message = str(exc) if isinstance(exc, ConfigError) else describe(exc)
+        # one line, whatever a server put in it, and no secret the command was given
+        message = safe(redact(message, Parser.secrets), 2000)
         print(f"kazoo-crossbar {args.command}: error: {message}", file=sys.stderr, flush=True)
         return 1
 

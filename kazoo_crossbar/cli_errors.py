@@ -9,7 +9,12 @@ import aiohttp
 
 
 class CliError(Exception):
-    """A failure the operator can fix; the message says what went wrong and what to do."""
+    """A failure the operator can fix; the message says what went wrong and what to do. From an
+    API answer: its HTTP `status` and its Kazoo `envelope` (for callers that add a hint)."""
+
+    def __init__(self, message: str, *, status: int | None = None, envelope: dict | None = None):
+        super().__init__(message)
+        self.status, self.envelope = status, envelope
 
 
 def redact_url(url: str) -> str:

@@ -2,18 +2,21 @@
 ES modules with no build step. The page only calls the public API with the caller's token.
 
 Only the files present in the package folder at start-up are served (looked up by name in a
-table, so no request path can reach outside it); any other path or method under /ui is a Kazoo
+table, so no request path can reach outside it), and `defaults.json`: the system_config defaults
+the console uses when it may not read the live values, built from system_config/ at start; any other path or method under /ui is a Kazoo
 envelope (404, 405 or 501), never the API's root banner. Every answer carries a strict
 Content-Security-Policy: scripts and styles from this origin only, no inline code."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aiohttp import web
 
 from .http import errors
 from .http.pipeline import refused_method
+from .storage.system_config import shipped_defaults
 
 UI_DIR = Path(__file__).resolve().parent / "ui"
 CSP = (
@@ -50,6 +53,17 @@ def shipped_files(folder: Path = UI_DIR) -> dict[str, Path]:
     }
 
 
+# The system_config defaults the console falls back on when it cannot read the live values (only
+# a super-duper admin may read system_configs), built from system_config/ so none is written twice.
+PUBLIC_DEFAULTS = ("crossbar.resources", "number_manager")
+DEFAULTS_FILE = "defaults.json"
+
+
+def public_defaults() -> bytes:
+    shipped = shipped_defaults()
+    return json.dumps({c: shipped[c].get("default", {}) for c in PUBLIC_DEFAULTS if c in shipped}).encode()
+
+
 def content_type(name: str) -> str:
     return CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
 
@@ -57,6 +71,7 @@ def content_type(name: str) -> str:
 class Console:
     def __init__(self, folder: Path = UI_DIR):
         self.files = shipped_files(folder)
+        self.generated = {DEFAULTS_FILE: public_defaults()}
 
     async def index_redirect(self, request: web.Request) -> web.StreamResponse:
         """/ui → /ui/ (the page's relative module paths need the slash)."""
@@ -77,10 +92,11 @@ class Console:
 
     def _file(self, name: str) -> web.Response:
         path = self.files.get(name)
-        if path is None:
+        body = path.read_bytes() if path is not None else self.generated.get(name)
+        if body is None:
             raise errors.not_found()
         charset = "utf-8" if content_type(name).startswith(("text/", "application/json", "image/svg")) else None
-        return web.Response(body=path.read_bytes(), content_type=content_type(name), charset=charset, headers=HEADERS)
+        return web.Response(body=body, content_type=content_type(name), charset=charset, headers=HEADERS)
 
 
 def _operation(op_id: str, summary: str, params: list | None = None) -> dict:

@@ -1,6 +1,6 @@
 """`kazoo-crossbar couchdb`: find (or install once) the embedded server's Node packages, then run it.
 
-The launcher and its npm lock file ship in the `couchdb_server` package. In a source
+The launcher and its npm lock file ship in the package (`kazoo_crossbar.couchdb_server`). In a source
 checkout `make install` puts `node_modules` beside them and that is used. An installed
 wheel has no `node_modules`: the pinned packages are installed with `npm ci` on first
 start into a per-user cache folder keyed by the lock file's hash (so an upgrade with a
@@ -15,9 +15,9 @@ import shutil
 import socket
 import subprocess
 import sys
-from importlib.resources import files
 from pathlib import Path
 
+from . import shipped
 from .cli_errors import CliError
 
 SHIPPED = ("server.js", "mapreduce.js", "package.json", "package-lock.json", ".npmrc")
@@ -26,7 +26,7 @@ STAMP = ".installed"  # written after a complete `npm ci`
 
 
 def package_dir() -> Path:
-    return Path(str(files("couchdb_server")))
+    return Path(str(shipped.folder("couchdb_server")))
 
 
 def cache_dir(lock: bytes) -> Path:

@@ -1,129 +1,112 @@
 """`kazoo-crossbar jobs add|show|list`: bulk number jobs through the HTTP API.
 
 Authenticates with an account API key (`PUT /v2/api_auth`), so it works against any
-Crossbar that speaks the API: this service or Kazoo itself. Large files are sent as
-several jobs of `--chunk` numbers each (the server's `crossbar.resources`
-`job_max_numbers`, 10000 by default). Options may come before or after the action.
+Crossbar that speaks the API: this service or Kazoo itself. Numbers are read from a file as
+docs/number-files.md says (the console reads them the same way); every row that gives no
+number is reported with its line. Large files are sent as several jobs of `--chunk` numbers
+each: the server's `crossbar.resources` `job_max_numbers`, from the shipped system_config
+defaults or, when a job is refused for its size, from the limit the server answers. Options
+may come before or after the action. Nothing a server sends is trusted (client/api.py, client/text.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import json
 import os
+import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
 
 from .cli_errors import CliError
-from .storage import retry
+from .client import number_file
+from .client.api import DEFAULT_URL, Api, segment
+from .client.failures import failures_csv, job_failure, skipped_row
+from .client.text import safe
+from .jobs import numbers as knm
+from .storage.system_config import shipped_defaults
 
-DEFAULT_CHUNK = 10_000
-DEFAULT_URL = "http://127.0.0.1:8000"
-NUMBER_COLUMNS = ("number", "numbers", "e164", "did", "phone_number")
-TRANSIENT_STATUS = {429, 502, 503, 504}
-RETRIES = 5  # per request, with 0.5, 1, 2, 4 s pauses
+DEFAULT_TIMEOUT_S = 3600.0
+GREGORIAN_OFFSET = 62167219200  # seconds from year 0 to 1970 (Kazoo's timestamps)
+SHOWN_SKIPPED = 20  # skipped rows listed on stderr; the failures file has them all
+SHOWN_FAILURES = 10  # failed numbers in `jobs show`'s summary
 
 
-def read_numbers(path: Path) -> list[str]:
-    """One number per line, or CSV with a header naming a number column."""
+# --- dates: Kazoo's gregorian seconds, ISO 8601 for people ------------------------------------------
+def to_iso(gregorian: Any) -> str | None:
+    if not isinstance(gregorian, int) or isinstance(gregorian, bool):
+        return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return datetime.fromtimestamp(gregorian - GREGORIAN_OFFSET, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_when(value: str, *, end_of_day: bool = False) -> int:
+    """Gregorian seconds from `2026-12-01`, `2026-12-01T10:00:00Z` (ISO 8601; UTC unless an
+    offset is given) or a number of gregorian seconds as Kazoo writes them."""
+    text = value.strip()
+    if re.fullmatch(r"\d{11,12}", text):
+        return int(text)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end_of_day:
+                moment += timedelta(days=1, seconds=-1)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date: use ISO 8601 (2026-12-01 or 2026-12-01T10:00:00Z) or gregorian seconds"
+        ) from None
+    return int(moment.timestamp()) + GREGORIAN_OFFSET
+
+
+# --- the number file ---------------------------------------------------------------------------------
+def read_file(path: Path, rules: knm.Rules) -> number_file.NumberFile:
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot read it ({exc})") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return []
-    if "," in lines[0] or ";" in lines[0]:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",;")
-        rows = list(csv.reader(io.StringIO("\n".join(lines)), dialect))
-        header = [h.strip().lower() for h in rows[0]]
-        column = next((header.index(c) for c in NUMBER_COLUMNS if c in header), None)
-        if column is None:
-            raise CliError(f"{path}: no number column (one of {', '.join(NUMBER_COLUMNS)}) in the header")
-        return [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
-    return [line.strip() for line in lines]
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    return number_file.read(raw.decode("utf-8", "replace"), rules)
 
 
-def failure_reason(error: Any) -> str:
-    if isinstance(error, str):
-        return error
-    if isinstance(error, dict):
-        return str(error.get("error") or error.get("reason") or "error")
-    return "error"
+def shipped_rules() -> knm.Rules:
+    config = shipped_defaults().get("number_manager", {}).get("default", {})
+    return knm.Rules.from_config(config.get("e164_converters"), config.get("reconcile_regex"))
 
 
-def failure_message(error: Any) -> str:
-    return str(error.get("message") or "") if isinstance(error, dict) else ""
+async def server_rules(api: Api) -> knm.Rules | None:
+    """The server's number_manager rules, when the API key may read them (a super-duper admin)."""
+    try:
+        config = (await api.call("GET", f"{api.url}/v2/system_configs/number_manager"))["data"].get("default") or {}
+        return knm.Rules.from_config(config.get("e164_converters"), config.get("reconcile_regex"))
+    except (CliError, re.error, AttributeError, TypeError):
+        return None
 
 
-def write_failures(out: TextIO, failures: list[dict]) -> None:
-    """CSV `number,reason,message`: fix the numbers and send the file again."""
-    writer = csv.writer(out)
-    writer.writerow(["number", "reason", "message"])
-    writer.writerows([f["number"], f["reason"], f["message"]] for f in failures)
+def report_skipped(read: number_file.NumberFile, path: str, stream: TextIO = sys.stderr) -> None:
+    for s in read.skipped[:SHOWN_SKIPPED]:
+        stream.write(f"{safe(path, 200)} line {s.line}: {s.reason}: {safe(json.dumps(s.value), 100)}: {s.message}\n")
+    if len(read.skipped) > SHOWN_SKIPPED:
+        stream.write(f"... and {len(read.skipped) - SHOWN_SKIPPED} more skipped row(s) (--failures FILE lists them)\n")
+    stream.flush()
 
 
-class Api:
-    def __init__(self, http: aiohttp.ClientSession, url: str, account: str | None, pause_s: float = 0.5):
-        self.http, self.url, self.account, self.pause_s = http, url.rstrip("/"), account, pause_s
-        self.headers: dict[str, str] = {}
-
-    @property
-    def jobs_url(self) -> str:
-        scope = f"/v2/accounts/{self.account}" if self.account else "/v2"
-        return f"{self.url}{scope}/resources/jobs"
-
-    async def login(self, api_key: str) -> None:
-        body = await self.call("PUT", f"{self.url}/v2/api_auth", {"data": {"api_key": api_key}})
-        self.headers = {"X-Auth-Token": body["auth_token"]}
-        self.account = self.account or body["data"]["account_id"]
-
-    async def call(self, method: str, url: str, payload: Any = None) -> dict:
-        """One API call; connection failures and 429/502/503/504 are retried a few times.
-        A PUT is retried only when it never reached the server (no duplicate jobs)."""
-
-        async def attempt() -> tuple[int, bytes]:
-            async with self.http.request(method, url, json=payload, headers=self.headers) as resp:
-                return resp.status, await resp.read()
-
-        def worth_another_try(exc: Exception) -> bool:
-            if not isinstance(exc, (TimeoutError, aiohttp.ClientConnectionError)):
-                return False
-            sent = not isinstance(exc, aiohttp.ClientConnectorError)
-            return not (method == "PUT" and sent)
-
-        status, raw = await retry.retrying(
-            attempt,
-            tries=RETRIES,
-            retry_on=worth_another_try,
-            retry_result=lambda answer: answer[0] in TRANSIENT_STATUS,
-            backoff=retry.Backoff(self.pause_s, 2),
-        )
-        return self._body(method, url, status, raw)
-
-    @staticmethod
-    def _body(method: str, url: str, status: int, raw: bytes) -> dict:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise CliError(f"{method} {url}: {status}, not a Crossbar JSON answer; is --url the API?") from None
-        if not isinstance(body, dict) or body.get("status") != "success":
-            body = body if isinstance(body, dict) else {}
-            data = json.dumps(body.get("data"), separators=(",", ":"))
-            raise CliError(f"{method} {url}: {status} {body.get('message') or body.get('error')}: {data}")
-        return body
-
-
+# --- jobs ----------------------------------------------------------------------------------------------
 class Progress:
     """A tqdm bar on a terminal; otherwise a plain line whenever the count changes."""
 
@@ -149,30 +132,63 @@ class Progress:
             self.bar.close()
 
 
-async def add(api: Api, resource_id: str, numbers: list[str], chunk: int, name: str | None, poll_s: float) -> dict:
-    job_ids = []
-    for start in range(0, len(numbers), chunk):
-        data: dict[str, Any] = {"numbers": numbers[start : start + chunk], "resource_id": resource_id}
+def job_id_of(body: dict) -> str:
+    job_id = (body.get("data") or {}).get("id") if isinstance(body.get("data"), dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        raise CliError("the API created a job but did not say its id; is --url the Crossbar API?")
+    return job_id
+
+
+def shipped_job_max_numbers() -> int | None:
+    value = shipped_defaults().get("crossbar.resources", {}).get("default", {}).get("job_max_numbers")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def max_items(exc: CliError) -> int | None:
+    """The limit of a 400 `numbers.maxItems` (a job over the server's job_max_numbers)."""
+    data = (exc.envelope or {}).get("data") if exc.status == 400 else None
+    target = ((data or {}).get("numbers") or {}).get("maxItems", {}).get("target") if isinstance(data, dict) else None
+    return target if isinstance(target, int) and not isinstance(target, bool) and target > 0 else None
+
+
+async def send(api: Api, resource_id: str, numbers: list[str], chunk: int | None, name: str | None) -> list[str]:
+    """One job per chunk; a job refused for its size is split by the limit the server answers."""
+    parts = [numbers[i : i + chunk] for i in range(0, len(numbers), chunk)] if chunk else [numbers]
+    job_ids: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        data: dict[str, Any] = {"numbers": part, "resource_id": resource_id}
         if name:
-            data["name"] = name if len(numbers) <= chunk else f"{name} ({start // chunk + 1})"
-        job_ids.append((await api.call("PUT", api.jobs_url, {"data": data}))["data"]["id"])
-    jobs: dict[str, dict] = {}
-    progress = Progress(len(numbers))
-    try:
-        pending = list(job_ids)
-        while pending:
-            for job_id in list(pending):  # each job by id: the account's listing may be long
-                job = jobs[job_id] = (await api.call("GET", f"{api.jobs_url}/{job_id}"))["data"]
-                if job.get("status") == "complete":
-                    pending.remove(job_id)
-            failed = sum(len(j.get("errors") or {}) for j in jobs.values())
-            progress.update(sum(len(j.get("successes") or {}) for j in jobs.values()) + failed, failed)
-            if pending:
-                await asyncio.sleep(poll_s)
-    finally:
-        progress.close()
+            data["name"] = name if len(part) == len(numbers) else f"{name} ({len(job_ids) + 1})"
+        try:
+            job_ids.append(job_id_of(await api.call("PUT", api.jobs_url, {"data": data})))
+        except CliError as exc:
+            limit = max_items(exc)
+            if limit is None or len(part) <= limit:
+                raise
+            rest = part + [n for p in parts for n in p]
+            parts = [rest[i : i + limit] for i in range(0, len(rest), limit)]
+            sys.stderr.write(
+                f"the server takes at most {limit} numbers per job (job_max_numbers): sending jobs of {limit}\n"
+            )
+    return job_ids
+
+
+async def add(
+    api: Api,
+    resource_id: str,
+    read: number_file.NumberFile,
+    chunk: int | None,
+    name: str | None,
+    poll_s: float,
+    timeout_s: float,
+) -> dict:
+    numbers = [n for _, n in read.numbers]
+    lines = {n: line for line, n in read.numbers}
+    job_ids = await send(api, resource_id, numbers, chunk, name)
+    jobs = await follow(api, job_ids, len(numbers), poll_s, timeout_s)
     failures = [
-        {"number": number, "reason": failure_reason(e), "message": failure_message(e)}
+        job_failure(number, e, job_id, lines.get(number))
         for job_id in job_ids
         for number, e in (jobs[job_id].get("errors") or {}).items()
     ]
@@ -182,35 +198,136 @@ async def add(api: Api, resource_id: str, numbers: list[str], chunk: int, name: 
         "added": sum(len(jobs[j].get("successes") or {}) for j in job_ids),
         "failed": len(failures),
         "failed_by_reason": dict(Counter(f["reason"] for f in failures)),
-        "failures": failures,
+        "skipped": len(read.skipped),
+        "skipped_by_reason": dict(Counter(s.reason for s in read.skipped)),
+        "failures": [{k: f[k] for k in ("number", "reason", "message", "line", "job_id")} for f in failures],
+        "_csv": [skipped_row(s) for s in read.skipped] + failures,
     }
+
+
+async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeout_s: float) -> dict[str, dict]:
+    """Each job by id until complete (the account's listing may be long), at most `timeout_s`."""
+    jobs: dict[str, dict] = {}
+    progress = Progress(total)
+    deadline = time.monotonic() + timeout_s
+    try:
+        pending = list(job_ids)
+        while pending:
+            for job_id in list(pending):
+                data = (await api.call("GET", f"{api.jobs_url}/{segment(job_id)}"))["data"]
+                jobs[job_id] = data if isinstance(data, dict) else {}
+                if jobs[job_id].get("status") == "complete":
+                    pending.remove(job_id)
+            failed = sum(len(j.get("errors") or {}) for j in jobs.values())
+            done = sum(len(j.get("successes") or {}) for j in jobs.values()) + failed
+            progress.update(done, failed)
+            if pending and time.monotonic() >= deadline:
+                raise CliError(
+                    f"gave up after {timeout_s:g} s (--timeout) waiting for job(s) {', '.join(map(safe, pending))}: "
+                    f"{done} of {total} numbers done; the job(s) go on on the server: "
+                    f"kazoo-crossbar jobs show JOB_ID"
+                )
+            if pending:
+                await asyncio.sleep(poll_s)
+    finally:
+        progress.close()
+    return jobs
+
+
+def likely_cause(summary: dict) -> str:
+    """One line on why every number failed, from the reasons the jobs gave."""
+    reasons = Counter(f["reason"] for f in summary["_csv"] if f.get("job_id"))
+    messages = " ".join(str(f.get("message") or "") + " " + str(f.get("cause") or "") for f in summary["_csv"])
+    top = reasons.most_common(1)[0][0] if reasons else "error"
+    if top == "unspecified_fault" and "missing_provider_url" in messages:
+        return (
+            "the resource is a global carrier: its new numbers are ordered from system_config "
+            "number_manager.other, which needs its phonebook_url (README: Jobs on global resources)"
+        )
+    if top == "forbidden" and "state_for_create" in messages:
+        return (
+            "the account may not add numbers that do not exist yet: "
+            "kazoo-crossbar accounts update ACCOUNT_ID --allow-number-additions"
+        )
+    if top == "number_exists":
+        return "every number already exists (the failures say which account holds each, when you may see it)"
+    if top == "not_reconcilable":
+        return "Kazoo's number manager accepts none of them as a number (number_manager reconcile_regex)"
+    return f"{top}: {safe(next((f['message'] for f in summary['_csv'] if f['reason'] == top), ''), 200)}"
+
+
+# --- show and list -----------------------------------------------------------------------------------
+def job_summary(job: dict) -> dict:
+    errors = job.get("errors") or {}
+    failures = [job_failure(n, e, str(job.get("id"))) for n, e in errors.items()] if isinstance(errors, dict) else []
+    numbers = job.get("numbers")
+    return {
+        "id": job.get("id"),
+        "name": job.get("name"),
+        "status": job.get("status"),
+        "resource_id": job.get("resource_id"),
+        "timestamp": to_iso(job.get("timestamp")),
+        "numbers": len(numbers) if isinstance(numbers, list) else None,
+        "successes": len(job.get("successes") or {}),
+        "failures": len(failures),
+        "failed_by_reason": dict(Counter(f["reason"] for f in failures)),
+        "first_failures": [{k: f[k] for k in ("number", "reason", "message")} for f in failures[:SHOWN_FAILURES]],
+        "full": "the whole document: kazoo-crossbar jobs show JOB_ID --full",
+    }
+
+
+def listed(row: Any) -> Any:
+    """A listing row with its Kazoo timestamp as ISO 8601 (and the gregorian seconds kept)."""
+    if isinstance(row, dict) and isinstance(row.get("timestamp"), int):
+        return {**row, "timestamp": to_iso(row["timestamp"]), "timestamp_gregorian": row["timestamp"]}
+    return row
+
+
+async def show(api: Api, job_id: str, explicit_account: bool) -> dict:
+    try:
+        return (await api.call("GET", f"{api.jobs_url}/{segment(job_id)}"))["data"]
+    except CliError as exc:
+        if exc.status == 404 and not explicit_account:
+            raise CliError(
+                f"{exc}: job {safe(job_id, 100)} is not in the API key's account {api.key_account}; "
+                "a descendant account's job needs --account ACCOUNT_ID"
+            ) from None
+        raise
 
 
 async def main_async(args: argparse.Namespace) -> Any:
     api_key = args.api_key or os.environ.get("KAZOO_API_KEY")
     if not api_key:
         raise CliError("an API key is needed: --api-key or KAZOO_API_KEY")
-    numbers: list[str] = []
+    read = None
     if args.jobs_command == "add":  # read the file before any network call
-        numbers = read_numbers(Path(args.file))
-        if not numbers:
-            raise CliError(f"{args.file}: no numbers in it")
-        if args.chunk < 1:
+        if args.chunk is not None and args.chunk < 1:
             raise CliError(f"--chunk {args.chunk}: must be at least 1")
+        read = read_file(Path(args.file), shipped_rules())
     timeout = aiohttp.ClientTimeout(total=300, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         api = Api(http, args.url, args.account)
         await api.login(api_key)
         if args.jobs_command == "add":
-            return await add(api, args.resource, numbers, args.chunk, args.name, args.poll)
+            assert read is not None
+            rules = await server_rules(api)
+            if rules is not None:  # the server's own rules, when this key may read them
+                read = read_file(Path(args.file), rules)
+            report_skipped(read, args.file)
+            if not read.numbers:
+                raise CliError(f"{args.file}: no numbers in it ({len(read.skipped)} row(s) skipped)")
+            chunk = args.chunk or shipped_job_max_numbers()
+            return await add(api, args.resource, read, chunk, args.name, args.poll, args.timeout)
         if args.jobs_command == "show":
-            return (await api.call("GET", f"{api.jobs_url}/{args.job_id}"))["data"]
+            job = await show(api, args.job_id, args.account is not None)
+            return job if args.full else job_summary(job)
         query = "?paginate=false"
         if args.created_from:
             query += f"&created_from={args.created_from}"
         if args.created_to:
             query += f"&created_to={args.created_to}"
-        return (await api.call("GET", api.jobs_url + query))["data"]
+        rows = (await api.call("GET", api.jobs_url + query))["data"]
+        return [listed(r) for r in rows] if isinstance(rows, list) else rows
 
 
 def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -240,30 +357,57 @@ def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     a.add_argument(
         "--chunk",
         type=int,
-        default=DEFAULT_CHUNK,
-        help=f"numbers per job (default {DEFAULT_CHUNK}, the server's job_max_numbers)",
+        help="numbers per job (default: job_max_numbers of the shipped system_config crossbar.resources; "
+        "a job the server refuses for its size is split by the limit it answers)",
     )
     a.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
-    a.add_argument("--failures", metavar="FILE", help="write the failed numbers as CSV (number,reason,message)")
-    a.add_argument("file", help="one number per line, or CSV with a number column")
-    s = action("show", help="one job (a descendant account's with --account ID)")
+    a.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"give up waiting after this many seconds (default {DEFAULT_TIMEOUT_S:g}); the jobs go on on the server",
+    )
+    a.add_argument(
+        "--failures",
+        metavar="FILE",
+        help="write the skipped rows and the failed numbers as CSV (number,reason,message,cause,line,job_id)",
+    )
+    a.add_argument("file", help="one number per line, or CSV (docs/number-files.md)")
+    s = action("show", help="one job's summary (a descendant account's with --account ID)")
     s.add_argument("job_id")
-    lst = action("list", help="the account's jobs")
+    s.add_argument("--full", action="store_true", help="the whole job document instead of a summary")
+    lst = action("list", help="the account's jobs (timestamps in ISO 8601, UTC)")
     lst.add_argument(
         "--created-from",
-        type=int,
-        metavar="GREGORIAN_S",
-        help="Kazoo timestamp (gregorian seconds, as `timestamp` in the output); "
+        type=parse_when,
+        metavar="WHEN",
+        help="ISO 8601 date or time (2026-12-01, 2026-12-01T10:00:00Z) or Kazoo gregorian seconds; "
         "default: created-to minus crossbar maximum_range (31 days)",
     )
-    lst.add_argument("--created-to", type=int, metavar="GREGORIAN_S", help="default: now")
+    lst.add_argument(
+        "--created-to",
+        type=lambda v: parse_when(v, end_of_day=True),
+        metavar="WHEN",
+        help="as --created-from (a date means its end); default: now",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.jobs_command == "add" and args.timeout <= 0:
+        raise CliError(f"--timeout {args.timeout:g}: must be more than 0")
     result = asyncio.run(main_async(args))
-    if args.jobs_command == "add" and args.failures:
+    if args.jobs_command != "add":
+        print(json.dumps(result, indent=2), flush=True)
+        return 0
+    rows = result.pop("_csv")
+    if args.failures:
         with open(args.failures, "w", newline="", encoding="utf-8") as out:
-            write_failures(out, result["failures"])
+            out.write(failures_csv(rows))
     print(json.dumps(result, indent=2), flush=True)
-    return 0  # failed numbers are a result (in the summary), not a failure of the command
+    if result["submitted"] and result["added"] == 0 and result["failed"] == result["submitted"]:
+        # failed numbers are a result, but none added at all is a failure of the import
+        raise CliError(
+            f"every number failed ({result['failed']} of {result['submitted']}): {likely_cause({**result, '_csv': rows})}"
+        )
+    return 0

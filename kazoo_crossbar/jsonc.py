@@ -1,7 +1,5 @@
-"""JSON for the hot paths (response envelopes, the CouchDB client, log lines): orjson, pinned, with
-the standard library's json only when orjson cannot be imported (a platform without its wheel).
-
-The semantics are the ones the code relied on with the standard library, whichever backend runs:
+"""JSON for the hot paths (response envelopes, the CouchDB client, log lines): orjson, with the
+semantics the code relies on from the standard library's json:
 
 - `dumps` gives compact UTF-8 bytes (`,`/`:` separators, non-ASCII as UTF-8), keys in insertion
   order, or sorted with `sort_keys=True`; `indent=True` gives 2-space indentation.
@@ -12,9 +10,9 @@ The semantics are the ones the code relied on with the standard library, whichev
   `ensure_ascii=True`: valid JSON, the surrogate kept as its `\\udXXX` escape.
 - `loads` reads what CouchDB stores. A document written by someone else may hold a lone
   surrogate escape (`"\\ud800"`), which orjson refuses: such text is read by the standard
-  library (NaN/Infinity still refused). Request bodies are parsed strictly by `loads_strict`.
-- `loads_strict` (request bodies, issue 12): invalid UTF-8, lone surrogates, NaN/Infinity and
-  numbers that overflow a double are errors (JSONDecodeError, a ValueError).
+  library (NaN/Infinity still refused).
+- `loads_strict` reads request bodies: invalid UTF-8, lone surrogates, NaN/Infinity and numbers
+  that overflow a double are errors (JSONDecodeError, a ValueError).
 """
 
 from __future__ import annotations
@@ -23,14 +21,10 @@ import json as _json
 import math
 from typing import Any
 
-try:  # pragma: no branch
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised by tests/unit/test_jsonc.py with the fallback forced
-    _orjson = None  # type: ignore[assignment]
+import orjson
 
-__all__ = ["BACKEND", "JSONDecodeError", "dumps", "dumps_str", "loads", "loads_strict"]
+__all__ = ["JSONDecodeError", "dumps", "dumps_str", "loads", "loads_strict"]
 
-BACKEND = "orjson" if _orjson is not None else "json"
 JSONDecodeError = _json.JSONDecodeError  # orjson's JSONDecodeError subclasses it
 _NULL = b"null"
 
@@ -53,83 +47,39 @@ def _check_finite(value: Any) -> None:
             stack.extend(v)
 
 
-def _std_dumps(obj: Any, sort_keys: bool, indent: bool, ascii_only: bool) -> bytes:
-    if indent:
-        text = _json.dumps(obj, indent=2, ensure_ascii=ascii_only, allow_nan=False, sort_keys=sort_keys)
-    else:
-        text = _json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=False, sort_keys=sort_keys)
-    return text.encode("utf-8")
-
-
-if _orjson is not None:
-    _OPT_SORT, _OPT_INDENT = _orjson.OPT_SORT_KEYS, _orjson.OPT_INDENT_2
-
-    def dumps(obj: Any, *, sort_keys: bool = False, indent: bool = False) -> bytes:
-        option = (_OPT_SORT if sort_keys else 0) | (_OPT_INDENT if indent else 0)
+def dumps(obj: Any, *, sort_keys: bool = False, indent: bool = False) -> bytes:
+    option = (orjson.OPT_SORT_KEYS if sort_keys else 0) | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        out = orjson.dumps(obj, option=option) if option else orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        # what the standard library takes and orjson refuses; ASCII output keeps surrogates valid
         try:
-            out = _orjson.dumps(obj, option=option) if option else _orjson.dumps(obj)
-        except _orjson.JSONEncodeError:
-            # what the standard library takes and orjson refuses; ASCII output keeps surrogates valid
-            try:
-                return _std_dumps(obj, sort_keys, indent, ascii_only=True)
-            except RecursionError as exc:  # orjson's limit is lower; say it as json would
-                raise ValueError("nesting too deep") from exc
-        if _NULL in out:
-            _check_finite(obj)
-        return out
-
-    def loads(data: bytes | bytearray | memoryview | str) -> Any:
-        try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
-            # a lone surrogate escape is valid JSON to CouchDB and to Python: read it as before
-            text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-            return _json.loads(text, parse_constant=_refuse_constant)
-
-    def loads_strict(data: bytes | bytearray | memoryview | str) -> Any:
-        return _orjson.loads(data)
-
-else:  # pragma: no cover - the fallback; tests/unit/test_jsonc.py runs it with orjson hidden
-
-    def dumps(obj: Any, *, sort_keys: bool = False, indent: bool = False) -> bytes:
-        try:
-            return _std_dumps(obj, sort_keys, indent, ascii_only=False)
-        except UnicodeEncodeError:  # a lone surrogate: keep it as its escape
-            return _std_dumps(obj, sort_keys, indent, ascii_only=True)
-
-    def loads(data: bytes | bytearray | memoryview | str) -> Any:
-        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-        return _json.loads(text, parse_constant=_refuse_constant)
-
-    def _no_big_float(text: str) -> float:
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError("number is infinity when parsed as double")
-        return value
-
-    def _no_big_int(text: str) -> int:
-        if len(text.lstrip("-")) > 19:  # orjson reads larger integers as doubles: refuse past that
-            _no_big_float(text)
-        return int(text)
-
-    def loads_strict(data: bytes | bytearray | memoryview | str) -> Any:
-        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-        try:
-            text = raw.decode("utf-8")  # strict: invalid UTF-8 and encoded surrogates refused
-        except UnicodeDecodeError as exc:
-            raise JSONDecodeError("str is not valid UTF-8", raw.decode("utf-8", "replace"), exc.start) from None
-        try:
-            value = _json.loads(text, parse_constant=_refuse_constant, parse_float=_no_big_float, parse_int=_no_big_int)
-        except JSONDecodeError:
-            raise
-        except ValueError as exc:
-            raise JSONDecodeError(str(exc), text, 0) from None
-        try:  # a lone surrogate escape decodes to a str UTF-8 cannot hold
-            _json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise JSONDecodeError("str is not valid UTF-8: surrogates not allowed", text, 0) from exc
-        return value
+            return _json.dumps(
+                obj,
+                indent=2 if indent else None,
+                separators=None if indent else (",", ":"),
+                allow_nan=False,
+                sort_keys=sort_keys,
+            ).encode("ascii")
+        except RecursionError as exc:  # orjson's limit is lower; say it as json would
+            raise ValueError("nesting too deep") from exc
+    if _NULL in out:
+        _check_finite(obj)
+    return out
 
 
 def dumps_str(obj: Any, *, sort_keys: bool = False, indent: bool = False) -> str:
     return dumps(obj, sort_keys=sort_keys, indent=indent).decode("utf-8")
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # a lone surrogate escape is valid JSON to CouchDB and to Python: read it as before
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        return _json.loads(text, parse_constant=_refuse_constant)
+
+
+def loads_strict(data: bytes | bytearray | memoryview | str) -> Any:
+    return orjson.loads(data)

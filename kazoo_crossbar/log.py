@@ -53,12 +53,9 @@ def configure(fmt: str = "json", level: int = logging.INFO) -> None:
     if fmt == "console":
         renderer: Any = structlog.dev.ConsoleRenderer(colors=False)
         factory: Any = structlog.PrintLoggerFactory(file=sys.stderr)
-    elif jsonc.BACKEND == "orjson":
+    else:
         renderer = structlog.processors.JSONRenderer(serializer=_serialize)
         factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
-    else:
-        renderer = structlog.processors.JSONRenderer()
-        factory = structlog.PrintLoggerFactory(file=sys.stderr)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -2,20 +2,19 @@
 registers its plain routes, and /openapi.json is generated from both.
 
 A new Kazoo noun: write its endpoint (http/endpoint.py contract) and add it to `endpoints`.
-A new route outside /v2 (a static folder, an operator page): add a `Plain` (or a `Static`)."""
+A new route outside /v2 (an operator page, the console's files): add a `Plain`."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from . import ops
 from .console import UI_FILE, UI_REDIRECT, UI_ROOT, Console
-from .endpoints.accounts import Accounts
+from .endpoints.accounts import AccountsEndpoint
 from .endpoints.api_auth import ApiAuth
 from .endpoints.crud import Docs
 from .endpoints.resource_jobs import ResourceJobs
@@ -38,17 +37,10 @@ class Plain:
     operation: dict | None  # its OpenAPI operation (None: a fallback route, not in the API document)
 
 
-@dataclass(frozen=True)
-class Static:
-    prefix: str
-    folder: Path
-
-
 @dataclass
 class RouteTable:
     endpoints: list[Endpoint[Any]]
     plain: list[Plain] = field(default_factory=list)
-    static: list[Static] = field(default_factory=list)
 
 
 def endpoints(services: Services) -> list[Endpoint[Any]]:
@@ -61,7 +53,7 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
         ApiAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         UserAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         Resources(Docs(s.writes, s.doc_cache), s.config, s.bus, jobs=jobs),
-        Accounts(s.couch, s.config),
+        AccountsEndpoint(s.couch, s.config),
         SystemConfigs(s.couch),
     ]
 

@@ -1,6 +1,7 @@
 """The long-lived parts of one service instance, built once from the settings in dependency
 order (no part refers to one built after it). HTTP, endpoints and the app take what they need
-from here; nothing here imports HTTP."""
+from here; nothing here imports them (aiohttp only for the keys the app keeps the services and
+its API document under)."""
 
 from __future__ import annotations
 

@@ -403,10 +403,6 @@ def _fix_js_types(doc: Any, errors: Iterable[ValidationError]) -> tuple[Any, boo
 # --------------------------------------------------------------------------- error shape
 
 
-def _num(value: Any) -> str:
-    return str(value)
-
-
 def _generic(instance: Any) -> dict[str, Any]:
     return {"message": "failed to validate", "value": instance}
 
@@ -438,7 +434,7 @@ def _convert(error: ValidationError) -> Iterator[tuple[list[str | int], str, dic
             path,
             "minLength",
             {
-                "message": f"String must be at least {_num(target)} characters",
+                "message": f"String must be at least {target} characters",
                 "target": target,
                 "cause": value,
                 "value": value,
@@ -449,33 +445,33 @@ def _convert(error: ValidationError) -> Iterator[tuple[list[str | int], str, dic
             path,
             "maxLength",
             {
-                "message": f"String must not be more than {_num(target)} characters",
+                "message": f"String must not be more than {target} characters",
                 "target": target,
                 "cause": value,
                 "value": value,
             },
         )
     elif keyword == "minimum":
-        yield path, "minimum", {"message": f"Value must be at least {_num(target)}", "target": target, "value": value}
+        yield path, "minimum", {"message": f"Value must be at least {target}", "target": target, "value": value}
     elif keyword == "maximum":
-        yield path, "maximum", {"message": f"Value must be at most {_num(target)}", "target": target, "value": value}
+        yield path, "maximum", {"message": f"Value must be at most {target}", "target": target, "value": value}
     elif keyword == "minItems":
         yield (
             path,
             "minItems",
-            {"message": f"The list must have at least {_num(target)} items", "target": target, "value": value},
+            {"message": f"The list must have at least {target} items", "target": target, "value": value},
         )
     elif keyword == "maxItems":
         yield (
             path,
             "maxItems",
-            {"message": f"The list is more than {_num(target)} items", "target": target, "value": value},
+            {"message": f"The list is more than {target} items", "target": target, "value": value},
         )
     elif keyword == "minProperties":
         yield (
             path,
             "minProperties",
-            {"message": f"The object must have at least {_num(target)} keys", "target": target, "value": value},
+            {"message": f"The object must have at least {target} keys", "target": target, "value": value},
         )
     elif keyword == "uniqueItems":
         yield path, "uniqueItems", {"message": "List of items is not unique", "value": value}

@@ -32,5 +32,5 @@ else
     sleep 0.1
   done
 fi
-"$KC" setup | tail -n 1 | tee var/setup.json
+"$KC" setup --state-file var/setup.json | tail -n 1
 "$KC" serve --port "${KAZOO_CROSSBAR_PORT:-8000}"

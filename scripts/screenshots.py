@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -27,9 +26,9 @@ sys.path.insert(0, str(REPO / "bench"))  # the bench harness's process helpers
 
 from harness import free_port, wait_http  # noqa: E402
 
-from kazoo_crossbar.jobs.store import new_job_id  # noqa: E402
-from kazoo_crossbar.storage import names, provision, views  # noqa: E402
+from kazoo_crossbar.storage import provision  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
+from tests.kazoo import stale_job  # noqa: E402  (a job as a Kazoo node saves it)
 
 NODE = "screenshots@localhost"
 
@@ -68,30 +67,8 @@ async def stalled_job(couch_url: str, account: dict, resource_id: str) -> str:
     """A running job untouched for two hours, as a crashed node leaves it (what recovery resumes)."""
     couch = CouchClient(couch_url)
     try:
-        now = datetime.now(UTC)
-        job_id = new_job_id(now)
-        db = names.modb(account["_id"], now.year, now.month)
-        await views.ensure_db(couch, db)
-        stamp = names.gregorian_now() - 7200
-        await couch.save_doc(
-            db,
-            {
-                "_id": job_id,
-                "name": "Night import",
-                "numbers": ["+14155550990", "+14155550991"],
-                "resource_id": resource_id,
-                "errors": {},
-                "success": {},
-                "pvt_status": "running",
-                "pvt_type": "resource_job",
-                "pvt_account_id": account["_id"],
-                "pvt_account_db": names.encode(db),
-                "pvt_auth_account_id": account["_id"],
-                "pvt_vsn": "1",
-                "pvt_created": stamp,
-                "pvt_modified": stamp,
-            },
-        )
+        numbers = ["+14155550990", "+14155550991"]
+        _, job_id = await stale_job(couch, account, resource_id, numbers, status="running", name="Night import")
         return job_id
     finally:
         await couch.close()
@@ -119,8 +96,13 @@ def screens(base: str, api_key: str, accounts: dict, out: Path, chromium: str, s
         shoot(page, out, "02-accounts")
 
         page.locator("#account-tree").get_by_role("button", name="Acme Telecom", exact=True).click()
-        page.locator("#carriers-table").wait_for()
+        page.locator("#carriers-table td.servers li").first.wait_for()
         shoot(page, out, "03-carriers")
+
+        page.get_by_label("Search carriers").fill("trunk 1")
+        page.locator("#carriers-range").get_by_text("of 60)").wait_for()
+        shoot(page, out, "13-carriers-search", full_page=False)
+        page.get_by_label("Search carriers").fill("")
 
         page.get_by_role("button", name="Edit Acme Primary SIP").click()
         page.get_by_role("form", name="Edit Acme Primary SIP").wait_for()
@@ -141,11 +123,15 @@ def screens(base: str, api_key: str, accounts: dict, out: Path, chromium: str, s
         shoot(page, out, "06-global-carriers")
 
         page.get_by_role("link", name="Bulk numbers").click()
-        page.get_by_label("Carrier").select_option(label="Acme Primary SIP")
+        page.get_by_label("Carrier", exact=True).select_option(label="Acme Primary SIP")
         page.get_by_label("Job name").fill("Spring import")
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-            f.write("number\n" + "".join(f"+1415555{i:04d}\n" for i in range(240)))
+            rows = [f"({415}) 555-{i:04d},PO-{7000 + i},4155559999" for i in range(240)]
+            rows[17:17] = ["n/a,PO-x,4155559999", ",PO-y,4155559999", "TBD,PO-z,4155559999"]
+            f.write("Phone Number,order_id,lrn\n" + "\n".join(rows) + "\n")
         page.get_by_label("Or choose a CSV or text file").set_input_files(f.name)
+        page.locator("#skipped-rows").wait_for()
+        shoot(page, out, "12-bulk-preview-skipped-rows")
         page.get_by_role("button", name="Start import").click()
         page.locator("#bulk-summary").wait_for(timeout=120_000)
         os.unlink(f.name)
@@ -251,6 +237,12 @@ def main() -> None:
             {"name": "<img src=x onerror=alert(1)>", "gateways": []},
             master,
         )
+        # an operator's real list: dozens of trunks (the table pages, searches and sorts them)
+        trunks = [
+            {"name": f"Trunk {i}", "weight_cost": 10 + i % 50, "gateways": [{"server": f"trunk{i}.acme.example"}]}
+            for i in range(1, 58)
+        ]
+        call(base, "PUT", f"/v2/accounts/{acme}/resources/collection", trunks, master)
         call(
             base,
             "PUT",

@@ -7,17 +7,19 @@ the default vhost is used, as a lone CI run can afford."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
-import time
 from urllib.parse import quote
 
 import aio_pika
 
+from .eventually import eventually
+
 VHOST = f"kazoo-crossbar-test-{os.getpid()}"
+BARRIER = "kazoo-crossbar-test-barrier"  # the type of Listener.barrier's marker, never a Kazoo message
 _created = False
 
 
@@ -54,11 +56,13 @@ class Listener:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, str, dict]] = []
+        self._barriers: set[str] = set()
 
     async def start(self) -> Listener:
         self.connection = await aio_pika.connect(amqp_url(), timeout=5)
-        channel = await self.connection.channel()
+        channel = await self.connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        self._channel, self._queue = channel, queue
         for exchange, key in (("configuration", "#"), ("switch", "switch.*"), ("kapps", "delegate.*")):
             ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=False)
             await queue.bind(ex, routing_key=key)
@@ -66,16 +70,29 @@ class Listener:
         return self
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        if message.type == BARRIER and message.correlation_id:
+            self._barriers.add(message.correlation_id)
+            return
         self.messages.append((message.exchange, message.routing_key, json.loads(message.body)))
 
+    async def barrier(self) -> None:
+        """Returns once every message already routed to this listener has been received (a
+        publish the service has had confirmed, as it has before its HTTP answer): a marker sent to
+        our own queue now arrives after them. For asserting that something was *not* published."""
+        token = secrets.token_hex(8)
+        marker = aio_pika.Message(b"", type=BARRIER, correlation_id=token)
+        await self._channel.default_exchange.publish(marker, routing_key=self._queue.name)
+        await eventually(lambda: token in self._barriers, what="the listener's own marker arrives")
+
     async def wait_for(self, predicate, timeout_s: float = 10.0) -> list[tuple[str, str, dict]]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [m for m in self.messages if predicate(*m)]
-            if found:
-                return found
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no such message among {[(e, k) for e, k, _ in self.messages][-20:]}")
+        """The messages received so far that match, once there is one."""
+        try:
+            return await eventually(
+                lambda: [m for m in self.messages if predicate(*m)], what="a matching message", timeout_s=timeout_s
+            )
+        except AssertionError as exc:
+            received = [(e, k) for e, k, _ in self.messages][-20:]
+            raise AssertionError(f"{exc}; the last messages received: {received}") from None
 
     async def close(self) -> None:
         await self.connection.close()

@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from kazoo_crossbar.config import Settings
 from kazoo_crossbar.storage.couch import CouchClient
 
 from . import broker
+from .eventually import eventually_blocking
 from .kazoo import KazooData
 
 NODE = "kazoo_crossbar_test@localhost"
@@ -35,18 +35,13 @@ def free_port() -> int:
 
 
 def wait_for_up(url: str, proc: subprocess.Popen | None, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"embedded CouchDB exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_up", timeout=1) as resp:
-                if json.loads(resp.read()).get("status") == "ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"CouchDB at {url} did not come up")
+        with urllib.request.urlopen(url + "/_up", timeout=1) as resp:
+            return json.loads(resp.read()).get("status") == "ok"
+
+    eventually_blocking(up, what=f"CouchDB at {url} is up", timeout_s=timeout_s, retry_on=(OSError,))
 
 
 class EmbeddedCouch:

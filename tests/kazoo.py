@@ -7,14 +7,18 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, provision, views
 from kazoo_crossbar.storage.couch import CouchClient
 from kazoo_crossbar.storage.provision import credentials
+
+from .eventually import eventually
 
 # Documents exactly as Kazoo 4.3 stores them, kept in the repository (see their README).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kazoo"
@@ -124,24 +128,29 @@ class KazooData:
 JOB_HANG_GUARD_S = 600.0
 
 
-def job_hang_message(what: str, timeout_s: float) -> str:
-    return f"{what} after {timeout_s:.0f} s: the job looks hung (hang guard, not a speed check)"
-
-
 async def wait_for_job(client: TestClient, url: str, headers: dict, timeout_s: float = JOB_HANG_GUARD_S) -> dict:
-    """Poll a job until it is complete; returns its API view."""
-    import asyncio
-    import time
+    """Poll a job through the API until it is complete; returns its API view."""
 
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async def job() -> dict:
         resp = await client.get(url, headers=headers)
         body = await resp.json()
         assert resp.status == 200, body
-        if body["data"]["status"] == "complete":
-            return body["data"]
-        assert time.monotonic() < deadline, job_hang_message(f"job still {body['data']['status']}", timeout_s)
-        await asyncio.sleep(0.1)
+        return body["data"]
+
+    return await eventually(
+        job, lambda j: j["status"] == "complete", what=f"{url} completes", timeout_s=timeout_s, interval_s=0.1
+    )
+
+
+async def wait_stored(couch: CouchClient, db: str, job_id: str, timeout_s: float = JOB_HANG_GUARD_S) -> dict:
+    """Poll a job document in its month database until it is complete; returns the document."""
+    return await eventually(
+        lambda: couch.get_doc(db, job_id),
+        lambda doc: doc["pvt_status"] == "complete",
+        what=f"job {job_id} completes",
+        timeout_s=timeout_s,
+        interval_s=0.1,
+    )
 
 
 def unique_npa() -> str:
@@ -154,3 +163,31 @@ def numbers_block(count: int, npa: str | None = None) -> list[str]:
     exchange = str(secrets.randbelow(700) + 200)
     base = secrets.randbelow(10000 - count) if count < 10000 else 0
     return [f"+1{npa}{exchange}{base + i:04d}" for i in range(count)]
+
+
+async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, month=None, **extra) -> tuple[str, str]:
+    """A job as cb_resources on a Kazoo node saves it, straight into the month database, `age_s`
+    old (stale by default, for recovery). Returns (month database, job id)."""
+    now = datetime.now(UTC) if month is None else month
+    job_id = new_job_id(now)
+    db = names.modb(account["_id"], now.year, now.month)
+    await views.ensure_db(couch, db)
+    stamp = names.gregorian_now() - age_s
+    doc = {
+        "_id": job_id,
+        "numbers": nums,
+        "resource_id": rid,
+        "errors": {},
+        "success": {},
+        "pvt_status": status,
+        "pvt_type": "resource_job",
+        "pvt_account_id": account["_id"],
+        "pvt_account_db": names.encode(db),
+        "pvt_auth_account_id": account["_id"],
+        "pvt_vsn": "1",
+        "pvt_created": stamp,
+        "pvt_modified": stamp,
+        **extra,
+    }
+    await couch.save_doc(db, doc)
+    return db, job_id

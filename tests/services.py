@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from .conftest import free_port
+from .eventually import eventually_blocking
 
 
 class ServiceProcess:
@@ -52,16 +52,16 @@ class ServiceProcess:
             stderr=self._log,
             preexec_fn=self.preexec_fn,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"service exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("service did not start")
+        proc = self.proc
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"service exited with {proc.returncode}: {self.log_path.read_text()[-2000:]}")
+            with urllib.request.urlopen(self.url + "/", timeout=1):
+                return True
+
+        eventually_blocking(answers, what=f"service {self.node} answers", timeout_s=timeout_s, retry_on=(OSError,))
+        return self
 
     def wait_exit(self, timeout_s: float = 60.0) -> int:
         assert self.proc is not None

@@ -14,14 +14,15 @@ from typing import Any
 
 from ..http import errors, listing, startkey
 from ..http.context import Context
-from ..http.endpoint import Endpoint
-from ..http.operations import op, path_param
+from ..http.endpoint import Endpoint, Mount, Route
+from ..http.operations import ACCOUNT_ID, OBJECT, ROWS, Operation, query_params
 from ..storage import accounts as account_rules
 from ..storage import docs, names, paging
 from ..storage.couch import CouchClient
 from ..storage.system_config import SystemConfig
 
 LISTINGS = {"children": "listing_by_children", "descendants": "listing_by_descendants"}
+LISTING_PARAMS = query_params("page_size", "start_key", "paginate")
 
 
 def leaked_fields(doc: dict, auth_account_id: str | None, master_id: str | None) -> dict:
@@ -52,8 +53,30 @@ def leaked_fields(doc: dict, auth_account_id: str | None, master_id: str | None)
     return out
 
 
-class Accounts(Endpoint[None]):
+class AccountsEndpoint(Endpoint[None]):
+    """The `accounts` noun, GET only (storage/accounts.py `Accounts` is what every part reads accounts with)."""
+
     nouns = ("accounts",)
+    routes = (
+        Route((), {"GET": Operation("get_account", "Fetch an account", "200", OBJECT)}),
+        Route(
+            ("children",),
+            {"GET": Operation("list_account_children", "The account's children", "200", ROWS, query=LISTING_PARAMS)},
+        ),
+        Route(
+            ("descendants",),
+            {
+                "GET": Operation(
+                    "list_account_descendants",
+                    "The account's descendants (whole subtree)",
+                    "200",
+                    ROWS,
+                    query=LISTING_PARAMS,
+                )
+            },
+        ),
+    )
+    mounts = (Mount("/v2/accounts/{account_id}", params=(ACCOUNT_ID,)),)
 
     def __init__(self, couch: CouchClient, config: SystemConfig):
         self.couch, self.config = couch, config
@@ -61,9 +84,7 @@ class Accounts(Endpoint[None]):
     def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
         if ctx.account_id is None or len(ctx.nouns) != 1:
             return frozenset()  # PUT /accounts (create) is not served here
-        if not args or (len(args) == 1 and args[0] in LISTINGS):
-            return frozenset({"GET"})
-        return frozenset()
+        return super().allowed_methods(ctx, args)
 
     async def validate(self, ctx: Context, args: list[str]) -> None:
         account_id = ctx.account_id or ""
@@ -105,33 +126,6 @@ class Accounts(Endpoint[None]):
             if requested is not None:
                 envelope["start_key"] = startkey.encode(requested)
             ctx.resp_envelope = envelope
-
-    def paths(self) -> dict[str, dict]:
-        account = [path_param("account_id", r"^[a-z0-9]{32}$")]
-        rows = {"type": "array", "items": {"type": "object"}}
-        listing_params = [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in ("page_size", "start_key", "paginate")
-        ]
-        return {
-            "/v2/accounts/{account_id}": {
-                "get": op("get_account", "Fetch an account", "200", {"type": "object"}, params=account)
-            },
-            "/v2/accounts/{account_id}/children": {
-                "get": op(
-                    "list_account_children", "The account's children", "200", rows, params=account + listing_params
-                )
-            },
-            "/v2/accounts/{account_id}/descendants": {
-                "get": op(
-                    "list_account_descendants",
-                    "The account's descendants (whole subtree)",
-                    "200",
-                    rows,
-                    params=account + listing_params,
-                )
-            },
-        }
 
 
 def _name_of(key: Any) -> Any:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from ..http import errors
 from ..http.context import Context
-from ..http.operations import op
+from ..http.endpoint import Mount
 from ..storage import names
-from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant, login_routes
 from .base import check_schema
 
 
 class ApiAuth(LoginEndpoint):
     nouns = ("api_auth",)
     token_cost_key = "api_auth_tokens"
+    routes = login_routes("api_auth", "A token for an account API key")
+    mounts = (Mount("/v2/api_auth"),)
 
     async def validate(self, ctx: Context, args: list[str]) -> Login:
         await self.spend_tokens(ctx)
@@ -27,17 +29,3 @@ class ApiAuth(LoginEndpoint):
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_api_auth")
-
-    def paths(self) -> dict[str, dict]:
-        return {
-            "/v2/api_auth": {
-                "put": op(
-                    "api_auth",
-                    "A token for an account API key",
-                    "201",
-                    {"type": "object"},
-                    {"$ref": "#/components/schemas/api_auth"},
-                    public=True,
-                )
-            }
-        }

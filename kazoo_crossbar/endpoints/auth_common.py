@@ -9,7 +9,8 @@ from typing import ClassVar
 from ..auth.tokens import Tokens
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Endpoint
+from ..http.endpoint import Endpoint, Route
+from ..http.operations import OBJECT, Operation
 from ..http.ratelimit import TokenBuckets
 from ..storage import accounts as account_rules
 from ..storage.accounts import Accounts
@@ -41,8 +42,11 @@ class LoginEndpoint(Endpoint[Login]):
         """429 when the client's bucket is empty; first in validate, so every guess costs tokens."""
         await self.buckets.check(ctx.request.remote, self.token_cost_key)
 
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"PUT"}) if not args else frozenset()
+
+def login_routes(noun: str, summary: str) -> tuple[Route, ...]:
+    """`PUT /v2/<noun>` with the request schema of that name: a token for a caller without one."""
+    schema = {"$ref": f"#/components/schemas/{noun}"}
+    return (Route((), {"PUT": Operation(noun, summary, "201", OBJECT, schema, public=True)}),)
 
 
 def check_account_usable(doc: dict) -> None:

@@ -1,7 +1,7 @@
 """PUT/POST /resources/collection: many resources in one request.
 
-As the seed shows (a deliberate difference from 4.3, which saved nothing if
-one item failed): every valid item is saved, the answer is
+As Kazoo's resources API documentation shows (a deliberate difference from 4.3's
+code, which saved nothing if one item failed): every valid item is saved, the answer is
 `{"successes": {id: doc}, "errors": {id: errors | "resource does not exist"}}`.
 PUT creates each item; POST deep-merges each item into the stored document
 and validates the result. Writes go through one `_bulk_docs`; a

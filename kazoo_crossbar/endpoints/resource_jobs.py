@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from .. import jsonc
 from ..http import errors, listing
 from ..http.context import Context
-from ..http.endpoint import Endpoint
-from ..http.operations import LISTING_PARAMS, op, path_param
+from ..http.endpoint import Endpoint, Route
+from ..http.operations import LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
 from ..jobs import store
 from ..jobs.service import JobService
 from ..storage import names
@@ -131,13 +131,28 @@ class ResourceJobs(Endpoint[NewJob]):
     (cb_resources binds allowed_methods for all three). The job always belongs to the URL's account
     (the master account without one); `global_resources` needs a super-duper admin, as in 4.3."""
 
+    routes = (
+        Route(
+            (),
+            {
+                "GET": Operation("list_jobs_{tag}", "List bulk number jobs", "200", ROWS, query=LISTING_PARAMS),
+                "PUT": Operation(
+                    "create_job_{tag}",
+                    "Add numbers in bulk",
+                    "201",
+                    OBJECT,
+                    {"$ref": "#/components/schemas/resource_jobs"},
+                ),
+            },
+        ),
+        Route(
+            (path_param("job_id", r"^\d{6}-[0-9a-f]{16}$"),),
+            {"GET": Operation("get_job_{tag}", "Fetch a job's status", "200", OBJECT)},
+        ),
+    )
+
     def __init__(self, jobs: JobService, couch: CouchClient, config: SystemConfig):
         self.jobs, self.couch, self.config = jobs, couch, config
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        if not args:
-            return frozenset({"GET", "PUT"})
-        return frozenset({"GET"}) if len(args) == 1 else frozenset()
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
         if ctx.account_id is None or ctx.nouns[-1][0] == "global_resources":
@@ -230,27 +245,3 @@ class ResourceJobs(Endpoint[NewJob]):
                 success, errors = store.batch_results(batches)
                 row["successes"] = row.get("successes", 0) + len(success)
                 row["failures"] = row.get("failures", 0) + len(errors)
-
-    def paths_under(self, prefix: str, tag: str, params: list, deprecated: bool = False) -> dict[str, dict]:
-        """The jobs paths below one `resources` prefix (global, account or a deprecated alias)."""
-        one, job = {"type": "object"}, {"$ref": "#/components/schemas/resource_jobs"}
-        listing_rows = {"type": "array", "items": {"type": "object"}}
-        jid = path_param("job_id", r"^\d{6}-[0-9a-f]{16}$")
-        return {
-            f"{prefix}/jobs": {
-                "get": op(
-                    f"list_jobs_{tag}",
-                    "List bulk number jobs",
-                    "200",
-                    listing_rows,
-                    params=params + LISTING_PARAMS,
-                    deprecated=deprecated,
-                ),
-                "put": op(f"create_job_{tag}", "Add numbers in bulk", "201", one, job, params, deprecated),
-            },
-            f"{prefix}/jobs/{{job_id}}": {
-                "get": op(
-                    f"get_job_{tag}", "Fetch a job's status", "200", one, params=params + [jid], deprecated=deprecated
-                )
-            },
-        }

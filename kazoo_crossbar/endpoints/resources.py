@@ -19,8 +19,8 @@ from typing import Any
 from ..bus.base import Bus
 from ..http import errors, listing
 from ..http.context import Context, is_false
-from ..http.endpoint import Endpoint
-from ..http.operations import LISTING_PARAMS, op, path_param
+from ..http.endpoint import Endpoint, Mount, Route
+from ..http.operations import ACCOUNT_ID, LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
 from ..storage import docs, names
 from ..storage.system_config import SystemConfig
 from . import crud, resource_collection, resource_limits
@@ -56,24 +56,54 @@ class ResourceChange:
     aggregate: bool = False
 
 
+RESOURCE = {"$ref": "#/components/schemas/resources"}
+COLLECTION = {"type": "object", "properties": {"successes": {"type": "object"}, "errors": {"type": "object"}}}
+
+
 class Resources(Endpoint[ResourceChange | CollectionPlan]):
     nouns = ("resources", "global_resources", "local_resources")
+    routes = (
+        Route(
+            (),
+            {
+                "GET": Operation("list_{tag}", "List resources", "200", ROWS, query=LISTING_PARAMS),
+                "PUT": Operation("create_{tag}", "Create a resource", "201", OBJECT, RESOURCE),
+            },
+        ),
+        Route(
+            (path_param("resource_id"),),
+            {
+                "GET": Operation("get_{tag}", "Fetch a resource", "200", OBJECT),
+                "POST": Operation("replace_{tag}", "Replace a resource", "200", OBJECT, RESOURCE),
+                "PATCH": Operation("patch_{tag}", "Change some fields of a resource", "200", OBJECT, OBJECT),
+                "DELETE": Operation("delete_{tag}", "Remove a resource", "200", OBJECT),
+            },
+        ),
+        Route(
+            ("collection",),
+            {
+                "PUT": Operation(
+                    "create_collection_{tag}",
+                    "Create many resources",
+                    "201",
+                    COLLECTION,
+                    {"type": "array", "items": RESOURCE},
+                ),
+                "POST": Operation("update_collection_{tag}", "Change many resources", "200", COLLECTION, ROWS),
+            },
+        ),
+    )
+    mounts = (
+        Mount("/v2/resources", "global"),
+        Mount("/v2/accounts/{account_id}/resources", "local", (ACCOUNT_ID,)),
+        Mount("/v2/accounts/{account_id}/local_resources", "local_alias", (ACCOUNT_ID,), deprecated=True),
+        Mount("/v2/accounts/{account_id}/global_resources", "global_alias", (ACCOUNT_ID,), deprecated=True),
+    )
 
-    def __init__(self, store: crud.Docs, config: SystemConfig, bus: Bus, jobs: ResourceJobs | None = None):
+    def __init__(self, store: crud.Docs, config: SystemConfig, bus: Bus, jobs: ResourceJobs):
         self.store, self.config, self.bus = store, config, bus
         self.local = LocalResources(store.writes, config, bus)
-        self.subnouns = {"jobs": jobs} if jobs is not None else {}
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        if args and args[0] == "jobs":
-            return frozenset()  # without a jobs endpoint (the sub-noun endpoint answers otherwise)
-        if not args:
-            return frozenset({"GET", "PUT"})
-        if len(args) == 1:
-            return (
-                frozenset({"PUT", "POST"}) if args[0] == "collection" else frozenset({"GET", "POST", "PATCH", "DELETE"})
-            )
-        return frozenset()
+        self.subnouns = {"jobs": jobs}
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
         if is_global(ctx):
@@ -176,70 +206,3 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         validated.pop("id", None)
         aggregate = False if is_global(ctx) else await self.local.check(ctx, validated, doc_id)
         return ResourceChange(validated, aggregate)
-
-    def paths(self) -> dict[str, dict]:
-        account = [path_param("account_id", r"^[a-z0-9]{32}$")]
-        out: dict[str, dict] = {}
-        for prefix, tag, params, deprecated in (
-            ("/v2/resources", "global", [], False),
-            ("/v2/accounts/{account_id}/resources", "local", account, False),
-            ("/v2/accounts/{account_id}/local_resources", "local_alias", account, True),
-            ("/v2/accounts/{account_id}/global_resources", "global_alias", account, True),
-        ):
-            out.update(resource_paths(prefix, tag, params, deprecated))
-            jobs = self.subnouns.get("jobs")
-            if isinstance(jobs, ResourceJobs):
-                out.update(jobs.paths_under(prefix, tag, params, deprecated))
-        return out
-
-
-def resource_paths(prefix: str, tag: str, params: list, deprecated: bool) -> dict:
-    ref = {"$ref": "#/components/schemas/resources"}
-    rid = path_param("resource_id")
-    one = {"type": "object"}
-    rows = {"type": "array", "items": {"type": "object"}}
-    collection = {"type": "object", "properties": {"successes": {"type": "object"}, "errors": {"type": "object"}}}
-    return {
-        f"{prefix}": {
-            "get": op(
-                f"list_{tag}", "List resources", "200", rows, params=params + LISTING_PARAMS, deprecated=deprecated
-            ),
-            "put": op(f"create_{tag}", "Create a resource", "201", one, ref, params, deprecated),
-        },
-        f"{prefix}/{{resource_id}}": {
-            "get": op(f"get_{tag}", "Fetch a resource", "200", one, params=params + [rid], deprecated=deprecated),
-            "post": op(f"replace_{tag}", "Replace a resource", "200", one, ref, params + [rid], deprecated),
-            "patch": op(
-                f"patch_{tag}",
-                "Change some fields of a resource",
-                "200",
-                one,
-                {"type": "object"},
-                params + [rid],
-                deprecated,
-            ),
-            "delete": op(
-                f"delete_{tag}", "Remove a resource", "200", one, params=params + [rid], deprecated=deprecated
-            ),
-        },
-        f"{prefix}/collection": {
-            "put": op(
-                f"create_collection_{tag}",
-                "Create many resources",
-                "201",
-                collection,
-                {"type": "array", "items": ref},
-                params,
-                deprecated,
-            ),
-            "post": op(
-                f"update_collection_{tag}",
-                "Change many resources",
-                "200",
-                collection,
-                {"type": "array", "items": {"type": "object"}},
-                params,
-                deprecated,
-            ),
-        },
-    }

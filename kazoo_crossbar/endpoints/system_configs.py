@@ -8,20 +8,28 @@ from __future__ import annotations
 
 from ..http import errors
 from ..http.context import Context
-from ..http.endpoint import Endpoint
-from ..http.operations import op, path_param
+from ..http.endpoint import Endpoint, Mount, Route
+from ..http.operations import OBJECT, Operation, path_param
 from ..storage import docs, names
 from ..storage.couch import CouchClient, NotFound
 
 
 class SystemConfigs(Endpoint[None]):
     nouns = ("system_configs",)
+    routes = (
+        Route(
+            (path_param("config_id"),),
+            {
+                "GET": Operation(
+                    "get_system_config", "Fetch a system_config category (super-duper admin)", "200", OBJECT
+                )
+            },
+        ),
+    )
+    mounts = (Mount("/v2/system_configs"),)
 
     def __init__(self, couch: CouchClient):
         self.couch = couch
-
-    def allowed_methods(self, ctx: Context, args: list[str]) -> frozenset[str]:
-        return frozenset({"GET"}) if len(args) == 1 else frozenset()
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
         # 4.3: super-duper admin, and only as the first noun (not under /accounts/{A})
@@ -36,16 +44,3 @@ class SystemConfigs(Endpoint[None]):
         except NotFound:
             raise errors.bad_identifier(category) from None
         ctx.resp_data, ctx.revision = docs.to_public(doc), doc.get("_rev")
-
-    def paths(self) -> dict[str, dict]:
-        return {
-            "/v2/system_configs/{config_id}": {
-                "get": op(
-                    "get_system_config",
-                    "Fetch a system_config category (super-duper admin)",
-                    "200",
-                    {"type": "object"},
-                    params=[path_param("config_id")],
-                )
-            }
-        }

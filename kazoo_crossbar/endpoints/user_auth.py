@@ -7,11 +7,11 @@ import re
 
 from ..http import errors
 from ..http.context import Context
-from ..http.operations import op
+from ..http.endpoint import Mount
 from ..storage import names
 from ..storage.couch import NotFound
 from ..storage.docs import alphanum_name
-from .auth_common import Login, LoginEndpoint, check_account_usable, grant
+from .auth_common import Login, LoginEndpoint, check_account_usable, grant, login_routes
 from .base import check_schema
 
 _DIGITS = re.compile(r"\D")
@@ -20,6 +20,8 @@ _DIGITS = re.compile(r"\D")
 class UserAuth(LoginEndpoint):
     nouns = ("user_auth",)
     token_cost_key = "user_auth_tokens"
+    routes = login_routes("user_auth", "A token for user credentials")
+    mounts = (Mount("/v2/user_auth"),)
 
     async def _candidates(self, ctx: Context, data: dict) -> list[str]:
         accounts = self.accounts
@@ -55,17 +57,3 @@ class UserAuth(LoginEndpoint):
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:
         await grant(ctx, self.tokens, self.config, self.info, prepared, "cb_user_auth")
-
-    def paths(self) -> dict[str, dict]:
-        return {
-            "/v2/user_auth": {
-                "put": op(
-                    "user_auth",
-                    "A token for user credentials",
-                    "201",
-                    {"type": "object"},
-                    {"$ref": "#/components/schemas/user_auth"},
-                    public=True,
-                )
-            }
-        }

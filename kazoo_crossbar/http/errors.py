@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from ..storage.couch import Conflict, CouchError, NotFound, Unreachable
 
 
@@ -123,6 +125,9 @@ def faulty_request(message: str) -> ApiError:
 def from_couch(exc: CouchError) -> ApiError:
     """Map a CouchDB failure the way Kazoo's crossbar_doc does."""
     if isinstance(exc, Unreachable):
+        # Kazoo says "datastore timeout" whatever happened; a refused connection is no timeout
+        if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+            return ApiError(503, "datastore_unreachable", {"message": "datastore unreachable: connection refused"})
         return ApiError(503, "datastore_unreachable", {"message": "datastore timeout"})
     if isinstance(exc, Conflict):
         return conflict()

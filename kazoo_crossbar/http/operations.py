@@ -1,9 +1,10 @@
 """Building blocks of the OpenAPI 3.1 document: operations, parameters and Kazoo's envelopes.
-Endpoints describe their paths with these (Endpoint.paths); openapi.py assembles the document
-from the route table."""
+Endpoints declare their routes with these (http/endpoint.py `Route`); openapi.py assembles the
+document from the route table."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 ERRORS = {
@@ -78,7 +79,38 @@ def path_param(name: str, pattern: str | None = None) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-LISTING_PARAMS = [
-    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-    for n in ("page_size", "start_key", "paginate", "created_from", "created_to")
-]
+def query_params(*names: str) -> tuple[dict, ...]:
+    return tuple({"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names)
+
+
+ACCOUNT_ID = path_param("account_id", r"^[a-z0-9]{32}$")  # the /v2/accounts/{account_id} prefix
+LISTING_PARAMS = query_params("page_size", "start_key", "paginate", "created_from", "created_to")
+OBJECT = {"type": "object"}
+ROWS = {"type": "array", "items": {"type": "object"}}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method of one route, as the API document shows it. `{tag}` in the id is replaced by
+    the mount's tag, so the same route under several prefixes gets distinct operation ids."""
+
+    op_id: str
+    summary: str
+    success: str
+    data: dict
+    body: dict | None = None
+    query: tuple[dict, ...] = ()  # query parameters, after the path's
+    public: bool = False  # no token needed
+
+    def render(self, tag: str, path_params: list[dict], deprecated: bool) -> dict:
+        params = [*path_params, *self.query]
+        return op(
+            self.op_id.format(tag=tag),
+            self.summary,
+            self.success,
+            self.data,
+            self.body,
+            params,
+            deprecated,
+            self.public,
+        )

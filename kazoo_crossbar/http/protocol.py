@@ -17,7 +17,7 @@ refusal of an address, then one every 10 s, is logged.
 aiohttp builds its per-connection handler from the `RequestHandler` name in
 `aiohttp.web_server`, with the keyword arguments given to `web.run_app`/`AppRunner`/`TestServer`;
 `install()` points that name at the subclass below (once per process;
-tests/hostile/test_console.py checks it is in place)."""
+tests/hostile/test_ui_confinement.py checks it is in place)."""
 
 from __future__ import annotations
 

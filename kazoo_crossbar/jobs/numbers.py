@@ -83,8 +83,13 @@ def error(code: int, name: str, message: str, cause: str | None = None) -> dict:
     return out
 
 
-def number_exists(e164: str) -> dict:
-    return error(409, "number_exists", f"number {e164} already exists", e164)
+def number_exists(e164: str, holder: str | None = None) -> dict:
+    """knm_errors:number_exists/1; `holder` (ours, not Kazoo's): the account that holds the number,
+    given only when every reader of the job may see that account (runner.visible_holder)."""
+    out = error(409, "number_exists", f"number {e164} already exists", e164)
+    if holder:
+        out["assigned_to"] = holder
+    return out
 
 
 def forbidden(cause: str = "state_for_create") -> dict:

@@ -33,15 +33,16 @@ class Recoverer(Protocol):
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
 
 
-async def setting(config: SystemConfig, seed_key: str, kazoo_key: str, default: int) -> int:
-    """The seed's key, unless Kazoo's code name is set (an operator who configured Kazoo)."""
+async def setting(config: SystemConfig, documented_key: str, kazoo_key: str, default: int) -> int:
+    """The key Kazoo's resources API documentation names (`job_recover_*`), unless the key its code
+    reads (`job_recovery_*`) is set (an operator who configured Kazoo)."""
     kazoo_value = await config.get(CATEGORY, kazoo_key)
     if kazoo_value is not None:
         try:
             return int(kazoo_value)
         except (TypeError, ValueError):
             pass
-    return await config.get_int(CATEGORY, seed_key, default)
+    return await config.get_int(CATEGORY, documented_key, default)
 
 
 def recent_months(now: datetime) -> list[tuple[int, int]]:
@@ -61,7 +62,6 @@ class Recovery:
         self.couch, self.config, self.jobs = couch, config, jobs
         self.metrics = metrics or Metrics()
         self._task: asyncio.Task | None = None
-        self.passes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="job-recovery")
@@ -104,6 +104,5 @@ class Recovery:
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
-        self.passes += 1
         self.metrics.recovery_passes.inc()
         return claimed

@@ -351,12 +351,24 @@ def decide(
     if not numbers.may_fetch(stored, plan.auth_doc, plan.account_doc, owner):
         return "error", numbers.unauthorized()  # another hierarchy's number: 403, not 409
     if stored.get("pvt_state") not in numbers.TAKEABLE_STATES:
-        return "error", numbers.number_exists(e164)
+        return "error", numbers.number_exists(e164, visible_holder(plan, stored, owner))
     if stored.get("pvt_state") != "available":
         return "error", numbers.invalid_state_transition(e164, stored["pvt_state"])
     return "write", numbers.number_doc(
         e164, plan.account_id, plan.resource_id, plan.module, now, existing=stored, job_id=plan.job_id
     )
+
+
+def visible_holder(plan: Plan, stored: dict, owner: dict | None) -> str | None:
+    """The account holding an existing number, for its number_exists error, when everyone who may
+    read the job (its account, that account's ancestors) may see that account: the job's own
+    account or one of its descendants. Otherwise None (Kazoo's error as it is)."""
+    holder = stored.get("pvt_assigned_to")
+    if not isinstance(holder, str) or not holder:
+        return None
+    if holder == plan.account_id or plan.account_id in ((owner or {}).get("pvt_tree") or []):
+        return holder
+    return None
 
 
 async def _none() -> None:

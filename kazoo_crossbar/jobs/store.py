@@ -48,7 +48,8 @@ def job_db(account_id: str, job_id: str) -> str | None:
 
 
 def to_api(doc: dict, *, with_status: bool) -> dict:
-    """The job as the API shows it: Kazoo's stored `success` is shown as `successes` (the seed's key)."""
+    """The job as the API shows it: Kazoo's stored `success` is shown as `successes` (the key
+    Kazoo's resources API documentation shows)."""
     out = docs.to_public(doc)
     out["successes"] = out.pop("success", {})
     out.setdefault("errors", {})

@@ -15,16 +15,40 @@ from typing import Any
 from aiocouch import CouchDB
 
 from . import names, provision, views
-from .couch import CouchClient, NotFound
+from .couch import CouchClient, CouchError, NotFound, Unreachable
 from .system_config import SystemConfig, install_defaults
 from .writes import Writes
 
 
+class NotCouchDB(Exception):
+    """Something answers at the URL, but it is not CouchDB (the API's own port, a web server...)."""
+
+
+async def is_couchdb(couch: CouchClient) -> bool | None:
+    """True when CouchDB answers at `/` (its welcome), False when something else answers, None when
+    nothing answers yet. A 401 there is a CouchDB that wants credentials (require_valid_user)."""
+    try:
+        root = await couch.request("GET", "/")
+    except Unreachable:
+        return None
+    except CouchError as exc:
+        return exc.status == 401
+    except ValueError:  # not JSON at all
+        return False
+    return isinstance(root, dict) and "couchdb" in root
+
+
 async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
-    """Raises TimeoutError when CouchDB has not answered `/_up` within timeout_s."""
+    """Raises TimeoutError when CouchDB has not answered `/_up` within timeout_s, NotCouchDB at once
+    when something else answers at the URL."""
 
     async def poll() -> None:
-        while not await couch.up():  # noqa: ASYNC110 (a remote server: nothing local to wait on)
+        while True:
+            found = await is_couchdb(couch)
+            if found is False:
+                raise NotCouchDB(couch.url)
+            if found and await couch.up():
+                return
             await asyncio.sleep(0.2)
 
     # Bounded as a whole: one attempt alone may hang on a black-holed address.
@@ -60,13 +84,6 @@ async def install_everywhere(couch: CouchClient, concurrency: int = 8) -> int:
     return sum(await asyncio.gather(*(one(db) for db in dbs)))
 
 
-async def _find_user(couch: CouchClient, account_id: str, username: str) -> dict | None:
-    res = await views.query(
-        couch, names.account_db(account_id), "users", "list_by_username", key=username.lower(), include_docs=True
-    )
-    return res["rows"][0]["doc"] if res["rows"] else None
-
-
 async def setup(
     url: str,
     node: str,
@@ -75,7 +92,10 @@ async def setup(
     master_account_name: str = "Master Account",
     admin_username: str | None = None,
     admin_password: str | None = None,
+    known_password: str | None = None,
 ) -> dict[str, Any]:
+    """`known_password`: the admin password an earlier run printed (var/setup.json); reported again
+    when it still is the user's password, so a second run loses nothing."""
     couch = CouchClient(url)
     try:
         await wait_until_up(couch, wait_s)
@@ -106,7 +126,7 @@ async def setup(
             "admin_username": username,
             "design_docs_installed": design_docs,
         }
-        user = await _find_user(couch, master["_id"], username)
+        user = await provision.find_user(couch, master["_id"], username)
         if user is None or admin_password:
             password = admin_password or secrets.token_urlsafe(12)
             if user is None:
@@ -115,6 +135,13 @@ async def setup(
                 user["pvt_md5_auth"], user["pvt_sha1_auth"] = provision.credentials(username, password)
                 await writes.save(names.account_db(master["_id"]), user)
             result["admin_password"] = password
+        elif known_password is not None and user is not None:
+            if (user.get("pvt_md5_auth"), user.get("pvt_sha1_auth")) == provision.credentials(username, known_password):
+                result["admin_password"] = known_password
+            else:
+                result["admin_password_note"] = (
+                    "the earlier admin_password no longer logs in (changed since); set one with --admin-password"
+                )
         return result
     finally:
         await couch.close()

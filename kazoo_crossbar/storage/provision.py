@@ -9,7 +9,7 @@ import secrets
 
 from . import names, views
 from .couch import Conflict, CouchClient, NotFound
-from .docs import document_hash, new_id
+from .docs import alphanum_name, document_hash, new_id
 from .writes import Writes
 
 
@@ -92,28 +92,85 @@ async def create_account(
     return doc
 
 
-async def create_user(
-    couch: CouchClient, account: dict, username: str, password: str, *, priv_level: str = "admin"
+# What cb_users_v2's PUT stores beyond the request: the `users` schema's defaults (kz_json_schema
+# with use_defaults and apply_defaults_to_empty_objects, so `hotdesk` gets its own defaults).
+USER_SCHEMA_DEFAULTS = {
+    "call_restriction": {},
+    "contact_list": {},
+    "enabled": True,
+    "hotdesk": {"enabled": False, "keep_logged_in_elsewhere": False, "require_pin": False},
+    "music_on_hold": {},
+    "priv_level": "user",
+    "require_password_update": False,
+    "ringtones": {},
+    "verified": False,
+    "vm_to_email_enabled": True,
+}
+
+
+def user_doc(
+    account: dict,
+    username: str,
+    password: str,
+    *,
+    priv_level: str = "user",
+    first_name: str | None = None,
+    last_name: str | None = None,
+    email: str | None = None,
 ) -> dict:
+    """A user as Kazoo 4.3 stores one created through `PUT /v2/accounts/{A}/users` (kzd_users:validate:
+    the username lower-cased, pvt_md5_auth/pvt_sha1_auth of `username:password` and the password
+    dropped, a new pvt_signature_secret, the schema's defaults; crossbar_doc's private fields)."""
+    username = username.lower()
     md5, sha1 = credentials(username, password)
     now = names.gregorian_now()
-    user = {
+    first, last = first_name or username, last_name or ("Admin" if priv_level == "admin" else "User")
+    doc = {
         "_id": new_id(),
-        "username": username.lower(),
-        "first_name": username,
-        "last_name": "Admin" if priv_level == "admin" else "User",
+        **USER_SCHEMA_DEFAULTS,
+        "username": username,
+        "first_name": first,
+        "last_name": last,
         "priv_level": priv_level,
-        "enabled": True,
+        **({"email": email} if email else {}),
         "pvt_type": "user",
         "pvt_vsn": "1",
         "pvt_account_id": account["_id"],
         "pvt_account_db": account["pvt_account_db"],
         "pvt_md5_auth": md5,
         "pvt_sha1_auth": sha1,
+        "pvt_signature_secret": secrets.token_hex(16),  # kz_auth_identity:reset_doc_secret
+        "pvt_alphanum_name": alphanum_name(first + last),  # crossbar_doc:add_pvt_alphanum_name
         "pvt_created": now,
         "pvt_modified": now,
     }
-    await Writes(couch).save(names.account_db(account["_id"]), user)
+    doc["pvt_document_hash"] = document_hash(doc)
+    return doc
+
+
+async def find_user(couch: CouchClient, account_id: str, username: str) -> dict | None:
+    """The account's user with this username (unique per account, compared lower-case)."""
+    res = await views.query(
+        couch, names.account_db(account_id), "users", "list_by_username", key=username.lower(), include_docs=True
+    )
+    return res["rows"][0]["doc"] if res["rows"] else None
+
+
+async def create_user(
+    couch: CouchClient,
+    account: dict,
+    username: str,
+    password: str,
+    *,
+    priv_level: str = "admin",
+    writes: Writes | None = None,
+    **fields: str | None,
+) -> dict:
+    """Save a new user through the write path (which publishes doc_created when it has a bus)."""
+    if await find_user(couch, account["_id"], username) is not None:
+        raise AccountError(f"user {username.lower()} already exists in account {account['_id']} (usernames are unique)")
+    user = user_doc(account, username, password, priv_level=priv_level, **fields)
+    await (writes or Writes(couch)).save(names.account_db(account["_id"]), user)
     return user
 
 

@@ -9,9 +9,9 @@ operators see every key the service uses. Documents are cached briefly.
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 from typing import Any
 
+from ..shipped import folder as shipped_folder
 from . import names
 from .cache import TTLCache
 from .couch import Conflict, CouchClient, NotFound
@@ -92,16 +92,19 @@ _UNSET = object()
 def shipped_defaults() -> dict[str, dict]:
     """The default documents under system_config/, by category id."""
     out = {}
-    # The top-level system_config/ folder ships as a package (wheel or source checkout alike).
-    paths = sorted((p for p in files("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
+    paths = sorted(
+        (p for p in shipped_folder("system_config").iterdir() if p.name.endswith(".json")), key=lambda p: p.name
+    )
     for path in paths:
         doc = json.loads(path.read_text(encoding="utf-8"))
         out[doc["_id"]] = doc
     return out
 
 
-# Values earlier releases of `setup` wrote that were not Kazoo's: still stored exactly so, they were
-# never an operator's choice, and are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS).
+# Values that development builds of `setup` wrote before the first release (0.1.0) and Kazoo never
+# had: a database such a build set up still holds them exactly so; never an operator's choice, they
+# are replaced by Kazoo's (knm_converter_regex ?DEFAULT_E164_CONVERTERS). No release wrote them: this
+# can go once no such development database is left.
 NON_KAZOO_DEFAULTS: dict[tuple[str, str], Any] = {
     ("number_manager", "e164_converters"): {
         r"^\+?1?([2-9][0-9]{2}[2-9][0-9]{6})$": {"prefix": "+1"},

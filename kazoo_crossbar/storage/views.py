@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import structlog
 
+from ..shipped import folder as shipped_folder
 from . import names
 from .couch import Conflict, CouchClient, NotFound
 from .retry import read_modify_write
@@ -29,8 +29,7 @@ ACCOUNT_LISTING_VIEWS: tuple[tuple[str, str], ...] = (("resources", "crossbar_li
 
 @cache
 def design_docs(klass: str) -> tuple[dict, ...]:
-    # The top-level couchdb_views/ folder ships as a package (wheel or source checkout alike).
-    folder = files("couchdb_views") / klass
+    folder = shipped_folder("couchdb_views") / klass
     if not folder.is_dir():
         return ()
     paths = sorted((p for p in folder.iterdir() if p.name.endswith(".json")), key=lambda p: p.name)

@@ -84,3 +84,11 @@ export async function schemas() {
   }
   return openapi.components.schemas;
 }
+
+/** For a `.catch` that falls back on a value: an expired session (401) still ends the screen. */
+export function unlessExpired(fallback) {
+  return (err) => {
+    if (err && err.status === 401) throw err;
+    return fallback;
+  };
+}

@@ -77,3 +77,36 @@ export function formatGregorian(seconds) {
   if (typeof seconds !== "number") return "";
   return gregorianToDate(seconds).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
+
+const COLLATOR = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+/** Natural order for names: "Carrier 2" before "Carrier 10", case ignored. */
+export function naturalCompare(a, b) {
+  return COLLATOR.compare(String(a ?? ""), String(b ?? ""));
+}
+
+/** 90 → "1 min 30 s", 3600 → "1 h", 21600 → "6 h": a number of seconds in plain words. */
+export function humanSeconds(total) {
+  const s = Math.max(0, Math.round(Number(total)));
+  if (!Number.isFinite(s)) return "";
+  const parts = [];
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  let rest = s;
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n) parts.push(`${n} ${unit}`);
+    rest -= n * size;
+  }
+  return parts.slice(0, 2).join(" ") || "0 s";
+}
+
+/** Seconds left at the rate seen so far (null until something is done). */
+export function etaSeconds(done, total, elapsedMs) {
+  if (!(done > 0) || !(elapsedMs > 0) || done >= total) return done >= total ? 0 : null;
+  return ((total - done) * elapsedMs) / done / 1000;
+}
+
+/** Case-insensitive "does any of these values contain the query". */
+export function matchesQuery(query, ...values) {
+  const q = String(query || "").trim().toLowerCase();
+  return !q || values.some((v) => v !== undefined && v !== null && String(v).toLowerCase().includes(q));
+}

@@ -3,6 +3,21 @@ import { api, saveSession } from "./api.js";
 import { errorBox, field, h } from "./dom.js";
 import { sha1Hex } from "./sha1.js";
 
+/** What a failed login means, in words (the API's answer follows it). */
+function loginFailure(noun, err) {
+  if (noun === "api_auth" && (err.status === 404 || err.status === 401)) return "Login failed: no account has this API key.";
+  if (noun === "user_auth" && err.status === 401) return "Login failed: wrong username, password or account name.";
+  return "Login failed:";
+}
+
+/** The error as shown, with the key (or the credentials) taken out of anything the server said. */
+function withoutSecret(err, secret) {
+  if (!secret || !err || typeof err.message !== "string") return err;
+  const shown = Object.create(Object.getPrototypeOf(err));
+  Object.assign(shown, err, { message: err.message.split(secret).join("***"), data: undefined });
+  return shown;
+}
+
 export function renderLogin(main, { message, onLoggedIn }) {
   const status = h("div", { class: "login-status", "aria-live": "polite" });
   if (message) status.append(h("p", { class: "notice", role: "status", text: message }));
@@ -21,7 +36,7 @@ export function renderLogin(main, { message, onLoggedIn }) {
     field("Username", username), field("Password", password), field("Account name", accountName),
     h("button", { type: "submit", text: "Log in" }));
 
-  async function login(form, noun, data) {
+  async function login(form, noun, data, secret) {
     form.querySelector("button").disabled = true;
     status.replaceChildren();
     try {
@@ -30,19 +45,19 @@ export function renderLogin(main, { message, onLoggedIn }) {
         account_name: body.data.account_name, owner_id: body.data.owner_id || null });
       await onLoggedIn();
     } catch (err) {
-      status.append(errorBox(err, "Login failed:"));
+      status.append(errorBox(withoutSecret(err, secret), loginFailure(noun, err)));
     } finally {
       form.querySelector("button").disabled = false;
     }
   }
   keyForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    login(keyForm, "api_auth", { api_key: apiKey.value.trim() });
+    login(keyForm, "api_auth", { api_key: apiKey.value.trim() }, apiKey.value.trim());
   });
   userForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const credentials = sha1Hex(`${username.value.trim().toLowerCase()}:${password.value}`);
-    login(userForm, "user_auth", { credentials, method: "sha", account_name: accountName.value.trim() });
+    login(userForm, "user_auth", { credentials, method: "sha", account_name: accountName.value.trim() }, credentials);
   });
 
   main.replaceChildren(h("section", { class: "login", "aria-labelledby": "login-title" },

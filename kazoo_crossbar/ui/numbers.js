@@ -1,23 +1,5 @@
-// Numbers from pasted text or a CSV/text file, job splitting, and the failures CSV.
-
-/** Every phone number in the text (first column of a CSV, or one per line/word), in order, once. */
-export function parseNumbers(text) {
-  const seen = new Set();
-  const out = [];
-  for (const line of String(text).split(/\r?\n/)) {
-    for (const cell of line.split(/[,;\t]/)) {
-      const raw = cell.trim().replace(/^["']|["']$/g, "").trim();
-      if (!raw) continue;
-      for (const token of raw.split(/\s+(?=\+|\d{7,})/)) {
-        const cleaned = token.replace(/[\s().-]/g, "");
-        if (!/^\+?\d{7,18}$/.test(cleaned) || seen.has(cleaned)) continue;
-        seen.add(cleaned);
-        out.push(cleaned);
-      }
-    }
-  }
-  return out;
-}
+// Job splitting, what a failed number means, and the one failures CSV (docs/number-files.md; the
+// CLI's kazoo_crossbar/client/failures.py writes the same bytes).
 
 export function chunks(list, size) {
   const n = Math.max(1, Math.floor(size) || 1);
@@ -26,20 +8,59 @@ export function chunks(list, size) {
   return out;
 }
 
-function csvCell(value) {
-  const s = value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
-  // a leading =,+,-,@ would be a formula in a spreadsheet: quote-prefix it
-  const safe = /^[=@]/.test(s) || (/^[+-]/.test(s) && !/^\+?\d+$/.test(s)) ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+export const COLUMNS = ["number", "reason", "message", "cause", "line", "job_id"];
+// Kazoo stores some job errors as a bare string: a plain-words text for each.
+export const REASON_TEXT = {
+  not_reconcilable: "Kazoo's number manager does not accept it as a number (reconcile_regex)",
+};
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const PLAIN_NUMBER = /^\+?[0-9]+$/;
+
+/** A job error's reason: the knm error's `error`, or the bare string Kazoo stored. */
+export function reasonOf(error) {
+  if (typeof error === "string") return error;
+  if (error && typeof error === "object") return String(error.error || error.reason || "error");
+  return "error";
 }
 
-/** failures: [{job_id, number, error: {code, error, message, cause}}] → CSV text. */
-export function failuresCsv(failures) {
-  const lines = [["number", "job_id", "code", "error", "message", "cause"].join(",")];
-  for (const f of failures) {
-    const e = f.error && typeof f.error === "object" ? f.error : { message: f.error };
-    lines.push([f.number, f.job_id, e.code, e.error, e.message, e.cause].map(csvCell).join(","));
+/** Its message; `number_exists` naming the holding account adds it (the console may show its name). */
+export function messageOf(error, holderName) {
+  if (error && typeof error === "object") {
+    let message = String(error.message || "");
+    const holder = error.assigned_to;
+    if (reasonOf(error) === "number_exists" && typeof holder === "string" && holder) {
+      message += holderName ? ` (held by ${holderName}, account ${holder})` : ` (held by account ${holder})`;
+    }
+    return message;
   }
+  return REASON_TEXT[reasonOf(error)] || "";
+}
+
+export function jobFailure(number, error, jobId, line = null) {
+  const cause = error && typeof error === "object" ? error.cause : undefined;
+  return { number, reason: reasonOf(error), message: messageOf(error), cause, line, job_id: jobId };
+}
+
+export function skippedRow(skipped) {
+  return { number: skipped.value, reason: skipped.reason, message: skipped.message, cause: null, line: skipped.line, job_id: null };
+}
+
+export function csvCell(value) {
+  let text;
+  if (value === undefined || value === null) text = "";
+  else if (typeof value === "string") text = value;
+  else if (typeof value === "number") text = String(value);
+  else text = JSON.stringify(value);
+  text = text.replace(CONTROL, "");
+  // a spreadsheet would run it as a formula: a leading ' makes it text (a plain number is safe)
+  if (/^[=+\-@]/.test(text) && !PLAIN_NUMBER.test(text)) text = `'${text}`;
+  return /[",]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** rows: [{number, reason, message, cause, line, job_id}] → the failures CSV. */
+export function failuresCsv(rows) {
+  const lines = [COLUMNS.join(",")];
+  for (const row of rows) lines.push(COLUMNS.map((c) => csvCell(row[c])).join(","));
   return lines.join("\r\n") + "\r\n";
 }
 

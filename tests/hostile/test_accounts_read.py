@@ -1,4 +1,4 @@
-"""Issue 12 rules on the read-only accounts endpoints and system_configs: a tenant reads only its
+"""Hostile reads of the read-only accounts endpoints and system_configs: a tenant reads only its
 own account and its descendants; ids that are not account ids and junk paging keys are
 envelopes (never a 500, never CouchDB's own documents); system_configs is a 403 for a tenant
 before anything is read."""
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .test_hostile_input import envelope, raw_request, strict_json
+from .wire import envelope, raw_request, strict_json
 
 SUFFIXES = ["", "/children", "/descendants"]
 

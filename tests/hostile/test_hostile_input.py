@@ -1,10 +1,9 @@
-"""Issue 12 items 2-4: bodies built to be slow, invalid Unicode, numbers JSON cannot carry,
+"""Bodies built to be slow, invalid Unicode, numbers JSON cannot carry,
 dot ids, out-of-range dates and unknown methods. Each answer is a Kazoo envelope, small,
 valid JSON, and nothing is written."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 
@@ -12,28 +11,7 @@ import pytest
 
 from kazoo_crossbar.storage import names
 
-
-@pytest.fixture(scope="module")
-async def tenant(kazoo):
-    account = await kazoo.account()
-    return account, {"X-Auth-Token": await kazoo.token_for(account)}
-
-
-def strict_json(text: str) -> dict:
-    def refuse(value):
-        raise AssertionError(f"not JSON: {value}")
-
-    return json.loads(text, parse_constant=refuse)
-
-
-async def envelope(resp, status: int) -> dict:
-    text = await resp.text()
-    assert resp.status == status, text[:500]
-    assert resp.headers["Content-Type"].startswith("application/json")
-    body = strict_json(text)
-    assert body["status"] == "error" and body["error"] == str(status)
-    return body
-
+from .wire import envelope, raw_request, strict_json
 
 MANY_LISTS = b'{"data":[' + b",".join([b"[]"] * 2_600_000) + b"]}"  # about 7.8 MB
 
@@ -101,17 +79,6 @@ async def test_lone_surrogate_is_refused_and_listings_keep_working(client, couch
     resp = await client.put(f"{url}/jobs", data=job, headers={**headers, "Content-Type": "application/json"})
     await envelope(resp, 400)
     assert (await client.get(f"{url}/jobs", headers=headers)).status == 200
-
-
-async def raw_request(client, request: bytes) -> tuple[int, bytes]:
-    """Bytes on the wire, as no HTTP client library would send them."""
-    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    writer.write(request)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), payload
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Issue 12 rules on bulk jobs' `ui_metadata` (issue 11 item 14 stores it): huge, deep, invalid
+"""Hostile `ui_metadata` on bulk jobs (stored with the job): huge, deep, invalid
 Unicode or not an object, a job request is a Kazoo-style 400 with nothing stored, or it is
 stored, runs to completion, and the account's listings keep working."""
 
@@ -12,7 +12,7 @@ import pytest
 from kazoo_crossbar.storage import names
 
 from ..kazoo import numbers_block, wait_for_job
-from .test_hostile_input import envelope
+from .wire import envelope
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Issue 12 items 5-7: numbers per job, CouchDB 3's max_document_size, token buckets on the
+"""Limits: numbers per job, CouchDB 3's max_document_size, token buckets on the
 login endpoints, and /health when CouchDB stops answering."""
 
 from __future__ import annotations
@@ -16,12 +16,6 @@ from kazoo_crossbar.storage.couch import CouchClient, CouchError
 
 from ..conftest import EmbeddedCouch
 from ..kazoo import numbers_block
-
-
-@pytest.fixture(scope="module")
-async def tenant(kazoo):
-    account = await kazoo.account()
-    return account, {"X-Auth-Token": await kazoo.token_for(account)}
 
 
 async def test_job_over_job_max_numbers_is_a_400_and_nothing_is_stored(client, couch, kazoo, tenant):

@@ -1,4 +1,4 @@
-"""Issue 12 rules on the login answer's reseller lookup (issue 11 item 13 walks `pvt_tree`):
+"""Hostile data under the login answer's reseller lookup (which walks `pvt_tree`):
 an account whose tree names a missing or foreign account, a cycle, a 1,000-long tree or junk,
 and documents with fields of the wrong type, logs in (201) without a 500, and the walk costs a
 fixed number of CouchDB reads whatever the tree's length."""

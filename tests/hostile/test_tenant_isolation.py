@@ -1,4 +1,4 @@
-"""Issue 12 item 1: a `sip_auth` entry of another account is never overwritten or deleted."""
+"""A `sip_auth` entry of another account is never overwritten or deleted."""
 
 from __future__ import annotations
 

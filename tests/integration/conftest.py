@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -13,6 +11,7 @@ from kazoo_crossbar.app import SERVICES, create_app
 from kazoo_crossbar.config import Settings
 
 from .. import broker
+from ..eventually import eventually
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +31,7 @@ async def bus_client(settings, master):
         Settings(couchdb_url=settings.couchdb_url, node_name=node, amqp_url=broker.amqp_url()), background=False
     )
     async with TestClient(TestServer(app)) as c:
-        deadline = time.monotonic() + 15
-        while not app[SERVICES].bus.connected:
-            assert time.monotonic() < deadline, "service did not connect to RabbitMQ"
-            await asyncio.sleep(0.05)
+        await eventually(lambda: app[SERVICES].bus.connected, what="the service connects to RabbitMQ")
         yield c
 
 

@@ -6,22 +6,14 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 
 from kazoo_crossbar.storage import names
 
-from .test_cli_errors import one_line_failure
+from ..cli import kc, one_line_failure
 
 
 def accounts(couchdb_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}, "KAZOO_COUCHDB_URL": couchdb_url}
-    return subprocess.run(
-        [sys.executable, "-m", "kazoo_crossbar", "accounts", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return kc("accounts", *args, env={"KAZOO_COUCHDB_URL": couchdb_url})
 
 
 async def run(couchdb_url: str, *args: str) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Issue 14: read-only accounts endpoints (cb_accounts 4.3 shapes) and system_configs GET."""
+"""Read-only accounts endpoints (cb_accounts 4.3 shapes) and system_configs GET."""
 
 from __future__ import annotations
 

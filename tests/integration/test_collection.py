@@ -1,4 +1,4 @@
-"""PUT/POST /resources/collection: per item successes and errors, as the seed shows."""
+"""PUT/POST /resources/collection: per item successes and errors, as Kazoo's resources API documentation shows."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from kazoo_crossbar.storage.bootstrap import setup
 from kazoo_crossbar.storage.couch import CouchClient
 
 from ..conftest import EmbeddedCouch
-from ..kazoo import numbers_block
+from ..eventually import eventually
+from ..kazoo import numbers_block, wait_stored
 
 
 async def test_couchdb_outage_under_load(tmp_path):
@@ -44,16 +45,17 @@ async def test_couchdb_outage_under_load(tmp_path):
                     await asyncio.sleep(0.01)
 
             workers = [asyncio.create_task(worker()) for _ in range(8)]
-            await asyncio.sleep(0.5)
+            await eventually(lambda: [s for _, s, _ in seen], lambda ss: ss.count(200) >= 8, what="answers under load")
             server.stop()
             down_at = time.monotonic()
-            await asyncio.sleep(3)
+            await asyncio.sleep(3)  # the outage's length (the scenario, not a wait for anything)
             server.start()  # same port, same data
             up_at = time.monotonic()
-            first_ok = None
-            while first_ok is None and time.monotonic() - up_at < 10:
-                await asyncio.sleep(0.05)
-                first_ok = next((t for t, s, _ in seen if s == 200 and t > up_at), None)
+            first_ok = await eventually(
+                lambda: next((t for t, s, _ in seen if s == 200 and t > up_at), None),
+                lambda t: t is not None,
+                what="a normal answer after CouchDB's return",
+            )
             stop.set()
             await asyncio.gather(*workers)
 
@@ -67,10 +69,7 @@ async def test_couchdb_outage_under_load(tmp_path):
 
             # the job that was running finishes afterwards, exactly once per number
             db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
-            deadline = time.monotonic() + 120
-            while (doc := await couch.get_doc(db, job_id))["pvt_status"] != "complete":
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.2)
+            doc = await wait_stored(couch, db, job_id)
             assert len(doc["success"]) == len(nums) and doc["errors"] == {}
             rows = await couch.all_docs(names.numbers_db(nums[0]), keys=nums[:200])
             assert all(r["value"]["rev"].startswith("1-") for r in rows)

@@ -97,6 +97,7 @@ async def test_every_per_number_error(client, couch, kazoo, tenant):
         "error": "number_exists",
         "cause": taken,
         "message": f"number {taken} already exists",
+        "assigned_to": account["_id"],  # ours, not Kazoo's: the holder, the job's own account
     }
     assert errors["123"] == "not_reconcilable"
     assert errors[aging] == {

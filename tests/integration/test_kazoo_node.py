@@ -7,11 +7,8 @@ listens on `configuration` as any Kazoo listener would."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import time
-from datetime import UTC, datetime
 
 import aio_pika
 import aiormq
@@ -20,11 +17,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from kazoo_crossbar.app import SERVICES, create_app
 from kazoo_crossbar.config import Settings
-from kazoo_crossbar.jobs.store import new_job_id
-from kazoo_crossbar.storage import names, views
+from kazoo_crossbar.storage import names
 
 from .. import broker
-from ..kazoo import JOB_HANG_GUARD_S, job_hang_message, numbers_block
+from ..eventually import eventually
+from ..kazoo import numbers_block, stale_job, wait_stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -105,10 +102,12 @@ class ConfigListener:
         return {p["Rev"] for _, p in self.events if p.get("Database") == names.encode(db) and p.get("ID") == doc_id}
 
     async def wait_revs(self, db: str, doc_id: str, wanted: set[str], timeout_s: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not wanted <= self.revs(db, doc_id):
-            assert time.monotonic() < deadline, f"{db}/{doc_id}: no event for {sorted(wanted - self.revs(db, doc_id))}"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: sorted(wanted - self.revs(db, doc_id)),
+            lambda missing: not missing,
+            what=f"{db}/{doc_id}: a change event for each revision (seen: the revisions still without one)",
+            timeout_s=timeout_s,
+        )
 
     async def close(self) -> None:
         await self.connection.close()
@@ -122,50 +121,7 @@ async def all_revs(couch, db: str, doc_id: str) -> list[str]:
 
 
 async def wait_connected(app, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not app[SERVICES].bus.connected:
-        assert time.monotonic() < deadline, "service did not get onto the bus"
-        await asyncio.sleep(0.05)
-
-
-async def wait_complete(couch, db: str, job_id: str, timeout_s: float = JOB_HANG_GUARD_S) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        doc = await couch.get_doc(db, job_id)
-        if doc["pvt_status"] == "complete":
-            return doc
-        assert time.monotonic() < deadline, job_hang_message(f"job {job_id} still {doc['pvt_status']}", timeout_s)
-        await asyncio.sleep(0.1)
-
-
-async def kazoo_job(
-    couch, account: dict, rid: str, nums: list[str], *, status: str = "pending", age_s: int = 0
-) -> tuple[str, str]:
-    """A job saved by cb_resources on a Kazoo node (straight into the month database)."""
-    now = datetime.now(UTC)
-    job_id = new_job_id(now)
-    db = names.modb(account["_id"], now.year, now.month)
-    await views.ensure_db(couch, db)
-    stamp = names.gregorian_now() - age_s
-    await couch.save_doc(
-        db,
-        {
-            "_id": job_id,
-            "numbers": nums,
-            "resource_id": rid,
-            "errors": {},
-            "success": {},
-            "pvt_status": status,
-            "pvt_type": "resource_job",
-            "pvt_account_id": account["_id"],
-            "pvt_account_db": names.encode(db),
-            "pvt_auth_account_id": account["_id"],
-            "pvt_vsn": "1",
-            "pvt_created": stamp,
-            "pvt_modified": stamp,
-        },
-    )
-    return db, job_id
+    await eventually(lambda: app[SERVICES].bus.connected, what="the service is on the bus", timeout_s=timeout_s)
 
 
 def bus_app(settings: Settings):
@@ -196,22 +152,31 @@ async def test_jobs_queue_declared_as_kazoo_before_and_after_and_delegation_runs
         account = await kazoo.account()
         rid = await local_resource(c, account, {"X-Auth-Token": await kazoo.token_for(account)})
         nums = numbers_block(3)
-        db, job_id = await kazoo_job(couch, account, rid, nums)
+        db, job_id = await stale_job(couch, account, rid, nums, age_s=0)  # a Kazoo node saved it
         await kazoo_delegates(account["_id"], job_id)
-        doc = await wait_complete(couch, db, job_id)
+        doc = await wait_stored(couch, db, job_id)
         assert set(doc["success"]) == set(nums) and doc["errors"] == {}
         assert doc["pvt_node"] == app[SERVICES].settings.node_name
 
 
-async def test_refused_declaration_is_retried_until_it_is_accepted(settings, master):
+async def test_refused_declaration_is_retried_until_it_is_accepted(settings, master, monkeypatch):
     # a queue declared with other arguments (a node configured otherwise) makes RabbitMQ refuse ours
     await delete_jobs_queue()
     await kazoo_declares_jobs_queue({"x-max-length": 5})
     with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
         await kazoo_declares_jobs_queue()  # RabbitMQ does refuse the other set of arguments
+    attempts = []
+    connect = aio_pika.connect_robust
+
+    async def counted_connect(*args, **kwargs):
+        attempts.append(args)
+        return await connect(*args, **kwargs)
+
+    monkeypatch.setattr(aio_pika, "connect_robust", counted_connect)
     app = bus_app(settings)
     async with TestClient(TestServer(app)) as c:
-        await asyncio.sleep(1.5)  # a few refused attempts
+        # refused, and tried again: a connection after the odd queue goes away is a retry
+        await eventually(lambda: len(attempts), lambda n: n >= 2, what="the service tries again after a refusal")
         assert not app[SERVICES].bus.connected
         resp = await c.get("/health")
         assert resp.status == 503 and (await resp.json())["amqp"] == "down"
@@ -239,7 +204,7 @@ async def test_kazoo_listener_sees_every_document_a_job_writes(settings, master,
             assert resp.status == 201
             job_id = (await resp.json())["data"]["id"]
             db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
-            await wait_complete(couch, db, job_id)
+            await wait_stored(couch, db, job_id)
             # every revision of the job: created, claimed, checkpoints, complete
             revs = await all_revs(couch, db, job_id)
             assert len(revs) >= 3
@@ -252,10 +217,10 @@ async def test_kazoo_listener_sees_every_document_a_job_writes(settings, master,
             assert f"doc_created.{enc}.number.%2B{nums[0][1:]}" in keys
 
             # a recovery claim of a job another (dead) node left running is an edit Kazoo hears of
-            stale_db, stale_id = await kazoo_job(couch, account, rid, numbers_block(2), status="running", age_s=7200)
+            stale_db, stale_id = await stale_job(couch, account, rid, numbers_block(2), status="running")
             first = (await all_revs(couch, stale_db, stale_id))[0]
             assert await app[SERVICES].recovery.run_pass() >= 1
-            await wait_complete(couch, stale_db, stale_id)
+            await wait_stored(couch, stale_db, stale_id)
             revs = await all_revs(couch, stale_db, stale_id)
             await listener.wait_revs(stale_db, stale_id, set(revs) - {first})
             claim = [p for _, p in listener.events if p.get("ID") == stale_id and p["Rev"].startswith("2-")]

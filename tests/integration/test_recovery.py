@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,50 +12,14 @@ import pytest
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.jobs import store
-from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 
-from ..kazoo import JOB_HANG_GUARD_S, job_hang_message, numbers_block
+from ..eventually import eventually
+from ..kazoo import numbers_block, stale_job, wait_stored
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, month=None, **extra) -> tuple[str, str]:
-    now = datetime.now(UTC) if month is None else month
-    job_id = new_job_id(now)
-    db = names.modb(account["_id"], now.year, now.month)
-    await views.ensure_db(couch, db)
-    stamp = names.gregorian_now() - age_s
-    doc = {
-        "_id": job_id,
-        "numbers": nums,
-        "resource_id": rid,
-        "errors": {},
-        "success": {},
-        "pvt_status": status,
-        "pvt_type": "resource_job",
-        "pvt_account_id": account["_id"],
-        "pvt_account_db": names.encode(db),
-        "pvt_auth_account_id": account["_id"],
-        "pvt_vsn": "1",
-        "pvt_created": stamp,
-        "pvt_modified": stamp,
-        **extra,
-    }
-    await couch.save_doc(db, doc)
-    return db, job_id
-
-
-async def wait_stored(couch, db, job_id, timeout_s=JOB_HANG_GUARD_S) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        doc = await couch.get_doc(db, job_id)
-        if doc["pvt_status"] == "complete":
-            return doc
-        assert time.monotonic() < deadline, job_hang_message(f"job {job_id} still {doc['pvt_status']}", timeout_s)
-        await asyncio.sleep(0.1)
 
 
 async def test_stale_pending_job_is_recovered(client, couch, tenant):
@@ -176,9 +139,13 @@ async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, te
                 job_id = (await resp.json())["data"]["id"]
         if crash_at == "external":
             db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
-            while (await couch.get_doc(db, job_id))["pvt_status"] == "pending":
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)
+            await eventually(
+                lambda: couch.get_doc(db, job_id),
+                lambda doc: doc["pvt_status"] != "pending",
+                what=f"job {job_id} starts",
+                interval_s=0.01,
+            )
+            await asyncio.sleep(0.05)  # then an arbitrary moment into the run (not a wait for anything)
             doomed.kill9()
         assert doomed.wait_exit(60) == -9  # it really died by SIGKILL
     finally:
@@ -270,10 +237,10 @@ async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(
     rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
     try:
         doc = await wait_stored(couch, db, job_id)
-        deadline = time.monotonic() + 30
-        while await store.load_batches(couch, db, job_id):  # removed right after completing
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.1)
+        # removed right after completing
+        await eventually(
+            lambda: store.load_batches(couch, db, job_id), lambda batches: not batches, what="the batches are removed"
+        )
     finally:
         rescuer.stop()
     assert doc["errors"] == {} and set(doc["success"]) == set(nums) and doc["pvt_node"] == rescuer_node

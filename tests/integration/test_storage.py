@@ -58,9 +58,9 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     await couch.save_doc("system_config", doc)
 
 
-async def test_setup_replaces_the_non_kazoo_converters_of_earlier_releases(couch, couchdb_url, master):
-    """An install set up before the fix carries converters Kazoo never had: setup puts Kazoo's in;
-    an operator's own converters stay."""
+async def test_setup_replaces_the_non_kazoo_converters_of_development_builds(couch, couchdb_url, master):
+    """A database set up by a development build before 0.1.0 carries converters Kazoo never had:
+    setup puts Kazoo's in; an operator's own converters stay."""
     from kazoo_crossbar.storage.bootstrap import setup
     from kazoo_crossbar.storage.system_config import NON_KAZOO_DEFAULTS
 

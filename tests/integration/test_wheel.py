@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import zipfile
 from importlib.metadata import distribution
@@ -23,6 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from ..conftest import free_port, wait_for_up
+from ..eventually import eventually_blocking
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,22 +81,38 @@ def installed(tmp_path_factory) -> Path:
     return wheel
 
 
-def test_wheel_ships_the_data_folders_without_node_modules(installed):
-    names = zipfile.ZipFile(installed).namelist()
+DATA_FOLDERS = ("couchdb_views", "system_config", "couchdb_server")
+
+
+def tracked(folder: str) -> set[str]:
+    """The repository's files under folder (git ls-files; node_modules and caches are not tracked)."""
+    out = subprocess.run(
+        ["git", "ls-files", folder], cwd=REPO, check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return {line for line in out.splitlines() if line and not line.endswith(".pyc")}
+
+
+def test_wheel_ships_the_data_folders_inside_the_package_without_node_modules(installed):
+    names = set(zipfile.ZipFile(installed).namelist())
+    # nothing but the package (and its metadata) at the top of site-packages
+    top = {n.split("/")[0] for n in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"kazoo_crossbar"}, top
     for wanted in (
-        "couchdb_views/account/resources.json",
-        "couchdb_views/accounts/accounts.json",
-        "system_config/crossbar.resources.json",
-        "couchdb_server/server.js",
-        "couchdb_server/package-lock.json",
+        "kazoo_crossbar/couchdb_views/account/resources.json",
+        "kazoo_crossbar/couchdb_views/accounts/accounts.json",
+        "kazoo_crossbar/system_config/crossbar.resources.json",
+        "kazoo_crossbar/couchdb_server/server.js",
+        "kazoo_crossbar/couchdb_server/package-lock.json",
         "kazoo_crossbar/schemas/resources.json",
         "kazoo_crossbar/ui/index.html",
         "kazoo_crossbar/ui/main.js",
         "kazoo_crossbar/ui/console.css",
     ):
         assert wanted in names
-    shipped_ui = {n.split("/")[-1] for n in names if n.startswith("kazoo_crossbar/ui/")}
-    assert shipped_ui == {p.name for p in (REPO / "kazoo_crossbar" / "ui").iterdir() if p.is_file()}
+    # every tracked file of the data folders and of the package is in the wheel, where the readers look
+    for folder in DATA_FOLDERS:
+        assert {f"kazoo_crossbar/{f}" for f in tracked(folder)} <= names, folder
+    assert tracked("kazoo_crossbar") <= names
     assert not [n for n in names if "node_modules" in n]
 
 
@@ -118,7 +134,8 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
         [
             str(venv_bin / "python"),
             "-c",
-            "import kazoo_crossbar, couchdb_views; print(kazoo_crossbar.__file__, couchdb_views.__file__)",
+            "import importlib.util, kazoo_crossbar, kazoo_crossbar.couchdb_views as v; print(kazoo_crossbar.__file__, v.__file__); "
+            "print([n for n in ('couchdb_views', 'system_config', 'couchdb_server') if importlib.util.find_spec(n)])",
         ],
         cwd=cwd,
         env=env,
@@ -127,7 +144,9 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
         check=True,
         timeout=600,
     ).stdout
-    assert str(REPO) not in where and str(installed.parent.parent / "venv") in where
+    files, top_level = where.splitlines()
+    assert str(REPO) not in files and files.count(str(installed.parent.parent / "venv")) == 2
+    assert top_level == "[]"  # no top-level data packages to collide with other projects'
 
     couch_log = open(tmp_path / "couch.log", "wb")
     couch = subprocess.Popen(
@@ -156,16 +175,18 @@ def test_couchdb_setup_serve_api_auth_from_an_empty_directory(installed, tmp_pat
             stderr=serve_log,
         )
         body = json.dumps({"data": {"api_key": api_key}}).encode()
-        for _ in range(600):
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{api_port}/v2/api_auth", data=body, method="PUT")
-                with urllib.request.urlopen(req, timeout=10) as resp:
-                    answer = json.loads(resp.read())
-                    break
-            except OSError:
-                assert serve.poll() is None, (tmp_path / "serve.log").read_text()
-                time.sleep(0.1)
-        assert resp.status == 201 and answer["auth_token"]
+        running = serve
+
+        def login() -> tuple[int, dict]:
+            assert running.poll() is None, (tmp_path / "serve.log").read_text()
+            req = urllib.request.Request(f"http://127.0.0.1:{api_port}/v2/api_auth", data=body, method="PUT")
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+
+        status, answer = eventually_blocking(
+            login, what="the installed service logs in", timeout_s=60, retry_on=(OSError,)
+        )
+        assert status == 201 and answer["auth_token"]
         # the console comes from the installed package
         with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/ui/", timeout=10) as page:
             assert page.status == 200 and b'src="main.js"' in page.read()

@@ -9,8 +9,7 @@ import secrets
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.storage import names
 
-from ..kazoo import numbers_block
-from .test_recovery import stale_job, wait_stored
+from ..kazoo import numbers_block, stale_job, wait_stored
 
 
 async def test_recovery_claim_and_resumed_numbers_publish(bus_client, listener, couch, kazoo):

@@ -1,42 +1,35 @@
 import io
 
 import pytest
-from aiohttp import ClientSession, web
-from aiohttp.test_utils import TestServer
 
 from kazoo_crossbar.cli import parser
 from kazoo_crossbar.cli_errors import CliError
-from kazoo_crossbar.jobs_cli import Api, Progress, failure_reason, read_numbers, write_failures
+from kazoo_crossbar.jobs_cli import Progress, parse_when, read_file, shipped_rules, to_iso
 
 
-def test_read_plain_lines(tmp_path):
-    p = tmp_path / "n.txt"
-    p.write_text("\ufeff+12223334444\n\n 2223334445 \n")
-    assert read_numbers(p) == ["+12223334444", "2223334445"]
-
-
-def test_read_csv_with_number_column(tmp_path):
+def test_the_file_is_read_as_docs_number_files_says(tmp_path):
+    """The vectors (tests/unit/test_number_files.py) cover the reader; here: the CLI's bytes path."""
     p = tmp_path / "n.csv"
-    p.write_text("id;E164;note\n1;+12223334444;a\n2;;b\n3;+12223334446;c\n")
-    assert read_numbers(p) == ["+12223334444", "+12223334446"]
-
-
-def test_csv_without_number_column(tmp_path):
-    p = tmp_path / "n.csv"
-    p.write_text("a,b\n1,2\n")
-    with pytest.raises(CliError, match="no number column"):
-        read_numbers(p)
+    p.write_bytes("\ufeffPhone Number;note\r\n(646) 555-0100;a\r\n\xff\xfe;b\r\n".encode("utf-8", "surrogateescape"))
+    read = read_file(p, shipped_rules())
+    assert read.numbers == [(2, "+16465550100")]
+    assert [(s.line, s.reason) for s in read.skipped] == [(3, "not_a_number")]  # not UTF-8: never guessed
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(CliError, match="no such file"):
-        read_numbers(tmp_path / "nope.txt")
+        read_file(tmp_path / "nope.txt", shipped_rules())
 
 
-def test_failure_reasons():
-    assert failure_reason("not_reconcilable") == "not_reconcilable"
-    assert failure_reason({"code": 409, "error": "number_exists"}) == "number_exists"
-    assert failure_reason({"reason": "error"}) == "error"
+def test_dates_in_iso_8601_or_gregorian_seconds():
+    assert parse_when("63910684800") == 63910684800
+    assert parse_when("2025-04-01") == 63910684800 and to_iso(63910684800) == "2025-04-01T00:00:00Z"
+    assert parse_when("2025-04-01", end_of_day=True) == 63910684800 + 86399
+    assert parse_when("2025-04-01T10:00:00Z") == 63910684800 + 36000
+    assert parse_when("2025-04-01T12:00:00+02:00") == 63910684800 + 36000
+    with pytest.raises(Exception, match="not a date"):
+        parse_when("yesterday")
+    assert to_iso("x") is None and to_iso(True) is None
 
 
 def test_options_before_or_after_the_action():
@@ -47,23 +40,7 @@ def test_options_before_or_after_the_action():
     default = parser().parse_args(["jobs", "list"])
     assert default.url.startswith("http") and default.api_key is None
     add = parser().parse_args(["jobs", "add", "--resource", "r", "f.csv"])
-    assert add.chunk == 10_000 and add.failures is None
-
-
-def test_failures_csv():
-    out = io.StringIO()
-    write_failures(
-        out,
-        [
-            {"number": "+12223334444", "reason": "number_exists", "message": 'a, "quoted" one'},
-            {"number": "12", "reason": "not_reconcilable", "message": ""},
-        ],
-    )
-    assert out.getvalue().splitlines() == [
-        "number,reason,message",
-        '+12223334444,number_exists,"a, ""quoted"" one"',
-        "12,not_reconcilable,",
-    ]
+    assert add.chunk is None and add.failures is None  # the shipped job_max_numbers, else the server's answer
 
 
 def test_plain_progress_lines_when_not_a_terminal():
@@ -78,28 +55,3 @@ def test_plain_progress_lines_when_not_a_terminal():
         "progress: 10/30 numbers done, 1 failed",
         "progress: 30/30 numbers done, 2 failed",
     ]
-
-
-async def test_transient_errors_are_retried_then_reported():
-    calls = {"flaky": 0, "down": 0}
-
-    async def flaky(request: web.Request) -> web.Response:
-        calls["flaky"] += 1
-        if calls["flaky"] < 3:
-            return web.Response(status=503, text="busy")
-        return web.json_response({"status": "success", "data": {"id": "j"}})
-
-    async def down(request: web.Request) -> web.Response:
-        calls["down"] += 1
-        return web.json_response({"status": "error", "message": "unavailable", "data": {}}, status=503)
-
-    app = web.Application()
-    app.router.add_get("/flaky", flaky)
-    app.router.add_get("/down", down)
-    async with TestServer(app) as server, ClientSession() as http:
-        api = Api(http, str(server.make_url("")), "acct", pause_s=0.01)
-        assert (await api.call("GET", str(server.make_url("/flaky"))))["data"] == {"id": "j"}
-        assert calls["flaky"] == 3
-        with pytest.raises(CliError, match="503 unavailable"):
-            await api.call("GET", str(server.make_url("/down")))
-        assert calls["down"] == 5

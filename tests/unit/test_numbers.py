@@ -167,10 +167,22 @@ def test_decide_new_number_is_written():
 def test_decide_resumed_number_of_this_job_is_a_success_not_a_rewrite():
     ours = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id=PLAN.job_id)
     assert decide(PLAN, N, ours, 100) == ("ours", ours)
-    # same account and resource, but another job's write (or Kazoo's): it exists
+    # same account and resource, but another job's write (or Kazoo's): it exists, held by this account
     other_job = knm.number_doc(N, ACCOUNT, "r1", knm.LOCAL, 50, job_id="202601-00000000000000bb")
-    assert decide(PLAN, N, other_job, 100) == ("error", knm.number_exists(N))
-    assert decide(PLAN, N, {k: v for k, v in ours.items() if k != "pvt_job_id"}, 100) == ("error", knm.number_exists(N))
+    assert decide(PLAN, N, other_job, 100) == ("error", knm.number_exists(N, ACCOUNT))
+    kazoos = {k: v for k, v in ours.items() if k != "pvt_job_id"}
+    assert decide(PLAN, N, kazoos, 100) == ("error", knm.number_exists(N, ACCOUNT))
+
+
+def test_number_exists_names_the_holder_only_when_every_reader_of_the_job_may_see_it():
+    """The job's account and its ancestors read the job: a holder at or below the account is named."""
+    stored = {"_id": N, "pvt_state": "in_service"}
+    below = {"_id": OTHER, "pvt_tree": [PARENT, ACCOUNT]}
+    assert decide(PLAN, N, {**stored, "pvt_assigned_to": ACCOUNT}, 100)[1]["assigned_to"] == ACCOUNT
+    assert decide(PLAN, N, {**stored, "pvt_assigned_to": OTHER}, 100, below)[1]["assigned_to"] == OTHER
+    # a sibling or an ancestor (or an owner whose tree is unknown): Kazoo's error as it is
+    for owner in ({"_id": OTHER, "pvt_tree": [PARENT]}, None):
+        assert decide(PLAN, N, {**stored, "pvt_assigned_to": OTHER}, 100, owner)[1] == knm.number_exists(N)
 
 
 @pytest.mark.parametrize(

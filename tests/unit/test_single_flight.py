@@ -1,6 +1,6 @@
 """TTLCache.get_or_load is single-flight: concurrent misses for one key do one load. The account,
-system_config and token caches use it, so a burst of requests naming one account reads its
-document from CouchDB once (checked against the real CouchDB, reads counted)."""
+system_config and token caches use it (tests/integration/test_single_flight_reads.py counts
+CouchDB reads)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import asyncio
 
 import pytest
 
-from kazoo_crossbar.storage.accounts import Accounts
 from kazoo_crossbar.storage.cache import TTLCache
-from kazoo_crossbar.storage.couch import CouchClient, Unreachable
-from kazoo_crossbar.storage.system_config import SystemConfig
+from kazoo_crossbar.storage.couch import Unreachable
 
 
 class Loader:
@@ -132,61 +130,6 @@ async def test_all_waiters_cancelled_and_the_load_fails_leaves_no_unretrieved_er
     with pytest.raises(RuntimeError):
         await pending
     assert cache.get("k") is None and "k" not in cache._loading
-
-
-class CountingCouch(CouchClient):
-    def __init__(self, url: str):
-        super().__init__(url)
-        self.reads: list[tuple[str, str]] = []
-
-    async def get_doc(self, db: str, doc_id: str, **params):
-        self.reads.append((db, doc_id))
-        await asyncio.sleep(0.01)  # keep the read in flight while the others arrive
-        return await super().get_doc(db, doc_id, **params)
-
-
-async def test_a_burst_for_one_account_reads_it_once(couchdb_url, master):
-    couch = CountingCouch(couchdb_url)
-    try:
-        accounts = Accounts(couch)
-        account_id = master["master_account_id"]
-        docs = await asyncio.gather(*(accounts.get(account_id) for _ in range(30)))
-        assert all(d is not None and d["_id"] == account_id for d in docs)
-        assert len(couch.reads) == 1
-        missing = "0" * 32
-        assert await asyncio.gather(*(accounts.get(missing) for _ in range(10))) == [None] * 10
-        assert len(couch.reads) == 2
-    finally:
-        await couch.close()
-
-
-async def test_a_burst_for_one_config_category_reads_it_once(couchdb_url, master):
-    couch = CountingCouch(couchdb_url)
-    try:
-        config = SystemConfig(couch, "single-flight@test")
-        values = await asyncio.gather(*(config.get("accounts", "master_account_id") for _ in range(30)))
-        assert values == [master["master_account_id"]] * 30
-        assert couch.reads == [("system_config", "accounts")]
-    finally:
-        await couch.close()
-
-
-async def test_a_burst_for_one_token_verifies_it_once(client, master_token, monkeypatch):
-    from kazoo_crossbar.services import SERVICES
-
-    tokens = client.app[SERVICES].tokens
-    tokens.forget()
-    calls = []
-    real = tokens._verify
-
-    async def counted(token):
-        calls.append(token)
-        await asyncio.sleep(0.01)
-        return await real(token)
-
-    monkeypatch.setattr(tokens, "_verify", counted)
-    claims = await asyncio.gather(*(tokens.verify(master_token) for _ in range(20)))
-    assert len({c.account_id for c in claims}) == 1 and calls == [master_token]
 
 
 class Clock:

@@ -16,8 +16,8 @@ SHIPPED = shipped_defaults()
 
 def kazoo_default(category: str, key: str):
     entry = KAZOO[category][key]
-    if "seed_alias_of" in entry:  # the seed's name for a Kazoo key: same default
-        return KAZOO[category][entry["seed_alias_of"]]["value"]
+    if "documented_alias_of" in entry:  # the documentation's name for a Kazoo key: same default
+        return KAZOO[category][entry["documented_alias_of"]]["value"]
     return entry["value"]
 
 

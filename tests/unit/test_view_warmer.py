@@ -65,6 +65,14 @@ async def test_a_failed_refresh_is_only_logged():
     assert len(couch.calls) == 2
 
 
-async def test_settle_without_a_refresh_returns():
-    warmer = ViewWarmer(CountingCouch())  # type: ignore[arg-type]
-    await warmer.settle(DB)
+async def test_settle_without_a_refresh_starts_none_and_waits_for_none():
+    couch = CountingCouch()  # its gate stays shut: a settle that waited for a query would hang
+    warmer = ViewWarmer(couch)  # type: ignore[arg-type]
+    other = "account%2Fdd%2Fee%2Fffff"
+    warmer.touched(other)  # another database's refresh, in flight
+    await asyncio.wait_for(warmer.settle(DB), timeout=30)  # a hang guard, not a speed check
+    assert [call[0] for call in couch.calls] == [other]  # settle itself queried nothing
+    assert set(warmer._running) == {other} and not warmer._running[other].done()
+    couch.gate.set()
+    await warmer.settle(other)
+    assert warmer._running == {}

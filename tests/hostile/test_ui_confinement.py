@@ -1,4 +1,4 @@
-"""Issue 12 rules on the console at /ui/: no path, method or header reaches a file outside
+"""Hostile requests to the console at /ui/: no path, method or header reaches a file outside
 kazoo_crossbar/ui/, a 500, or a plain-text answer; every answer is a console file or a Kazoo
 envelope, with the console's security headers on the files."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from kazoo_crossbar.console import UI_DIR
 
-from .test_hostile_input import strict_json
+from .wire import strict_json
 
 SHIPPED = {path.read_bytes() for path in UI_DIR.iterdir() if path.is_file()}
 

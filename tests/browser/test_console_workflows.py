@@ -14,8 +14,8 @@ from playwright.async_api import expect
 
 from kazoo_crossbar.storage import names
 
-from ..integration.test_recovery import stale_job
-from ..kazoo import fixture, numbers_block
+from ..kazoo import fixture, numbers_block, stale_job
+from .pages import login_with_key
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,6 @@ async def tenant(kazoo, master):
     sibling = await kazoo.account(parent=top, name="Console Sibling")
     await kazoo.user(child, "Operator", "op-secret-1")
     return {"top": top, "child": child, "grandchild": grandchild, "sibling": sibling}
-
-
-async def login_with_key(page, api_key: str) -> None:
-    await page.goto("/ui/")
-    await page.get_by_label("API key", exact=True).fill(api_key)
-    await page.get_by_role("button", name="Log in with API key").click()
-    await expect(page.locator("#current-account")).to_be_visible()
 
 
 async def test_api_key_login_logout_and_token_in_session_storage(page, tenant):
@@ -77,6 +70,22 @@ async def test_wrong_password_shows_the_error_with_its_request_id(page, tenant):
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("401")
     await expect(alert.locator(".request-id")).to_have_text(re.compile(r"request_id: [0-9a-f]{32}"))
+
+
+async def test_a_failed_api_key_login_never_shows_the_key(page, client):
+    """The API answers an unknown key with 404 bad identifier and the key in its data (as Kazoo
+    does); the console says what it means and shows the key nowhere."""
+    key = "0" * 64
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": key}})
+    assert resp.status == 404 and key in await resp.text()  # the server does echo it
+    await page.goto("/ui/")
+    await page.get_by_label("API key", exact=True).fill(key)
+    await page.get_by_role("button", name="Log in with API key").click()
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("Login failed: no account has this API key.")
+    await expect(alert).to_contain_text("404")
+    assert key not in await page.evaluate("document.body.innerText")
+    assert not [p for p in page.problems if key in p]
 
 
 async def test_expired_token_brings_back_the_login_with_a_message(page, tenant):
@@ -165,15 +174,34 @@ async def test_toggle_enabled_in_place_edit_and_delete(page, tenant, client, kaz
     rid = (await resp.json())["data"]["id"]
     await login_with_key(page, tenant["top"]["pvt_api_key"])
     row = page.locator(f'#carriers-table tr[data-id="{rid}"]')
+    # disabling a live carrier asks first: dismissed, nothing changes
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        async def handler(dialog) -> None:
+            asked.append(dialog.message)
+            await (dialog.accept() if accept else dialog.dismiss())
+
+        return handler
+
+    page.once("dialog", answer(False))
+    await row.get_by_role("button", name="Disable Toggle Me").click()
+    await expect(row.get_by_role("button", name="Disable Toggle Me")).to_have_text("Enabled")
+    assert asked and (await (await client.get(f"{base}/{rid}", headers=headers)).json())["data"]["enabled"] is True
+    page.once("dialog", answer(True))
     await row.get_by_role("button", name="Disable Toggle Me").click()
     await expect(row.get_by_role("button", name="Enable Toggle Me")).to_have_text("Disabled")
+    assert asked == ['Disable the carrier "Toggle Me"? Calls stop using it until it is enabled again.'] * 2
     assert (await (await client.get(f"{base}/{rid}", headers=headers)).json())["data"]["enabled"] is False
-    await row.get_by_role("button", name="Enable Toggle Me").click()
+    await row.get_by_role("button", name="Enable Toggle Me").click()  # enabling asks nothing
     await expect(row.get_by_role("button", name="Disable Toggle Me")).to_be_visible()
     assert (await (await client.get(f"{base}/{rid}", headers=headers)).json())["data"]["enabled"] is True
+    assert len(asked) == 2
 
     await row.get_by_role("button", name="Edit Toggle Me").click()
     form = page.get_by_role("form", name="Edit Toggle Me")
+    # the form opens right under its row
+    await expect(page.locator(f'#carriers-table tr[data-id="{rid}"] + tr.edit-row')).to_contain_text("Edit Toggle Me")
     await expect(form.get_by_label("Server (required)")).to_have_value("t.example")
     await form.get_by_label("Name (required)").fill("Toggled")
     await form.get_by_role("button", name="Save changes").click()
@@ -249,7 +277,7 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
         await page.get_by_role("link", name="Accounts").click()
         await page.locator("#account-tree").get_by_role("button", name="Console Top", exact=True).click()
         await page.get_by_role("link", name="Bulk numbers").click()
-        await page.get_by_label("Carrier").select_option(label="Bulk Carrier")
+        await page.get_by_label("Carrier", exact=True).select_option(label="Bulk Carrier")
         await page.get_by_label("Job name").fill("Spring import")
         await page.get_by_label("Or choose a CSV or text file").set_input_files(str(upload))
         await expect(page.locator("#bulk-preview")).to_contain_text(
@@ -270,14 +298,19 @@ async def test_import_500_numbers_from_a_file_in_jobs_of_job_max_numbers(page, t
     await download.save_as(tmp_path / "failures.csv")
     assert download.suggested_filename == "failures.csv"
     rows = list(csv.DictReader(io.StringIO((tmp_path / "failures.csv").read_text())))
-    assert [(r["number"], r["code"], r["error"]) for r in rows] == [(taken, "409", "number_exists")]
-    assert rows[0]["message"] == f"number {taken} already exists" and rows[0]["job_id"]
+    # docs/number-files.md: number,reason,message,cause,line,job_id; the holder is this account
+    assert [(r["number"], r["reason"], r["line"]) for r in rows] == [(taken, "number_exists", "9")]
+    assert rows[0]["message"] == f"number {taken} already exists (held by account {top['_id']})"
+    assert rows[0]["cause"] == taken and rows[0]["job_id"]
 
     # the jobs screen lists them with their counts; a job's page has its details
     await page.get_by_role("link", name="Jobs").click()
     table = page.locator("#jobs-table")
     await expect(table.locator("tbody tr")).to_have_count(3)
     await expect(table.locator("tbody tr", has_text="Spring import (1/3)").locator("td.num")).to_have_text(["199", "1"])
+    await expect(table.locator("tbody tr", has_text="Spring import (1/3)").locator("td.carrier")).to_have_text(
+        "Bulk Carrier"
+    )
     await table.get_by_role("link", name=rows[0]["job_id"]).click()
     await expect(page.get_by_role("heading", name=f"Job {rows[0]['job_id']}")).to_be_visible()
     await expect(page.locator("dl.facts")).to_contain_text("complete")
@@ -370,29 +403,38 @@ async def test_every_screen_has_labelled_controls_and_fits_a_narrow_window(page,
 
 
 async def test_the_pure_helpers(page):
-    """sha1 (user_auth's `sha` credentials), number parsing, the failures CSV, the account tree."""
+    """sha1 (user_auth's `sha` credentials), natural sort, durations and ETA, chunks, the account
+    tree (the number reader and the failures CSV have their own vectors: test_number_files.py)."""
     await page.goto("/ui/")
     out = await page.evaluate(r"""async () => {
         const { sha1Hex } = await import('./sha1.js');
-        const { parseNumbers, chunks, failuresCsv } = await import('./numbers.js');
+        const { chunks, reasonOf, messageOf } = await import('./numbers.js');
         const { buildTree } = await import('./accounts.js');
-        const { waitingForRecovery } = await import('./jobs.js');
-        const { append, h } = await import('./dom.js');
+        const { waitingForRecovery, statusMatches } = await import('./jobs.js');
+        const { append, h, naturalCompare, humanSeconds, etaSeconds, matchesQuery } = await import('./dom.js');
         const box = append(h('div'), h('b', { text: '<i>x</i>' }));
         append(box, [['one', null, [h('br')]], false, 2]);
         const tree = buildTree({ id: 'a', name: 'A' }, [
           { id: 'c', name: 'C', tree: ['a', 'b'] }, { id: 'b', name: 'B', tree: ['a'] }, { id: 'd', name: 'D', tree: ['a'] }]);
+        const s = { job_recover_threshold_s: 3600 };
         return {
           sha: [sha1Hex('operator:op-secret-1'), sha1Hex(''), sha1Hex('é'.repeat(100))],
-          parsed: parseNumbers('number,note\n"+1 (415) 555-0100",x\n+14155550100\n4155550101;y\n12\nabc\t+442071234567'),
           chunks: chunks([1, 2, 3, 4, 5], 2),
-          csv: failuresCsv([{ job_id: 'j', number: '+1', error: { code: 409, error: 'number_exists', message: 'a "b", c' } },
-                            { job_id: 'j', number: '=cmd', error: 'not_reconcilable' }]),
+          natural: ['Carrier 10', 'carrier 2', 'Carrier 1', 'Carrier 2b', 'a'].sort(naturalCompare),
+          human: [humanSeconds(3600), humanSeconds(21600), humanSeconds(90), humanSeconds(0), humanSeconds(90061)],
+          eta: [etaSeconds(0, 100, 5000), etaSeconds(25, 100, 5000), etaSeconds(100, 100, 9000)],
+          match: [matchesQuery('acme', 'Big ACME Inc'), matchesQuery('', 'x'), matchesQuery('zz', 'a', null)],
+          reasons: [reasonOf('not_reconcilable'), messageOf('not_reconcilable'), reasonOf({ error: 'number_exists' }),
+                    messageOf({ error: 'number_exists', message: 'm', assigned_to: 'abc' }, 'Acme')],
           tree: JSON.stringify(tree, (k, v) => (k === 'tree' ? undefined : v)),
           appended: [box.childNodes.length, box.textContent, box.querySelectorAll('i').length],
-          waiting: [waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 5000),
-                    waitingForRecovery({ status: 'running', timestamp: 1000 }, { job_recover_threshold_s: 3600 }, 4600),
-                    waitingForRecovery({ status: 'complete', timestamp: 1 }, { job_recover_threshold_s: 3600 }, 99999)],
+          waiting: [waitingForRecovery({ status: 'running', timestamp: 1000 }, s, 5000),
+                    waitingForRecovery({ status: 'running', timestamp: 1000 }, s, 4600),
+                    waitingForRecovery({ status: 'complete', timestamp: 1 }, s, 99999)],
+          status: [statusMatches({ status: 'running', timestamp: 1000 }, 'waiting', s, 5000),
+                   statusMatches({ status: 'running' }, 'complete', s, 5000),
+                   statusMatches({ status: 'pending' }, 'not_complete', s, 5000),
+                   statusMatches({ status: 'complete' }, '', s, 5000)],
         };
     }""")
     assert out["sha"] == [
@@ -400,17 +442,21 @@ async def test_the_pure_helpers(page):
         hashlib.sha1(b"").hexdigest(),
         hashlib.sha1(("é" * 100).encode()).hexdigest(),
     ]
-    assert out["parsed"] == ["+14155550100", "4155550101", "+442071234567"]
     assert out["chunks"] == [[1, 2], [3, 4], [5]]
-    assert out["csv"].split("\r\n") == [
-        "number,job_id,code,error,message,cause",
-        '+1,j,409,number_exists,"a ""b"", c",',
-        "'=cmd,j,,,not_reconcilable,",
-        "",
+    assert out["natural"] == ["a", "Carrier 1", "carrier 2", "Carrier 2b", "Carrier 10"]
+    assert out["human"] == ["1 h", "6 h", "1 min 30 s", "0 s", "1 d 1 h"]
+    assert out["eta"] == [None, 15, 0]
+    assert out["match"] == [True, True, False]
+    assert out["reasons"] == [
+        "not_reconcilable",
+        "Kazoo's number manager does not accept it as a number (reconcile_regex)",
+        "number_exists",
+        "m (held by Acme, account abc)",
     ]
     tree = json.loads(out["tree"])
     assert [c["name"] for c in tree["children"]] == ["B", "D"] and tree["children"][0]["children"][0]["id"] == "c"
     assert out["waiting"] == [True, False, False]
+    assert out["status"] == [True, False, True, True]
     assert out["appended"] == [4, "<i>x</i>one2", 0]
 
 
@@ -429,7 +475,7 @@ async def test_dropped_file_and_a_limit_learned_from_the_service(page, tenant, c
     async with kazoo.system_config("crossbar.resources", job_max_numbers=100):
         await login_with_key(page, sibling["pvt_api_key"])
         await page.get_by_role("link", name="Bulk numbers").click()
-        await page.get_by_label("Carrier").select_option(label="Drop Carrier")
+        await page.get_by_label("Carrier", exact=True).select_option(label="Drop Carrier")
         await page.evaluate(
             """(text) => {
             const dt = new DataTransfer();

@@ -1,41 +1,17 @@
-"""Every command ends a failure with one line on stderr and a non-zero exit (issue 9 item 3)."""
+"""Every command ends a failure with one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
 
+from ..cli import kc, one_line_failure
 from ..conftest import free_port
 
 SECRET = "0123456789abcdef-not-for-your-eyes"
-
-
-def kc(*args: str, env: dict | None = None, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
-    return subprocess.run(
-        [sys.executable, "-m", "kazoo_crossbar", *args],
-        env={**base, **(env or {})},
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=300,
-    )
-
-
-def one_line_failure(proc: subprocess.CompletedProcess, command: str, *fragments: str) -> str:
-    assert proc.returncode != 0, proc.stdout
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith(f"kazoo-crossbar {command}: error: "), lines[0]
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 def test_version():

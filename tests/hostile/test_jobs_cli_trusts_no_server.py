@@ -1,0 +1,177 @@
+"""Issue 21 item 9: `kazoo-crossbar jobs` against a hostile server (a small aiohttp server in the
+test, on loopback) prints no terminal escapes or forged lines, writes no live spreadsheet formula,
+sends the API key to the configured origin only, reads a bounded reply, and gives up waiting
+after the time it states. Each case failed on the code before."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+API_KEY = "k" * 64
+ACCOUNT = "a" * 32
+JOB = "202612-" + "b" * 16
+ESCAPES = "\x1b[2J\x1b[31m\x9b1;1H"
+FORGED = "\nkazoo-crossbar jobs: everything imported, 0 failed"
+
+
+async def run_cli(*args: str, timeout_s: float = 120) -> tuple[int, str, str]:
+    """The CLI as a process (the test's event loop keeps serving meanwhile); bounded in time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kazoo_crossbar",
+        "jobs",
+        *args,
+        env={**env, "KAZOO_API_KEY": API_KEY},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"the CLI did not end within {timeout_s} s (hang guard)") from None
+    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+async def login(request: web.Request) -> web.Response:
+    return web.json_response({"status": "success", "auth_token": "t.o.k", "data": {"account_id": ACCOUNT}})
+
+
+@asynccontextmanager
+async def hostile(routes: dict[tuple[str, str], Callable], host: str = "127.0.0.1") -> AsyncIterator[TestServer]:
+    app = web.Application()
+    for (method, path), handler in routes.items():
+        app.router.add_route(method, path, handler)
+    server = TestServer(app, host=host)
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def base(server: TestServer) -> str:
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def numbers_file(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("+16465550100\n+16465550101\n")
+    return path
+
+
+async def test_server_text_cannot_drive_the_terminal_or_forge_lines():
+    async def refuse(request: web.Request) -> web.Response:
+        body = {"status": "error", "error": "401", "message": ESCAPES + "denied" + FORGED, "data": {"x": ESCAPES}}
+        return web.json_response(body, status=401)
+
+    async with hostile({("PUT", "/v2/api_auth"): refuse}) as server:
+        code, _out, err = await run_cli("--url", base(server), "list")
+    assert code == 1
+    assert err.count("\n") == 1 and "everything imported" in err  # one line: the forged one is inside it
+    assert not any(c in err for c in "\x1b\x9b\r"), repr(err)
+    assert "\\x1b[2J" in err and "denied\\x0akazoo-crossbar" in err  # shown, harmless
+
+
+async def test_failures_csv_cells_cannot_be_formulas(numbers_file, tmp_path):
+    evil = {
+        "+16465550100": {"error": '=HYPERLINK("http://evil","x")', "message": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        "+16465550101": {"error": "-2+3", "message": "+cmd", "cause": "=1"},
+    }
+
+    async def create(request: web.Request) -> web.Response:
+        return web.json_response({"status": "success", "data": {"id": JOB}}, status=201)
+
+    async def job(request: web.Request) -> web.Response:
+        return web.json_response({"status": "success", "data": {"id": JOB, "status": "complete", "errors": evil}})
+
+    routes = {
+        ("PUT", "/v2/api_auth"): login,
+        ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
+        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): job,
+    }
+    out_csv = tmp_path / "failures.csv"
+    async with hostile(routes) as server:
+        code, _, err = await run_cli(
+            "--url", base(server), "add", "--resource", "r", "--failures", str(out_csv), str(numbers_file)
+        )
+    assert code == 1 and "every number failed" in err  # and the summary and file are written
+    cells = [c for row in csv.reader(io.StringIO(out_csv.read_text())) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@") and not c[1:].isdigit()], cells
+    assert '\'=HYPERLINK("http://evil","x")' in cells and "'@SUM(1+1)*cmd|' /C calc'!A0" in cells
+
+
+async def test_the_api_key_never_follows_a_redirect_to_another_origin(numbers_file):
+    seen: list[str] = []
+
+    async def collect(request: web.Request) -> web.Response:
+        seen.append(await request.text())
+        return await login(request)
+
+    # 127.0.0.2 is loopback too, but another origin than 127.0.0.1
+    async with hostile({("PUT", "/v2/api_auth"): collect}, host="127.0.0.2") as elsewhere:
+
+        async def bounce(request: web.Request) -> web.Response:
+            raise web.HTTPTemporaryRedirect(f"{base(elsewhere)}/v2/api_auth")
+
+        async with hostile({("PUT", "/v2/api_auth"): bounce}) as server:
+            code, _, err = await run_cli("--url", base(server), "list")
+    assert seen == []  # the key never left for the other origin
+    assert code == 1 and "another origin: not followed" in err and API_KEY not in err
+
+
+async def test_a_huge_reply_is_not_read_into_memory():
+    sent = {"bytes": 0}
+
+    async def flood(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})  # no length: chunked
+        await resp.prepare(request)
+        chunk = b"[" + b"0," * (1 << 19)
+        try:
+            for _ in range(800):  # 800 MB if it were all read
+                await resp.write(chunk)
+                sent["bytes"] += len(chunk)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client went away
+        return resp
+
+    async with hostile({("PUT", "/v2/api_auth"): flood}) as server:
+        code, _, err = await run_cli("--url", base(server), "list")
+    assert code == 1 and "larger than 32 MiB" in err, err
+    assert sent["bytes"] < 200 * (1 << 20)  # it stopped reading long before 800 MB
+
+
+async def test_a_job_that_never_completes_is_given_up_after_the_stated_time(numbers_file):
+    async def create(request: web.Request) -> web.Response:
+        return web.json_response({"status": "success", "data": {"id": JOB}}, status=201)
+
+    async def running(request: web.Request) -> web.Response:
+        return web.json_response({"status": "success", "data": {"id": JOB, "status": "running"}})
+
+    routes = {
+        ("PUT", "/v2/api_auth"): login,
+        ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
+        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): running,
+    }
+    async with hostile(routes) as server:
+        code, _, err = await run_cli(
+            "--url", base(server), "add", "--resource", "r", "--poll", "0.1", "--timeout", "1", str(numbers_file)
+        )
+    assert code == 1
+    assert err.splitlines()[-1].startswith(
+        f"kazoo-crossbar jobs: error: gave up after 1 s (--timeout) waiting for job(s) {JOB}"
+    )
