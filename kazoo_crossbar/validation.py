@@ -135,9 +135,21 @@ def _registry() -> Registry:
     # from any of them (relative ids without a slash resolve to themselves).
     resources = []
     for name in schema_names():
-        contents = _load(name)
+        contents = _validation_schema(name)
         resources.append((contents.get("id", name), Resource.from_contents(contents, default_specification=DRAFT4)))
     return Registry().with_resources(resources)
+
+
+def _without_dialect(schema: dict) -> dict:
+    # jsonschema picks the validator class of a `$ref`'d schema from its `$schema`: with it, every
+    # referenced schema (gateways, formatters) would be checked by the plain Draft4Validator,
+    # without the two keywords below. Without it, a referenced schema keeps KazooValidator.
+    return {k: v for k, v in schema.items() if k != "$schema"}
+
+
+@cache
+def _validation_schema(name: str) -> dict:
+    return _without_dialect(_load(name))
 
 
 def _hashable(value: Any) -> Any:
@@ -165,10 +177,21 @@ def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> It
         seen.add(key)
 
 
-@lru_cache(maxsize=4096)
+MAX_CACHED_PATTERN = 1024  # longer patterns are compiled each time rather than kept in the cache
+
+
 def pcre_error(pattern: str) -> str | None:
     """Why stepswitch's `re:compile/1` would refuse the pattern (None when it compiles). Erlang
     compiles the binary without `unicode`: PCRE2 is given the UTF-8 bytes, no UTF mode."""
+    return _cached_pcre_error(pattern) if len(pattern) <= MAX_CACHED_PATTERN else _pcre_error(pattern)
+
+
+@lru_cache(maxsize=4096)
+def _cached_pcre_error(pattern: str) -> str | None:
+    return _pcre_error(pattern)
+
+
+def _pcre_error(pattern: str) -> str | None:
     try:
         pcre2.compile(pattern.encode("utf-8"))
     except pcre2.LibraryError as exc:  # PatternError and the library's other refusals
@@ -182,15 +205,14 @@ def _kazoo_regexp(validator: Any, enabled: Any, instance: Any, schema: Any) -> I
         yield ValidationError(f"invalid regular expression{quoted}")
 
 
-# Draft-04 with the two changes above (the schemas' other keywords are jsonschema's own).
-KazooValidator = validators.extend(
-    Draft4Validator, {"uniqueItems": _unique_items, "kazoo-regexp": _kazoo_regexp}, version="kazoo-draft4"
-)
+# Draft-04 with the two changes above (the schemas' other keywords are jsonschema's own). No
+# `version`: a named one would replace Draft4Validator for every draft-04 schema in the process.
+KazooValidator = validators.extend(Draft4Validator, {"uniqueItems": _unique_items, "kazoo-regexp": _kazoo_regexp})
 
 
 @cache
 def _validator(name: str) -> Draft4Validator:
-    return KazooValidator(_load(name), registry=_registry())
+    return KazooValidator(_validation_schema(name), registry=_registry())
 
 
 # --------------------------------------------------------------------------- public API
@@ -204,14 +226,14 @@ def validate(name: str, data: Any, *, strict: bool = False) -> tuple[Any, Errors
     ``strict=False`` string/float values of integer, number and boolean fields are
     converted first when that is all that is wrong (Kazoo's JS-type fix-up).
     """
-    schema = _load(name)
+    schema = _validation_schema(name)
     return _run(schema, _validator(name), data, strict)
 
 
 def validate_with(schema: Mapping[str, Any], data: Any, *, strict: bool = False) -> tuple[Any, Errors]:
     """Like ``validate`` but with an ad-hoc draft-04 schema (its ``$ref``s may name shipped
     schemas). Builds a validator on every call: not for the request path."""
-    copied = _copy_json(dict(schema))
+    copied = _without_dialect(_copy_json(dict(schema)))
     return _run(copied, KazooValidator(copied, registry=_registry()), data, strict)
 
 

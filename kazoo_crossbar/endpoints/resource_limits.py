@@ -13,7 +13,7 @@ from typing import Any
 from ..storage.system_config import SystemConfig
 
 CATEGORY = "crossbar.resources"
-DEFAULTS = {"max_gateways": 100, "max_rules": 100, "max_collection_items": 100}
+DEFAULTS = {"max_gateways": 100, "max_rules": 100, "max_collection_items": 1000}
 # list field of a resource → the key bounding its length
 LISTS = {"gateways": "max_gateways", "rules": "max_rules", "rules_test": "max_rules", "cid_rules": "max_rules"}
 
