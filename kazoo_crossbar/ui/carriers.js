@@ -120,6 +120,18 @@ class CarriersView {
     await Promise.all(Array.from({ length: Math.min(FETCH_AT_ONCE, queue.length) }, worker));
   }
 
+  /** The stored document of a listed carrier (kept in `docs`); null, with the error shown, when it cannot be read. */
+  async fetchDoc(listed) {
+    try {
+      const doc = (await api("GET", `${this.base}/${encodeURIComponent(listed.id)}`)).data;
+      this.docs.set(listed.id, doc);
+      return doc;
+    } catch (err) {
+      this.ui.status.replaceChildren(errorBox(err, `Could not open ${listed.name ?? listed.id}:`));
+      return null;
+    }
+  }
+
   // --- the table ----------------------------------------------------------------------------------
   table(page) {
     const sortable = (key, text) => h("th", { scope: "col", "aria-sort": this.sort === key ? (this.dir > 0 ? "ascending" : "descending") : "none" },
@@ -192,8 +204,12 @@ class CarriersView {
   }
 
   /** The create form above the table (row null), or the edit form right under the carrier's row. */
-  async openForm(doc, row = null) {
+  async openForm(listed, row = null) {
     this.closeForms();
+    // Edit the stored document, never the listing's few fields: a POST replaces the public
+    // fields, so a form opened from a row whose document had not arrived yet would drop gateways.
+    const doc = listed && !this.docs.has(listed.id) ? await this.fetchDoc(listed) : listed && this.docs.get(listed.id);
+    if (listed && !doc) return;
     const form = await carrierForm(doc, {
       saved: (saved) => {
         this.closeForms();
@@ -204,6 +220,8 @@ class CarriersView {
       cancel: () => { this.closeForms(); (row ? row.querySelector("button") : this.ui.newButton).focus(); },
       send: (data) => (doc ? api("POST", `${this.base}/${encodeURIComponent(doc.id)}`, data) : api("PUT", this.base, data)),
     });
+    // the row may have been redrawn while the document was read: find it again by id
+    if (row) row = this.ui.tableBox.querySelector(`tr[data-id="${CSS.escape(doc.id)}"]`);
     if (row) row.after(h("tr", { class: "edit-row", dataset: { editing: doc.id } }, h("td", { colspan: String(row.children.length) }, form)));
     else this.ui.formBox.replaceChildren(form);
     form.scrollIntoView({ block: "nearest" });

@@ -6,6 +6,7 @@ status with their carrier and the recovery settings in plain words; field errors
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -93,6 +94,35 @@ async def test_carriers_paged_through_the_api_searched_and_sorted_naturally(page
     await page.get_by_role("button", name="Weight", exact=True).click()
     await expect(names_col.nth(0)).to_have_text("Carrier 99")  # weight 99
     await expect(page.locator("th[aria-sort=descending]")).to_have_text("Weight")
+    assert page.problems == []
+
+
+async def test_edit_before_the_document_arrived_edits_the_stored_document(page, operator, client):
+    """The row's full document is held back: Edit must wait for it, not edit the listing's few
+    fields (a POST of those would drop the carrier's gateways)."""
+    held = "size-carrier-046"
+    release = asyncio.Event()
+
+    async def hold(route):
+        await release.wait()
+        await route.continue_()
+
+    await page.route(f"**/resources/{held}", hold)
+    await login_with_key(page, operator["account"]["pvt_api_key"])
+    row = page.locator(f'#carriers-table tr[data-id="{held}"]')
+    await expect(row.get_by_role("button", name="Edit Carrier 46")).to_be_visible()
+    await expect(row.locator("td.gateways")).to_have_text("…")  # the document has not arrived
+    await row.get_by_role("button", name="Edit Carrier 46").click()
+    release.set()
+    form = page.get_by_role("form", name="Edit Carrier 46")
+    await expect(form.get_by_label("Name (required)")).to_be_focused()
+    values = await form.locator("input").evaluate_all("els => els.map((e) => e.value)")
+    assert "sip46.carrier.example" in values and "backup46.carrier.example" in values, values
+    await form.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_text("Saved Carrier 46.")).to_be_visible()
+    resp = await client.get(f"/v2/accounts/{operator['account']['_id']}/resources/{held}", headers=operator["headers"])
+    servers = [g["server"] for g in (await resp.json())["data"]["gateways"]]
+    assert servers == ["sip46.carrier.example", "backup46.carrier.example"]
     assert page.problems == []
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,11 +26,16 @@ from ..conftest import free_port, wait_for_up
 from ..eventually import eventually_blocking
 
 REPO = Path(__file__).resolve().parents[2]
+BUILD_ARTEFACTS = ("build", "dist", "*.egg-info", ".venv", "node_modules", ".git", "var", "__pycache__", ".*_cache")
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
+    # Built from a copy without the checkout's artefacts: setuptools reuses ./build/lib, so a
+    # build/ left by an older layout would put stale top-level packages into the wheel.
+    source = work / "src"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*BUILD_ARTEFACTS))
     subprocess.run(
         [
             sys.executable,
@@ -41,7 +47,7 @@ def installed(tmp_path_factory) -> Path:
             "--no-build-isolation",
             "-w",
             str(work / "dist"),
-            str(REPO),
+            str(source),
         ],
         check=True,
         capture_output=True,
