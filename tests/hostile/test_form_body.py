@@ -121,7 +121,7 @@ async def test_form_bodies_never_hold_the_event_loop(client, tenant):
         assert resp.status == 400
         await resp.read()
 
-    result = await measure(probe, attack, limit=20, concurrency=4)
+    result = await measure(probe, attack, limit=20, rounds=5, concurrency=4)
     print(result)  # the figure for the closing table (pytest -s)
     assert result.ratio <= result.limit, str(result)
 
