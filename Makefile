@@ -35,9 +35,11 @@ test: install lint
 	./couchdb_server/smoke.sh  # the embedded server's CouchDB-3 behaviours that the suite does not reach
 	$(PY) -m pytest -p no:cacheprovider
 
+# Both engines: COUCHDB3_DIR=<the CouchDB 3.5 build's folder with start.sh/stop.sh> (a fresh node per
+# benchmark, and the 3-node cluster row) or COUCHDB_URL=http://admin:pass@host:port (any CouchDB 3).
 bench: install
 	./scripts/ensure-rabbitmq.sh
-	$(PY) bench/run_all.py
+	COUCHDB3_DIR='$(COUCHDB3_DIR)' COUCHDB_URL='$(COUCHDB_URL)' $(PY) bench/run_all.py $(BENCH_ARGS)
 
 # PNGs of every console screen into docs/console/ (a throw-away CouchDB and service on loopback ports)
 screenshots: install

@@ -9,6 +9,7 @@ Each case runs `--rounds` batches of `--requests` requests (8 concurrent clients
 warm-up; the report gives min / median / max over the batches, in ms of CPU per request.
 
     python bench/cpu_per_request.py [--requests 2000] [--rounds 5] [--resources 1000] [--json OUT]
+        [--engine couchdb3 --couchdb3-dir DIR | --couchdb-url URL]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import create_resource, names, started, timed_get
+from harness import configure_engine, create_resource, engine_args, names, started, timed_get
 from p3_listing import seed
 
 from kazoo_crossbar.storage.couch import CouchClient
@@ -66,8 +67,8 @@ async def measure(
 async def main(args: argparse.Namespace) -> dict:
     s = await started()
     try:
-        assert s.service and s.couch
-        pids = {"service": s.service.pid, "couchdb": s.couch.pid}
+        assert s.service
+        pids = {"service": s.service.pid, **({"couchdb": s.couch_pid} if s.couch_pid else {})}
         acc, acc_headers = await s.account()
         couch = CouchClient(s.couch_url, timeout_s=600)
         await seed(couch, names.account_db(acc["_id"]), acc["_id"], 0, args.resources)
@@ -105,4 +106,7 @@ if __name__ == "__main__":
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--resources", type=int, default=1000, help="resources in the listed account")
     p.add_argument("--json", type=Path)
-    asyncio.run(main(p.parse_args()))
+    engine_args(p)
+    a = p.parse_args()
+    configure_engine(a)
+    asyncio.run(main(a))

@@ -1,5 +1,11 @@
-"""Shared set-up for the benchmarks: an embedded CouchDB and the service as real subprocesses on
-loopback, accounts with their tokens, alternating timed phases, and the verdict.
+"""Shared set-up for the benchmarks: a CouchDB and the service as real subprocesses on loopback,
+accounts with their tokens, alternating timed phases, and the verdict.
+
+The CouchDB is the `--engine`: `embedded` (the repository's PouchDB-based server, started per
+stack), or `couchdb3`: Apache CouchDB 3, either a fresh node started per stack from a directory
+holding the CouchDB 3.5 build's `start.sh`/`stop.sh` (`--couchdb3-dir`, env COUCHDB3_DIR), or a
+running server named by URL (`--couchdb-url`, env COUCHDB_URL, e.g. an operator's container;
+each stack then uses databases of its own on it).
 
 Every benchmark measures the service and raw CouchDB side by side in the same run and compares
 ratios (the machine is shared and noisy: absolute times mean little). Each benchmark runs
@@ -11,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +50,25 @@ __all__ = ["CouchClient", "names"]
 
 
 # ---- command line and verdict ----------------------------------------------------------------
+ENGINES = ("embedded", "couchdb3")
+
+
+def engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=ENGINES, default="embedded", help="which CouchDB (default embedded)")
+    p.add_argument(
+        "--couchdb-url",
+        default=os.environ.get("COUCHDB_URL") or None,
+        help="--engine couchdb3: a running CouchDB 3 (http://admin:pass@host:port); env COUCHDB_URL",
+    )
+    p.add_argument(
+        "--couchdb3-dir",
+        type=Path,
+        default=Path(os.environ["COUCHDB3_DIR"]) if os.environ.get("COUCHDB3_DIR") else None,
+        help="--engine couchdb3: the CouchDB 3.5 build's folder (start.sh, stop.sh); a fresh node per "
+        "stack; env COUCHDB3_DIR",
+    )
+
+
 def parse_args(doc: str | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes: checks the script, not the figures")
@@ -49,7 +77,36 @@ def parse_args(doc: str | None) -> argparse.Namespace:
     p.add_argument(
         "--scale", type=float, default=1.0, help="multiply every target limit (e.g. 0.5 to prove a miss exits non-zero)"
     )
-    return p.parse_args()
+    engine_args(p)
+    args = p.parse_args()
+    configure_engine(args)
+    return args
+
+
+@dataclass
+class Engine:
+    """Where each stack's CouchDB comes from (set once per script from its arguments)."""
+
+    name: str = "embedded"
+    url: str | None = None  # a running CouchDB 3
+    build_dir: Path | None = None  # start.sh / stop.sh of a CouchDB 3 build
+    version: str = ""  # what the server says it is (GET /), for the report
+
+
+ENGINE = Engine()
+
+
+def configure_engine(args: argparse.Namespace) -> None:
+    ENGINE.name = args.engine
+    if args.engine == "couchdb3":
+        if args.couchdb_url:
+            ENGINE.url = args.couchdb_url.rstrip("/")
+        elif args.couchdb3_dir:
+            if not (args.couchdb3_dir / "start.sh").exists():
+                raise SystemExit(f"--couchdb3-dir {args.couchdb3_dir}: no start.sh there")
+            ENGINE.build_dir = args.couchdb3_dir.resolve()
+        else:
+            raise SystemExit("--engine couchdb3 needs --couchdb-url URL or --couchdb3-dir DIR")
 
 
 @dataclass
@@ -101,7 +158,8 @@ def finish(
         "runs": args.runs,
         "rows": [r.as_dict() for r in rows],
         "tables": tables or [],
-        "info": info or {},
+        "engine": ENGINE.name,
+        "info": {"couchdb": ENGINE.version, **(info or {})},
     }
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
@@ -168,6 +226,43 @@ async def alternate(sides: dict[str, Callable[[], Awaitable[list[float]]]], roun
     return out
 
 
+async def interleaved(sides: dict[str, Callable[[], Awaitable[float]]], n: int) -> dict[str, list[float]]:
+    """`n` timed calls of each side, one of each in turn (A B, B A, A B …): both sides meet the
+    machine's moments alike. Phases of 20 or 50 let a burst of the neighbours' load fall on one
+    side only; on a shared machine that moved a p50 ratio by 15-30% between runs."""
+    out: dict[str, list[float]] = {k: [] for k in sides}
+    order = list(sides)
+    for i in range(n):
+        for key in order if i % 2 == 0 else order[::-1]:
+            out[key].append(await sides[key]())
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(pid: int, *, busy: float = 0.08, window_s: float = 0.5, max_s: float = 60.0) -> float:
+    """Wait until the CouchDB process is quiet (under `busy` of a core for two windows in a row):
+    after seeding or a job, LevelDB compactions (embedded) and background view indexing (CouchDB
+    3's ken) go on for seconds and would land in whichever phase comes next. Returns the wait."""
+    if not pid:
+        return 0.0  # a CouchDB given by URL: nothing to watch
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - t0 < max_s:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(window_s)
+        quiet = quiet + 1 if cpu_seconds(pid) - before < busy * window_s else 0
+    return time.monotonic() - t0
+
+
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 # ---- processes --------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
@@ -220,23 +315,102 @@ def drop_amqp_vhost() -> None:
         broker.delete_vhost()
 
 
+def couchdb3_ports(nodes: int) -> int:
+    """A first HTTP port whose node ports (PORT..PORT+nodes-1) and Erlang distribution ports
+    (PORT+10000..) are free; within BENCH_COUCHDB3_PORTS (e.g. 16700-16899) when set."""
+    span = os.environ.get("BENCH_COUCHDB3_PORTS")
+    lo, hi = (int(x) for x in span.split("-")) if span else (20000, 55000)
+    for _ in range(200):
+        port = secrets.choice(range(lo, hi - nodes + 1))
+        wanted = [port + i for i in range(nodes)] + [port + 10000 + i for i in range(nodes)]
+        if all(port_free(p) for p in wanted):
+            return port
+    raise RuntimeError(f"no free CouchDB 3 ports in {lo}-{hi}")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class Stack:
-    """An embedded CouchDB and one or more service processes; a tenant account and the master
-    account, each with an API token."""
+    """A CouchDB (the engine's) and one or more service processes; a tenant account and the
+    master account, each with an API token."""
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
         self.tmp = tempfile.TemporaryDirectory(prefix="kazoo-bench-")
-        self.couch_url = ""
+        self.couch_url = ""  # with credentials, for the service and CouchClient
+        self.couch_base = ""  # without: the direct side's URLs
+        self.couch_headers: dict[str, str] = {}  # the direct side's auth, encoded once
         self.couch: subprocess.Popen | None = None
+        self.couch_pid = 0  # the CouchDB process (beam.smp of the first node for CouchDB 3)
+        self.couch3: tuple[Path, int] | None = None  # (state dir, port) of nodes we started
+        self.cluster_urls: list[str] = []  # every node's URL (with credentials), and without
+        self.cluster_bases: list[str] = []
+        self.couch_pids: list[int] = []
         self.service: subprocess.Popen | None = None
         self.api_url = ""
         self.master: dict = {}
         self.master_headers: dict[str, str] = {}
 
-    def start_couch(self) -> None:
+    def _set_couch_url(self, url: str) -> None:
+        parsed = URL(url)
+        self.couch_url = url.rstrip("/")
+        self.couch_base = str(parsed.with_user(None)).rstrip("/")
+        if parsed.user:
+            token = base64.b64encode(f"{parsed.user}:{parsed.password or ''}".encode()).decode()
+            self.couch_headers = {"Authorization": f"Basic {token}"}
+
+    def start_couch(self, nodes: int = 1) -> None:
+        if ENGINE.name == "couchdb3":
+            self.start_couchdb3(nodes)
+        else:
+            self.start_embedded()
+
+    def start_couchdb3(self, nodes: int = 1) -> None:
+        """A fresh node (or 3-node cluster) from the build's start.sh, or the given URL."""
+        if ENGINE.url:
+            if nodes != 1:
+                raise RuntimeError("a cluster needs --couchdb3-dir (start.sh starts it)")
+            self._set_couch_url(ENGINE.url)
+            return
+        assert ENGINE.build_dir
+        state = ROOT / "var" / "bench-couchdb3"  # the release is extracted here once; nodes are fresh
+        port = couchdb3_ports(nodes)
+        self.couch3 = (state, port)
+        shutil.rmtree(state / (f"node-{port}" if nodes == 1 else f"cluster-{port}"), ignore_errors=True)
+        out = subprocess.run(
+            ["bash", str(ENGINE.build_dir / "start.sh"), str(state), str(port), str(nodes)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"CouchDB 3 did not start: {out.stderr[-1500:]}")
+        self.couch_pids = [int(pid) for pid in out.stdout.split()]
+        self.couch_pid = self.couch_pids[0]
+        self._set_couch_url(f"http://admin:admin@127.0.0.1:{port}")
+        self.cluster_urls = [f"http://admin:admin@127.0.0.1:{port + i}" for i in range(nodes)]
+        self.cluster_bases = [f"http://127.0.0.1:{port + i}" for i in range(nodes)]
+
+    def stop_couchdb3(self) -> None:
+        if self.couch3 and ENGINE.build_dir:
+            state, port = self.couch3
+            subprocess.run(
+                ["bash", str(ENGINE.build_dir / "stop.sh"), str(state), str(port)], capture_output=True, timeout=180
+            )
+            shutil.rmtree(state / f"node-{port}", ignore_errors=True)
+            shutil.rmtree(state / f"cluster-{port}", ignore_errors=True)
+            self.couch3 = None
+
+    def start_embedded(self) -> None:
         port = free_port()
-        self.couch_url = f"http://127.0.0.1:{port}"
+        self._set_couch_url(f"http://127.0.0.1:{port}")
         log = open(Path(self.tmp.name) / "couch.log", "ab")
         # node itself, as `kazoo-crossbar couchdb` execs it, so that BENCH_NODE_FLAGS can add flags
         # NODE_OPTIONS refuses (--cpu-prof; a later flag overrides an earlier); this pid is the CouchDB's
@@ -258,6 +432,7 @@ class Stack:
             cwd=ROOT,
         )
         self.procs.append(self.couch)
+        self.couch_pid = self.couch.pid
         wait_http(self.couch_url + "/_up", self.couch)
 
     def start_service(self, **env: str) -> str:
@@ -290,6 +465,11 @@ class Stack:
         await setup(self.couch_url, "bench@setup")
         couch = CouchClient(self.couch_url)
         try:
+            welcome = await couch.request("GET", "/")
+            vendor = welcome.get("vendor", {}).get("name", "")
+            ENGINE.version = (
+                f"Apache CouchDB {welcome.get('version', '?')}" if ENGINE.name == "couchdb3" else vendor or "embedded"
+            )
             master_id = (await couch.get_doc("system_config", "accounts"))["default"]["master_account_id"]
             self.master = await couch.get_doc(names.account_db(master_id), master_id)
         finally:
@@ -321,6 +501,7 @@ class Stack:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        self.stop_couchdb3()
         self.tmp.cleanup()
 
 

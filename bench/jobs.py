@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
+import subprocess
+import sys
 import time
-from itertools import count
+from pathlib import Path
 
 import aiohttp
-from harness import CouchClient, names
+from harness import ROOT, CouchClient, names
 
 from kazoo_crossbar.jobs import numbers as knm
 from kazoo_crossbar.storage import views
 
-_npa = count(302)
+_used: set[tuple[int, int]] = set()
 
 
 def fresh_block(size: int) -> list[str]:
-    """`size` E.164 numbers no other block of this process uses (an area code of their own)."""
-    npa = next(_npa)
-    return [f"+1{npa}{i:07d}" for i in range(size)]
+    """`size` E.164 numbers no other block uses: an area code and leading digits drawn at random
+    (a CouchDB given by URL keeps the numbers of earlier runs), never the same twice here."""
+    width = max(1, len(str(size - 1)))
+    if width > 7:
+        raise ValueError("at most 10,000,000 numbers a block")
+    while (key := (secrets.randbelow(800) + 200, secrets.randbelow(10 ** (7 - width)))) in _used:
+        pass
+    _used.add(key)
+    npa, lead = key
+    return [f"+1{npa}{lead:0{7 - width}d}{i:0{width}d}" if width < 7 else f"+1{npa}{i:07d}" for i in range(size)]
 
 
 async def ensure_number_dbs(couch: CouchClient, numbers: list[str]) -> None:
@@ -107,3 +118,39 @@ async def run_job(
     elapsed = time.perf_counter() - t0
     await assert_all_added(http, jobs_url, headers, job_id, len(numbers))
     return elapsed
+
+
+async def cli_import(
+    api_url: str, api_key: str, resource_id: str, numbers: list[str], chunk: int, folder: Path
+) -> dict:
+    """`kazoo-crossbar jobs add` as an operator runs it, until every job is complete; its summary."""
+    path = folder / f"numbers-{numbers[0]}.txt"
+    path.write_text("\n".join(numbers) + "\n")
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kazoo_crossbar",
+        "jobs",
+        "--url",
+        api_url,
+        "--api-key",
+        api_key,
+        "add",
+        "--resource",
+        resource_id,
+        "--chunk",
+        str(chunk),
+        "--poll",
+        "0.5",
+        str(path),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    out, _ = await cli.communicate()
+    if cli.returncode != 0:
+        raise RuntimeError(f"jobs add exited {cli.returncode}: {out.decode()[-500:]}")
+    summary = json.loads(out)
+    if summary["added"] != len(numbers) or summary["failed"]:
+        raise RuntimeError(f"import: {summary['added']} of {len(numbers)} added, {summary['failed_by_reason']}")
+    return summary

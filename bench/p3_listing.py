@@ -13,7 +13,20 @@ import json
 import statistics
 
 import aiohttp
-from harness import CouchClient, Row, alternate, finish, ms, names, percentile, run, sequential, started, timed_get
+from harness import (
+    CouchClient,
+    Row,
+    finish,
+    interleaved,
+    load_average,
+    ms,
+    names,
+    percentile,
+    run,
+    settle,
+    started,
+    timed_get,
+)
 
 from kazoo_crossbar.http import startkey
 from kazoo_crossbar.storage import docs
@@ -56,8 +69,8 @@ async def main(args: argparse.Namespace) -> None:
             op="<=",
             limit=1.3,
             method=(
-                "`GET …/resources` (page of 50) in phases of 20 alternating with the view query it "
-                "needs (`crossbar_listing?limit=51`); ratio of the p50s."
+                "`GET …/resources` (page of 50), each in turn with the view query it needs "
+                "(`crossbar_listing?limit=51`), 120 of each; ratio of the p50s."
             ),
         ),
         "deep": Row(
@@ -77,15 +90,18 @@ async def main(args: argparse.Namespace) -> None:
         acc, headers = await s.account()
         db = names.account_db(acc["_id"])
         api = f"{s.api_url}/v2/accounts/{acc['_id']}/resources"
-        view = f"{s.couch_url}/{names.url_path(db)}/_design/resources/_view/crossbar_listing"
+        view = f"{s.couch_base}/{names.url_path(db)}/_design/resources/_view/crossbar_listing"
         couch = CouchClient(s.couch_url, timeout_s=600)
         seeded = 0
         async with aiohttp.ClientSession() as http:
             for size in sizes:
                 await seed(couch, db, acc["_id"], seeded, size)
                 seeded = size
-                await timed_get(http, view + "?limit=1")  # build the index outside the timings
-                async with http.get(view, params={"skip": str(size - PAGE), "limit": "1"}) as resp:
+                await timed_get(http, view + "?limit=1", s.couch_headers)  # build the index outside the timings
+                await settle(s.couch_pid)  # and let compactions / background indexing finish
+                async with http.get(
+                    view, params={"skip": str(size - PAGE), "limit": "1"}, headers=s.couch_headers
+                ) as resp:
                     deep_key = (await resp.json())["rows"][0]["key"]
                 cases = {
                     "first": (api, f"{view}?limit={PAGE + 1}"),
@@ -101,18 +117,18 @@ async def main(args: argparse.Namespace) -> None:
                         raise RuntimeError(f"{case} page of {size}: {got} rows, expected {PAGE}")
                 for _i in range(args.runs):
                     for case, (api_url, direct_url) in cases.items():
-                        res = await alternate(
+                        res = await interleaved(
                             {
-                                "api": lambda u=api_url: sequential(lambda: timed_get(http, u, headers), n),
-                                "direct": lambda u=direct_url: sequential(lambda: timed_get(http, u), n),
+                                "api": lambda u=api_url: timed_get(http, u, headers),
+                                "direct": lambda u=direct_url: timed_get(http, u, s.couch_headers),
                             },
-                            rounds,
+                            n * rounds,
                         )
                         a50, d50 = percentile(res["api"], 50), percentile(res["direct"], 50)
                         per_size[size][case].append((a50, d50))
                         if size == big:
                             rows[case].values.append(a50 / d50)
-                            rows[case].details.append(f"API {ms(a50)} vs view {ms(d50)}")
+                            rows[case].details.append(f"API {ms(a50)} vs view {ms(d50)} (load {load_average():.1f})")
         await couch.close()
     finally:
         s.stop()

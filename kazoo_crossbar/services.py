@@ -26,11 +26,19 @@ from .storage.doc_cache import DocCache
 from .storage.system_config import SystemConfig
 from .storage.writes import Writes
 
+# The jobs' lane to CouchDB: requests in flight at once for every job of this node together, on
+# connections of their own. A job keeps 2-3 requests in flight (reads of the next batch while
+# one is written), so this caps bulk work without slowing one job; interactive requests keep
+# the main client's 64 connections and never queue behind a bulk write for one
+# (docs/decisions.md, "Performance and benchmarks").
+BULK_LANE = 4
+
 
 @dataclass
 class Services:
     settings: Settings
     couch: CouchClient
+    bulk_couch: CouchClient  # the jobs' lane (BULK_LANE)
     writes: Writes
     config: SystemConfig
     accounts: Accounts
@@ -53,11 +61,13 @@ class Services:
         await self.recovery.stop()
         await self.jobs.stop()
         await self.couch.close()
+        await self.bulk_couch.close()
 
 
 def make_services(settings: Settings) -> Services:
     node = settings.node_name
     couch = CouchClient(settings.couchdb_url)
+    bulk_couch = CouchClient(settings.couchdb_url, limit=BULK_LANE)
     metrics = Metrics()
     hits, misses = metrics.doc_cache.labels("hit"), metrics.doc_cache.labels("miss")
     doc_cache = DocCache(on_lookup=lambda hit: (hits if hit else misses).inc())
@@ -70,11 +80,13 @@ def make_services(settings: Settings) -> Services:
     config = SystemConfig(couch, node, settings.zone, writes=writes)
     accounts = Accounts(couch)
     keys = KeyStore(couch, config, node, writes=writes)
-    runner = JobRunner(writes, config, accounts, node, metrics)
+    # the job path writes through the bulk lane; its change events and cache drops are the same
+    runner = JobRunner(Writes(bulk_couch, bus, doc_cache, node, settings.zone), config, accounts, node, metrics)
     jobs = JobService(writes, bus, WorkerPool(runner, metrics=metrics), node)
     return Services(
         settings=settings,
         couch=couch,
+        bulk_couch=bulk_couch,
         writes=writes,
         config=config,
         accounts=accounts,

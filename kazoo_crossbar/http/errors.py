@@ -126,7 +126,7 @@ def from_couch(exc: CouchError) -> ApiError:
     """Map a CouchDB failure the way Kazoo's crossbar_doc does."""
     if isinstance(exc, Unreachable):
         # Kazoo says "datastore timeout" whatever happened; a refused connection is no timeout
-        if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+        if isinstance(exc.__cause__, (ConnectionRefusedError, aiohttp.ClientConnectorError)):  # either transport
             return ApiError(503, "datastore_unreachable", {"message": "datastore unreachable: connection refused"})
         return ApiError(503, "datastore_unreachable", {"message": "datastore timeout"})
     if isinstance(exc, Conflict):

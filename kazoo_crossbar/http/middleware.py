@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ..log import request_log
 from ..metrics import Metrics
 from ..storage.couch import CouchError
 from . import envelope, errors
@@ -86,12 +87,8 @@ def request_middleware(metrics: Metrics, node_hash: str) -> Callable:
                 response.body = b""
             elapsed = time.perf_counter() - started
             record(endpoint_label(ctx), ctx.method, response.status, elapsed)
-            log.info(
-                "request",
-                method=ctx.method,
-                path=request.path,
-                status=response.status,
-                duration_ms=round(elapsed * 1000, 3),
+            request_log(
+                method=ctx.method, path=request.path, status=response.status, duration_ms=round(elapsed * 1000, 3)
             )
         finally:
             structlog.contextvars.reset_contextvars(**bound)

@@ -1,4 +1,5 @@
-"""A thin CouchDB 3 client on one aiohttp session.
+"""A thin CouchDB 3 client on a pool of keep-alive connections (storage/transport.py moves the
+bytes; this module builds the requests and maps CouchDB's answers).
 
 Why not aiocouch on the request path: it parses every response body twice,
 its `_all_docs` URL is not encoded (database names with `/` get 404) and its
@@ -14,14 +15,14 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
 from yarl import URL
 
 from .. import jsonc
 from . import names, retry
 from .errors import Conflict, CouchError, NotFound, Unreachable
+from .transport import AiohttpTransport, KeepAliveTransport, StaleConnection, Transport
 
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+JSON_HEADERS = {"Content-Type": "application/json"}  # Accept: by the transport, on every request
 # View and _all_docs parameters CouchDB expects as JSON values.
 _JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
 # A path made only of these characters is already percent-encoded (names.url_path, doc_path):
@@ -51,30 +52,34 @@ def _params(params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class CouchClient:
-    def __init__(self, url: str, *, timeout_s: float = 30.0, connect_timeout_s: float = 5.0):
-        parsed = aiohttp.client.URL(url)
-        # Credentials in the URL become Basic auth; they never appear in logs or paths.
-        self._auth = aiohttp.BasicAuth(parsed.user, parsed.password or "") if parsed.user else None
-        self.url = str(parsed.with_user(None)).rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+TRANSPORTS = ("keepalive", "aiohttp")
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                auth=self._auth,
-                headers={"Accept": "application/json"},
-                connector=aiohttp.TCPConnector(limit=64),
-                json_serialize=jsonc.dumps_str,
-            )
-        return self._session
+
+class CouchClient:
+    """`limit`: requests in flight at once (one connection each). `transport`: "keepalive"
+    (httptools, the default for http) or "aiohttp" (the default for https)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        limit: int = 64,
+        transport: str | None = None,
+    ):
+        parsed = URL(url)
+        # Credentials in the URL become Basic auth (in the transport); never in logs or paths.
+        self.url = str(parsed.with_user(None)).rstrip("/")
+        self._prefix = parsed.raw_path.rstrip("/")  # CouchDB behind a path prefix
+        kind = transport or ("keepalive" if parsed.scheme == "http" else "aiohttp")
+        if kind not in TRANSPORTS:
+            raise ValueError(f"transport: one of {TRANSPORTS}, not {kind!r}")
+        cls = KeepAliveTransport if kind == "keepalive" else AiohttpTransport
+        self.transport: Transport = cls(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, limit=limit)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.transport.close()
 
     async def request(
         self,
@@ -88,39 +93,35 @@ class CouchClient:
         db: str | None = None,
         raw: bool = False,
     ) -> Any:
-        kwargs: dict[str, Any] = {}
-        query = _params(params) if params else None
-        url: Any
-        if _ENCODED_PATH.fullmatch(path):
-            text = self.url + path
-            if query:
-                text += "?" + urlencode(query, quote_via=quote, safe="")
-            url = URL(text, encoded=True)
-        else:  # let aiohttp quote it
-            url = self.url + path
-            if query:
-                kwargs["params"] = query
+        target = self._target(path, _params(params) if params else None)
         if body is not None:
-            kwargs["data"] = jsonc.dumps(body)
-            kwargs["headers"] = JSON_HEADERS
-        elif data is not None:
-            kwargs["data"] = data
-            kwargs["headers"] = headers or {}
+            data, headers = jsonc.dumps(body), JSON_HEADERS
 
         async def attempt() -> Any:
-            async with self.session.request(method, url, **kwargs) as resp:
-                payload = await resp.read()
-                if resp.status >= 400:
-                    raise self._error(resp.status, payload, db)
-                if raw:
-                    return payload, resp.headers
-                return jsonc.loads(payload) if payload else None
+            resp = await self.transport.request(method, target, data, headers)
+            payload = resp.body
+            if resp.status >= 400:
+                raise self._error(resp.status, payload, db)
+            if raw:
+                return payload, resp.headers
+            return jsonc.loads(payload) if payload else None
 
         try:
             # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
-            return await retry.retrying(attempt, tries=2, retry_on=(aiohttp.ServerDisconnectedError,))
-        except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
+            return await retry.retrying(attempt, tries=2, retry_on=(StaleConnection,))
+        except (TimeoutError, OSError) as exc:  # ConnectionError is an OSError
             raise Unreachable(0, "datastore_unreachable", str(exc) or type(exc).__name__, db) from exc
+
+    def _target(self, path: str, query: dict[str, str] | None) -> str:
+        """The request target: the path as it is when already percent-encoded (names.url_path,
+        doc_path), otherwise quoted as a URL is (escapes kept, a `?` starts a query); the query
+        encoded here."""
+        if not _ENCODED_PATH.fullmatch(path):
+            path = URL(path).raw_path_qs
+        target = self._prefix + path
+        if query:
+            target += ("&" if "?" in path else "?") + urlencode(query, quote_via=quote, safe="")
+        return target
 
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:
