@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from . import log
 from .cli_errors import CliError, describe, redact_url
 from .client.text import redact, safe
-from .config import ConfigError, Settings, parse_port
+from .config import ConfigError, Settings, parse_address, parse_count, parse_port, parse_seconds
 
 SECRET_OPTIONS = ("--api-key", "--admin-password", "--password")
 
@@ -61,6 +61,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         amqp_url=getattr(args, "amqp_url", None),
+        header_timeout_s=getattr(args, "header_timeout", None),
+        body_timeout_s=getattr(args, "body_timeout", None),
+        max_connections_per_ip=getattr(args, "max_connections_per_ip", None),
+        metrics_address=getattr(args, "metrics_address", None),
     )
 
 
@@ -144,13 +148,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import structlog
     from aiohttp import web
 
-    from .app import create_app
+    from .app import create_app, handler_options, raise_fd_limit
 
     settings = _settings(args)
     log.configure(settings.log_format)
+    fd_limit = raise_fd_limit()  # every connection is a file descriptor
+    options = handler_options(settings, fd_limit)
 
     def started(_aiohttp_banner: str) -> None:
         # aiohttp calls this once every socket listens: the operator's one startup line.
+        metrics = settings.metrics_address
         structlog.get_logger("kazoo_crossbar").info(
             "started",
             version=package_version(),
@@ -158,13 +165,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
             couchdb=redact_url(settings.couchdb_url),
             broker="on" if settings.amqp_url else "off",
             listen=f"{settings.host}:{settings.port}",
+            metrics=f"{metrics[0]}:{metrics[1]}" if metrics else "with the API",
             event_loop=type(loop).__module__,
+            fd_limit=fd_limit,
+            max_connections=options["connection_limits"].total,
+            max_connections_per_ip=settings.max_connections_per_ip,
+            header_timeout_s=settings.header_timeout_s,
+            body_timeout_s=settings.body_timeout_s,
         )
 
     loop = event_loop()
     try:
         web.run_app(
-            create_app(settings), host=settings.host, port=settings.port, access_log=None, print=started, loop=loop
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            print=started,
+            loop=loop,
+            **options,
         )
     except OSError as exc:
         raise CliError(
@@ -217,6 +236,27 @@ def parser() -> Parser:
     s.add_argument("--host", help="env KAZOO_CROSSBAR_HOST (default 0.0.0.0)")
     s.add_argument("--port", type=lambda v: parse_port(v, "--port"), help="env KAZOO_CROSSBAR_PORT (default 8000)")
     s.add_argument("--amqp-url", help="env KAZOO_AMQP_URL")
+    s.add_argument(
+        "--header-timeout",
+        type=lambda v: parse_seconds(v, "--header-timeout"),
+        help="seconds a connection has to send its request headers (env KAZOO_CROSSBAR_HEADER_TIMEOUT_S, default 10)",
+    )
+    s.add_argument(
+        "--body-timeout",
+        type=lambda v: parse_seconds(v, "--body-timeout"),
+        help="seconds a request body has to arrive (env KAZOO_CROSSBAR_BODY_TIMEOUT_S, default 60)",
+    )
+    s.add_argument(
+        "--max-connections-per-ip",
+        type=lambda v: parse_count(v, "--max-connections-per-ip"),
+        help="open connections one address may hold, 0 for no limit "
+        "(env KAZOO_CROSSBAR_MAX_CONNECTIONS_PER_IP, default 256; behind a proxy see docs/production.md)",
+    )
+    s.add_argument(
+        "--metrics-address",
+        type=lambda v: parse_address(v, "--metrics-address"),
+        help="serve /metrics on this HOST:PORT only, not with the API (env KAZOO_CROSSBAR_METRICS_ADDRESS)",
+    )
     s.set_defaults(func=cmd_serve)
 
     s = command("couchdb", help="run the embedded CouchDB in the foreground")

@@ -25,6 +25,38 @@ def parse_port(value: object, source: str) -> int:
     return port
 
 
+def parse_seconds(value: object, source: str) -> float:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        raise ConfigError(f"{source}={value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{source}={value!r} must be a positive number of seconds")
+    return seconds
+
+
+def parse_count(value: object, source: str) -> int:
+    try:
+        count = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{source}={value!r} is not a whole number (0 for no limit)") from None
+    if count < 0:
+        raise ConfigError(f"{source}={count} must be 0 (no limit) or more")
+    return count
+
+
+def parse_address(value: object, source: str) -> tuple[str, int]:
+    """HOST:PORT ([::1]:PORT for IPv6), or PORT alone for 127.0.0.1."""
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") if host.startswith("[") and host.endswith("]") else host
+    if not host or not port:
+        raise ConfigError(f"{source}={value!r} is not HOST:PORT, e.g. 127.0.0.1:9100")
+    return host, parse_port(port, source)
+
+
 def check_http_url(value: str, source: str) -> str:
     """value if it is an absolute http(s) URL; the error never shows its password."""
     try:
@@ -48,6 +80,13 @@ class Settings:
     node_name: str = f"kazoo_crossbar@{socket.gethostname()}"
     zone: str = "local"
     log_format: str = "json"
+    # connections (http/protocol.py): headers and body must arrive in time, and one address may
+    # hold this many connections at once (0: no limit; behind a reverse proxy, see docs/production.md)
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    max_connections_per_ip: int = 256
+    # /metrics on its own HOST:PORT instead of the API's address (None: served with the API)
+    metrics_address: tuple[str, int] | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -61,6 +100,14 @@ class Settings:
             "zone": env.get("KAZOO_ZONE", "local"),
             "log_format": env.get("KAZOO_LOG_FORMAT", "json"),
         }
+        for key, name, parse in (
+            ("header_timeout_s", "KAZOO_CROSSBAR_HEADER_TIMEOUT_S", parse_seconds),
+            ("body_timeout_s", "KAZOO_CROSSBAR_BODY_TIMEOUT_S", parse_seconds),
+            ("max_connections_per_ip", "KAZOO_CROSSBAR_MAX_CONNECTIONS_PER_IP", parse_count),
+            ("metrics_address", "KAZOO_CROSSBAR_METRICS_ADDRESS", parse_address),
+        ):
+            if env.get(name):
+                values[key] = parse(env[name], name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         source = "--couchdb-url" if overrides.get("couchdb_url") else "KAZOO_COUCHDB_URL"
         check_http_url(str(values["couchdb_url"]), source)

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from .http import errors
 from .http.pipeline import refused_method
 from .metrics import CONTENT_TYPE_LATEST
 from .services import OPENAPI, SERVICES
@@ -39,6 +40,11 @@ async def openapi_view(request: web.Request) -> web.Response:
 async def other_method(request: web.Request) -> web.Response:
     """Any method but GET on these routes: Kazoo's 405 envelope (501 for a method it does not know)."""
     raise refused_method(request.method, frozenset({"GET"}))
+
+
+async def elsewhere(request: web.Request) -> web.Response:
+    """A route served on another address (`/metrics` with `--metrics-address`): 404 here."""
+    raise errors.not_found()
 
 
 def _plain(op_id: str, summary: str, content_type: str, schema: dict, *, unhealthy: bool = False) -> dict:

@@ -60,6 +60,12 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
 
 def table(services: Services) -> RouteTable:
     console = Console()
+    # /metrics on an address of its own (app.py) answers a 404 envelope here
+    metrics = (
+        [Plain("*", "/metrics", ops.elsewhere, None)]
+        if services.settings.metrics_address is not None
+        else [Plain("GET", "/metrics", ops.metrics_view, ops.METRICS), Plain("*", "/metrics", ops.other_method, None)]
+    )
     return RouteTable(
         endpoints=endpoints(services),
         # each GET route is followed by its other-methods fallback (same aiohttp resource):
@@ -67,8 +73,7 @@ def table(services: Services) -> RouteTable:
         plain=[
             Plain("GET", "/health", ops.health_view, ops.HEALTH),
             Plain("*", "/health", ops.other_method, None),
-            Plain("GET", "/metrics", ops.metrics_view, ops.METRICS),
-            Plain("*", "/metrics", ops.other_method, None),
+            *metrics,
             Plain("GET", "/openapi.json", ops.openapi_view, ops.OPENAPI_DOC),
             Plain("*", "/openapi.json", ops.other_method, None),
             Plain("GET", "/ui", console.index_redirect, UI_REDIRECT),

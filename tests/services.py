@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from .conftest import free_port
@@ -15,7 +16,17 @@ from .eventually import eventually_blocking
 
 
 class ServiceProcess:
-    def __init__(self, couchdb_url: str, node: str, log_dir: Path, **env: str):
+    def __init__(
+        self,
+        couchdb_url: str,
+        node: str,
+        log_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        preexec_fn: Callable[[], None] | None = None,
+        **env: str,
+    ):
+        self.args, self.preexec_fn = args, preexec_fn  # extra `serve` options; run in the child before exec
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.node = node
@@ -35,7 +46,11 @@ class ServiceProcess:
     def start(self, timeout_s: float = 30.0) -> ServiceProcess:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kazoo_crossbar", "serve"], env=self.env, stdout=self._log, stderr=self._log
+            [sys.executable, "-m", "kazoo_crossbar", "serve", *self.args],
+            env=self.env,
+            stdout=self._log,
+            stderr=self._log,
+            preexec_fn=self.preexec_fn,
         )
         proc = self.proc
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import validation
 from ..http import errors
 from ..http.context import Context
 from ..storage import docs
 from ..storage.system_config import SystemConfig
-from . import crud
+from . import crud, resource_limits
+from .base import validate as validate_schema
 from .resource_local import LocalResources, registers
 from .switch_reload import SwitchWrites
 
@@ -35,7 +35,14 @@ class CollectionPlan:
 
 
 async def _item(
-    ctx: Context, store: crud.Docs, db: str, index: int, item: Any, strict: bool, local: LocalResources | None
+    ctx: Context,
+    store: crud.Docs,
+    db: str,
+    index: int,
+    item: Any,
+    strict: bool,
+    local: LocalResources | None,
+    bounds: resource_limits.Bounds,
 ) -> tuple[str, dict | None, Any]:
     """(id, prepared doc or None, error) for one collection item."""
     if not isinstance(item, dict):
@@ -53,7 +60,10 @@ async def _item(
         item = docs.deep_merge(docs.public_fields(stored), item)
     if local is not None and (conflict := await local.owner_conflict(ctx, doc_id)):
         return doc_id, None, conflict
-    validated, problems = validation.validate("resources", item, strict=strict)
+    if over := bounds.resource_errors(item):
+        return doc_id, None, over
+    # each item is a share of the body: a large collection validates its items off the loop
+    validated, problems = await validate_schema("resources", item, strict=strict, body_size=ctx.body_size)
     if problems:
         return doc_id, None, problems
     validated.pop("id", None)
@@ -66,12 +76,15 @@ async def validate(
     """`local`: the account's local-resource checks; None for global resources."""
     if not isinstance(ctx.data, list):
         raise errors.wrong_type(ctx.data, "array")
+    bounds = await resource_limits.bounds(config)
+    if over := bounds.collection_errors(ctx.data):
+        raise errors.validation(over)
     strict = await config.setting("crossbar", "schema_strict_validation") is True
     prepared: list[dict] = []
     failed: dict[str, Any] = {}
     seen: set[str] = set()
     for index, item in enumerate(ctx.data):
-        doc_id, doc, problem = await _item(ctx, store, db, index, item, strict, local)
+        doc_id, doc, problem = await _item(ctx, store, db, index, item, strict, local, bounds)
         if doc is not None and doc_id in seen:
             doc, problem = None, {"id": {"unique": {"message": "Duplicate id in collection", "value": doc_id}}}
         if doc is None:

@@ -23,7 +23,7 @@ from ..http.endpoint import Endpoint, Mount, Route
 from ..http.operations import ACCOUNT_ID, LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
 from ..storage import docs, names
 from ..storage.system_config import SystemConfig
-from . import crud, resource_collection
+from . import crud, resource_collection, resource_limits
 from .base import check_schema
 from .resource_collection import CollectionPlan
 from .resource_jobs import ResourceJobs
@@ -202,7 +202,9 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         """Schema validation (defaults inserted), then the local-only checks."""
         if not isinstance(data, dict):
             raise errors.wrong_type(data, "object")
-        validated = await check_schema(self.config, SCHEMA, data)
+        if over := (await resource_limits.bounds(self.config)).resource_errors(data):
+            raise errors.validation(over)
+        validated = await check_schema(self.config, SCHEMA, data, body_size=ctx.body_size)
         validated.pop("id", None)
         aggregate = False if is_global(ctx) else await self.local.check(ctx, validated, doc_id)
         return ResourceChange(validated, aggregate)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from .. import jsonc
-from . import errors
+from . import errors, protocol
 
 JSON_TYPES = {"", "application/json", "application/x-json"}
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -84,6 +85,37 @@ def _decode_json(raw: bytes) -> Any:
     return value
 
 
+# A form body can never carry a valid request (its values are strings, `data` must be an object),
+# so it is answered without decoding much: Kazoo's envelope has a handful of keys.
+MAX_FORM_FIELDS = 100
+# A piece longer than this is never URL-decoded: it cannot be the key `data` (12 bytes at most,
+# `%64%61%74%61`) and is too long to be quoted back in an error (errors.MAX_ECHO characters).
+FORM_DECODE_BYTES = 3 * 256
+
+
+def _form_text(raw: bytes) -> str:
+    if len(raw) > FORM_DECODE_BYTES:
+        return raw.decode("latin-1")  # C-speed; only its length matters from here on
+    return unquote_plus(raw.decode("utf-8", "replace"))
+
+
+def _form_fields(raw: bytes) -> dict[str, Any] | None:
+    """Kazoo's reading of a form body (api_util:handle_failed_multipart/handle_url_encoded_body,
+    cow_qs): None when it is a single field without `=` (`curl -d '{json}'`), which is then
+    parsed as JSON; otherwise the fields (a field without `=` is true), the last of a name
+    winning. The fields are counted before anything is decoded."""
+    if raw.count(b"&") >= MAX_FORM_FIELDS:
+        raise errors.invalid_json("too many values")
+    parts = [p for p in raw.split(b"&") if p]
+    if len(parts) == 1 and b"=" not in parts[0]:
+        return None
+    fields: dict[str, Any] = {}
+    for part in parts:
+        key, sep, value = part.partition(b"=")
+        fields[_form_text(key)] = _form_text(value) if sep else True
+    return fields
+
+
 def _normalize_envelope(envelope: dict) -> dict:
     # Only top-level envelope keys: lower-cased, `-` → `_`, nulls dropped.
     return {k.lower().replace("-", "_"): v for k, v in envelope.items() if v is not None}
@@ -101,11 +133,23 @@ async def read_body(request: web.Request, max_size: int) -> bytes:
     if request.content_length is not None and request.content_length > max_size:
         raise too_big
     chunks, size = [], 0
-    while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
-        size += len(chunk)
-        if size > max_size:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        # the whole body within the connection's body timeout: a client trickling bytes holds no socket for long
+        async with asyncio.timeout(protocol.body_timeout(request)):
+            while chunk := await request.content.read(1 << 16):  # read() returns what has arrived, not all
+                size += len(chunk)  # after Content-Encoding is undone: a gzip bomb stops here too
+                if size > max_size:
+                    raise too_big
+                chunks.append(chunk)
+    except TimeoutError:
+        protocol.abandon_body(request)
+        raise errors.request_timeout() from None
+    except RequestPayloadError as exc:
+        # a body that is not what its Content-Encoding says, a truncated or malformed chunked body,
+        # fewer bytes than Content-Length: the client's fault, a 400, then the connection is closed
+        protocol.abandon_body(request)
+        cause = str(exc.__cause__ or exc).strip().splitlines()[-1].strip()
+        raise errors.validation({"file": {"encoding": {"message": f"the body could not be read: {cause}"}}}) from None
     return b"".join(chunks)
 
 
@@ -115,14 +159,8 @@ def parse_envelope(raw: bytes, content_type: str) -> tuple[dict, Any]:
         return {}, {}
     ctype = content_type.split(";")[0].strip().lower()
     if ctype == FORM_TYPE:
-        try:
-            form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_CONTAINERS)
-        except ValueError as exc:
-            raise errors.invalid_json("too many values") from exc
-        if len(form) == 1 and form[0][1] == "":
-            body = _decode_json(raw)  # what `curl -d '{json}'` sends
-        else:
-            body = dict(form)
+        form = _form_fields(raw)
+        body = _decode_json(raw) if form is None else form  # None: what `curl -d '{json}'` sends
     elif ctype in JSON_TYPES:
         body = _decode_json(raw)
     else:

@@ -25,6 +25,7 @@ class Context:
     query: dict[str, Any] = field(default_factory=dict)
     envelope: dict[str, Any] = field(default_factory=dict)
     data: Any = field(default_factory=dict)
+    body_size: int = 0  # bytes of the request body (work done on it may move off the loop)
     auth_token: str | None = None
     # /accounts/{id}
     account_id: str | None = None

@@ -91,6 +91,11 @@ def from_http(status: int, reason: str) -> ApiError:
     return ApiError(status, reason.lower().replace(" ", "_") or "bad_request", {"message": reason.lower()})
 
 
+def request_timeout() -> ApiError:
+    # the body did not arrive within the body timeout (http/protocol.py)
+    return ApiError(408, "request_timeout", {"message": "the request body did not arrive in time"})
+
+
 def not_implemented() -> ApiError:
     # cowboy's 501 for a method it does not know (TRACE, CONNECT…), with a Kazoo body
     return ApiError(501, "not_implemented", {"message": "method not implemented"})

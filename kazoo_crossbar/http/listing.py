@@ -124,8 +124,16 @@ async def page_size(ctx: Context, config: SystemConfig, *, strict: bool = False)
 
 
 def request_start_key(ctx: Context) -> Any:
+    """The decoded `start_key`; a key this service would never have issued is a 400 (startkey.py)."""
     raw = ctx.req_value("start_key")
-    return startkey.decode(raw) if isinstance(raw, str) and raw else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return startkey.decode(raw)
+    except startkey.InvalidStartKey as exc:
+        raise errors.validation(
+            {"start_key": {"invalid": {"message": f"Invalid start key: {exc.reason}", "target": "start_key"}}}
+        ) from None
 
 
 async def load(
