@@ -108,6 +108,7 @@ class CarriersView {
     const worker = async () => {
       while (queue.length) {
         const row = queue.shift();
+        if (this.docs.has(row.id)) continue; // read meanwhile (an edit opened before its turn)
         try {
           this.docs.set(row.id, (await api("GET", `${this.base}/${encodeURIComponent(row.id)}`)).data);
         } catch (_) {
