@@ -41,10 +41,12 @@ from yarl import URL
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kazoo_crossbar.bus.base import NullBus  # noqa: E402
 from kazoo_crossbar.couchdb_launcher import couchdb_node_flags  # noqa: E402
 from kazoo_crossbar.storage import names, provision  # noqa: E402
 from kazoo_crossbar.storage.bootstrap import setup  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
+from kazoo_crossbar.storage.writes import Writes  # noqa: E402
 
 __all__ = ["CouchClient", "names"]
 
@@ -462,7 +464,7 @@ class Stack:
         return url
 
     async def setup(self) -> None:
-        await setup(self.couch_url, "bench@setup")
+        await setup(self.couch_url, "bench@setup", events=NullBus())
         couch = CouchClient(self.couch_url)
         try:
             welcome = await couch.request("GET", "/")
@@ -486,7 +488,8 @@ class Stack:
         """A new sub-account of the master that may add numbers, and its token headers."""
         couch = CouchClient(self.couch_url)
         try:
-            acc = await provision.create_account(couch, f"Bench {secrets.token_hex(3)}", parent=self.master)
+            writes = Writes(couch, NullBus(), node="bench@setup")
+            acc = await provision.create_account(writes, f"Bench {secrets.token_hex(3)}", parent=self.master)
             acc["pvt_wnm_allow_additions"] = True
             await couch.save_doc(names.account_db(acc["_id"]), acc)
         finally:

@@ -2,7 +2,8 @@
 
 Writes straight into CouchDB, exactly as Kazoo 4.3 stores accounts (storage/provision.py),
 so a standalone install can have accounts besides its master. Beside a Kazoo cluster,
-make accounts with Kazoo instead.
+make accounts with Kazoo instead. With `--amqp-url` / `KAZOO_AMQP_URL` every write publishes
+its change event (`update --disable` sends `doc_edited`, so Kazoo nodes drop the cached account).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
+from .bus.amqp import BrokerUnavailable, publisher
 from .cli_errors import CliError, redact_url
 from .config import Settings
 from .storage import names, provision
 from .storage.couch import CouchClient, NotFound, Unreachable
 from .storage.system_config import SystemConfig
+from .storage.writes import Writes
 
 
 def summary(doc: dict) -> dict[str, Any]:
@@ -34,42 +37,50 @@ def summary(doc: dict) -> dict[str, Any]:
     }
 
 
-async def _parent(couch: CouchClient, settings: Settings, parent_id: str | None) -> dict:
+async def _parent(writes: Writes, parent_id: str | None) -> dict:
     if parent_id is None:  # Kazoo's accounts live under the master account
-        parent_id = await SystemConfig(couch, settings.node_name).get("accounts", "master_account_id")
+        parent_id = await SystemConfig(writes).get("accounts", "master_account_id")
         if not names.is_account_id(parent_id):
             raise CliError(
                 "no master account in system_config accounts; run `kazoo-crossbar setup` first "
                 "or name one with --parent"
             )
-    return await provision.get_account(couch, parent_id)
+    return await provision.get_account(writes.couch, parent_id)
+
+
+async def _act(args: argparse.Namespace, writes: Writes) -> list[dict]:
+    if args.accounts_command == "create":
+        parent = await _parent(writes, args.parent)
+        doc = await provision.create_account(
+            writes,
+            args.name,
+            parent=parent,
+            superduper=args.superduper_admin,
+            realm=args.realm,
+            allow_additions=args.allow_number_additions,
+        )
+        return [{"id": doc["_id"], "api_key": doc["pvt_api_key"], "realm": doc["realm"]}]
+    if args.accounts_command == "list":
+        return [summary(d) for d in await provision.list_accounts(writes.couch, args.parent)]
+    fields: dict[str, Any] = {}
+    if args.allow_number_additions is not None:
+        fields["pvt_wnm_allow_additions"] = args.allow_number_additions
+    if args.enabled is not None:
+        fields["pvt_enabled"] = args.enabled
+    if not fields:
+        raise CliError("nothing to update: give --(no-)allow-number-additions and/or --enable/--disable")
+    return [summary(await provision.update_account(writes, args.account_id, **fields))]
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> list[dict]:
     couch = CouchClient(settings.couchdb_url, connect_timeout_s=5.0)
+    # `list` writes nothing: it needs no broker
+    amqp_url = settings.amqp_url if args.accounts_command != "list" else None
     try:
-        if args.accounts_command == "create":
-            parent = await _parent(couch, settings, args.parent)
-            doc = await provision.create_account(
-                couch,
-                args.name,
-                parent=parent,
-                superduper=args.superduper_admin,
-                node=settings.node_name,
-                realm=args.realm,
-                allow_additions=args.allow_number_additions,
-            )
-            return [{"id": doc["_id"], "api_key": doc["pvt_api_key"], "realm": doc["realm"]}]
-        if args.accounts_command == "list":
-            return [summary(d) for d in await provision.list_accounts(couch, args.parent)]
-        fields: dict[str, Any] = {}
-        if args.allow_number_additions is not None:
-            fields["pvt_wnm_allow_additions"] = args.allow_number_additions
-        if args.enabled is not None:
-            fields["pvt_enabled"] = args.enabled
-        if not fields:
-            raise CliError("nothing to update: give --(no-)allow-number-additions and/or --enable/--disable")
-        return [summary(await provision.update_account(couch, args.account_id, settings.node_name, **fields))]
+        async with publisher(amqp_url, settings.node_name) as bus:
+            return await _act(args, Writes(couch, bus, node=settings.node_name, zone=settings.zone))
+    except BrokerUnavailable as exc:
+        raise CliError(f"{exc}; start it or fix --amqp-url / KAZOO_AMQP_URL") from None
     except provision.AccountError as exc:
         raise CliError(str(exc)) from None
     except Unreachable:
@@ -89,7 +100,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(couchdb_url=args.couchdb_url)
+    settings = Settings.from_env(couchdb_url=args.couchdb_url, amqp_url=getattr(args, "amqp_url", None))
     log.configure(settings.log_format)  # log lines to stderr: stdout is the JSON result
     for row in asyncio.run(_run(args, settings)):
         print(json.dumps(row), flush=True)
@@ -99,11 +110,14 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("accounts", help="create, list and update accounts (standalone installs)")
     p.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
+    amqp_help = "env KAZOO_AMQP_URL: publish the change events of the writes (create, update)"
+    p.add_argument("--amqp-url", help=amqp_help)
     sub = p.add_subparsers(dest="accounts_command", required=True, metavar="ACTION")
 
     def action(name: str, **kw: Any) -> argparse.ArgumentParser:
         a = sub.add_parser(name, **kw)
         a.add_argument("--couchdb-url", default=argparse.SUPPRESS, help="env KAZOO_COUCHDB_URL")
+        a.add_argument("--amqp-url", default=argparse.SUPPRESS, help=amqp_help)
         return a
 
     c = action("create", help="create an account; prints {id, api_key, realm}")

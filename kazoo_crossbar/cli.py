@@ -92,24 +92,32 @@ def write_state(path: Path, result: dict) -> None:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from .bus.amqp import BrokerUnavailable, publisher
     from .storage.bootstrap import NotCouchDB, setup
 
     settings = _settings(args)
     log.configure(settings.log_format)
     state = read_state(Path(args.state_file)) if args.state_file else {}
     known = state.get("admin_password") if state.get("admin_username") == (args.admin_username or "admin") else None
-    try:
-        result = asyncio.run(
-            setup(
+
+    async def run() -> dict[str, Any]:
+        # with a broker, setup's writes publish their change events like the service's
+        async with publisher(settings.amqp_url, settings.node_name) as bus:
+            return await setup(
                 settings.couchdb_url,
                 settings.node_name,
+                events=bus,
                 wait_s=args.wait,
                 master_account_name=args.master_account_name,
                 admin_username=args.admin_username,
                 admin_password=args.admin_password,
                 known_password=known if isinstance(known, str) else None,
             )
-        )
+
+    try:
+        result = asyncio.run(run())
+    except BrokerUnavailable as exc:
+        raise CliError(f"{exc}; start it or fix --amqp-url / KAZOO_AMQP_URL") from None
     except TimeoutError:
         raise CliError(
             f"CouchDB at {redact_url(settings.couchdb_url)} is not answering (waited {args.wait:g} s); "
@@ -215,6 +223,7 @@ def parser() -> Parser:
         help="its password, set even when the user exists (default: generated for a new user and printed)",
     )
     s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for CouchDB to answer (default 5)")
+    s.add_argument("--amqp-url", help="env KAZOO_AMQP_URL: publish the change events of setup's writes")
     s.add_argument(
         "--state-file",
         metavar="FILE",

@@ -31,7 +31,7 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     from .storage.couch import CouchError  # late: keeps `--version` and usage errors light
 
-    if isinstance(exc, CouchError) or type(exc).__module__.startswith("aiocouch"):
+    if isinstance(exc, CouchError):
         status = getattr(exc, "status", None)
         hint = (
             "check the user and password in the CouchDB URL"

@@ -77,9 +77,9 @@ def make_services(settings: Settings) -> Services:
         else NullBus()
     )
     writes = Writes(couch, bus, doc_cache, node, settings.zone)
-    config = SystemConfig(couch, node, settings.zone, writes=writes)
+    config = SystemConfig(writes)
     accounts = Accounts(couch)
-    keys = KeyStore(couch, config, node, writes=writes)
+    keys = KeyStore(config, writes)
     # the job path writes through the bulk lane; its change events and cache drops are the same
     runner = JobRunner(Writes(bulk_couch, bus, doc_cache, node, settings.zone), config, accounts, node, metrics)
     jobs = JobService(writes, bus, WorkerPool(runner, metrics=metrics), node)
@@ -91,7 +91,7 @@ def make_services(settings: Settings) -> Services:
         config=config,
         accounts=accounts,
         keys=keys,
-        tokens=Tokens(couch, config, keys, writes),
+        tokens=Tokens(config, keys, writes),
         bus=bus,
         jobs=jobs,
         recovery=Recovery(couch, config, jobs, metrics),

@@ -2,7 +2,8 @@
 can log in with a username and password (`PUT /v2/user_auth`, the console's user login).
 
 Writes Kazoo 4.3's user document (storage/provision.user_doc: the credential hashes
-`pvt_md5_auth`/`pvt_sha1_auth` that user_auth checks) through the write path. Beside a Kazoo
+`pvt_md5_auth`/`pvt_sha1_auth` that user_auth checks) through the write path; with `--amqp-url`
+/ `KAZOO_AMQP_URL` the write publishes its `doc_created` like the service's. Beside a Kazoo
 cluster, make users with Kazoo (`PUT /v2/accounts/{A}/users`) instead.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
+from .bus.amqp import BrokerUnavailable, publisher
 from .cli_errors import CliError, redact_url
 from .config import Settings
 from .storage import names, provision
@@ -28,17 +30,17 @@ async def _create(args: argparse.Namespace, settings: Settings) -> dict:
     try:
         account = await provision.get_account(couch, args.account)
         password = args.password or secrets.token_urlsafe(12)
-        user = await provision.create_user(
-            couch,
-            account,
-            args.username,
-            password,
-            priv_level=args.priv_level,
-            writes=Writes(couch, node=settings.node_name),
-            first_name=args.first_name,
-            last_name=args.last_name,
-            email=args.email,
-        )
+        async with publisher(settings.amqp_url, settings.node_name) as bus:
+            user = await provision.create_user(
+                Writes(couch, bus, node=settings.node_name, zone=settings.zone),
+                account,
+                args.username,
+                password,
+                priv_level=args.priv_level,
+                first_name=args.first_name,
+                last_name=args.last_name,
+                email=args.email,
+            )
         out = {
             "id": user["_id"],
             "account_id": account["_id"],
@@ -49,6 +51,8 @@ async def _create(args: argparse.Namespace, settings: Settings) -> dict:
         if not args.password:
             out["password"] = password  # generated: shown once (a given one is never echoed)
         return out
+    except BrokerUnavailable as exc:
+        raise CliError(f"{exc}; start it or fix --amqp-url / KAZOO_AMQP_URL") from None
     except provision.AccountError as exc:
         raise CliError(str(exc)) from None
     except Unreachable:
@@ -72,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--account {args.account!r} is not an account id (32 hex characters)")
     if not args.username.strip():
         raise CliError("--username must not be empty")
-    settings = Settings.from_env(couchdb_url=args.couchdb_url)
+    settings = Settings.from_env(couchdb_url=args.couchdb_url, amqp_url=getattr(args, "amqp_url", None))
     log.configure(settings.log_format)  # log lines to stderr: stdout is the JSON result
     print(json.dumps(asyncio.run(_create(args, settings))), flush=True)
     return 0
@@ -81,11 +85,14 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("users", help="create users of an account (standalone installs)")
     p.add_argument("--couchdb-url", help="env KAZOO_COUCHDB_URL")
+    amqp_help = "env KAZOO_AMQP_URL: publish the change event of the write"
+    p.add_argument("--amqp-url", help=amqp_help)
     sub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
 
     def action(name: str, **kw: Any) -> argparse.ArgumentParser:
         a = sub.add_parser(name, **kw)
         a.add_argument("--couchdb-url", default=argparse.SUPPRESS, help="env KAZOO_COUCHDB_URL")
+        a.add_argument("--amqp-url", default=argparse.SUPPRESS, help=amqp_help)
         return a
 
     c = action("create", help="create a user; prints {id, account_id, username, password when generated}")

@@ -26,8 +26,10 @@ sys.path.insert(0, str(REPO / "bench"))  # the bench harness's process helpers
 
 from harness import free_port, wait_http  # noqa: E402
 
+from kazoo_crossbar.bus.base import NullBus  # noqa: E402
 from kazoo_crossbar.storage import provision  # noqa: E402
 from kazoo_crossbar.storage.couch import CouchClient  # noqa: E402
+from kazoo_crossbar.storage.writes import Writes  # noqa: E402
 from tests.kazoo import stale_job  # noqa: E402  (a job as a Kazoo node saves it)
 
 NODE = "screenshots@localhost"
@@ -49,11 +51,12 @@ async def make_accounts(couch_url: str, master_id: str) -> dict:
     couch = CouchClient(couch_url)
     try:
         master = await provision.get_account(couch, master_id)
-        acme = await provision.create_account(couch, "Acme Telecom", parent=master, allow_additions=True)
-        east = await provision.create_account(couch, "Acme East", parent=acme, allow_additions=True)
-        west = await provision.create_account(couch, "Acme West", parent=acme, allow_additions=True)
-        beta = await provision.create_account(couch, "Beta Networks", parent=master, allow_additions=True)
-        await provision.create_user(couch, acme, "operator", "console-demo")
+        writes = Writes(couch, NullBus(), node="screenshots@setup")
+        acme = await provision.create_account(writes, "Acme Telecom", parent=master, allow_additions=True)
+        east = await provision.create_account(writes, "Acme East", parent=acme, allow_additions=True)
+        west = await provision.create_account(writes, "Acme West", parent=acme, allow_additions=True)
+        beta = await provision.create_account(writes, "Beta Networks", parent=master, allow_additions=True)
+        await provision.create_user(writes, acme, "operator", "console-demo")
         # small jobs, so the import screenshot shows several (a super-duper admin's console reads this)
         config = await couch.get_doc("system_config", "crossbar.resources")
         config.setdefault("default", {})["job_max_numbers"] = 100

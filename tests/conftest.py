@@ -92,10 +92,14 @@ async def couch(couchdb_url: str) -> AsyncIterator[CouchClient]:
 
 @pytest.fixture(scope="session")
 async def master(couchdb_url: str, couch: CouchClient) -> dict:
-    """`setup` once: system databases, views, config, the master account and its admin."""
+    """`setup` once: system databases, views, config, the master account and its admin. Its writes
+    publish in the test run's virtual host, as `setup --amqp-url` does (the session validator
+    checks those messages too)."""
+    from kazoo_crossbar.bus.amqp import publisher
     from kazoo_crossbar.storage.bootstrap import setup
 
-    created = await setup(couchdb_url, NODE, admin_username="admin", admin_password="s3cret-pass")
+    async with publisher(broker.amqp_url(), NODE) as bus:
+        created = await setup(couchdb_url, NODE, events=bus, admin_username="admin", admin_password="s3cret-pass")
     # The shared test server logs in far more often than Kazoo's 100-token buckets allow; only
     # its node gets roomy buckets (tests/hostile/test_rate_limit.py runs another node name).
     await couch.save_doc(
@@ -135,8 +139,42 @@ def pytest_collection_modifyitems(items: list) -> None:
             item.add_marker(pytest.mark.asyncio(loop_scope="session"))
 
 
+# Every message published in this run's virtual host, checked with Kazoo's validators at the end
+VALIDATOR = pytest.StashKey[broker.SessionValidator]()
+VERDICT = pytest.StashKey[tuple[int, list]]()
+
+
 def pytest_configure(config) -> None:
     broker.create_vhost()
+    config.stash[VALIDATOR] = broker.SessionValidator().start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The run fails when any message published during it would be dropped by a Kazoo node."""
+    validator = session.config.stash.get(VALIDATOR, None)
+    if validator is None:
+        return
+    validator.stop()
+    invalid = validator.invalid()
+    if validator.error is not None:
+        invalid = [("-", "-", "-", [f"the session validator could not listen: {validator.error}"]), *invalid]
+    session.config.stash[VERDICT] = (len(validator.messages), invalid)
+    if invalid and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    verdict = config.stash.get(VERDICT, None)
+    if verdict is None:
+        return
+    checked, invalid = verdict
+    terminalreporter.write_line(
+        f"kazoo bus validator: {checked} messages checked with Kazoo's validators, {len(invalid)} invalid"
+    )
+    for exchange, key, body, problems in invalid[:20]:
+        terminalreporter.write_line(f"  INVALID {exchange} {key}: {'; '.join(problems)}", red=True)
+        terminalreporter.write_line(f"    {body[:400]}")
 
 
 def pytest_unconfigure(config) -> None:

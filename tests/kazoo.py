@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -11,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, provision, views
@@ -68,8 +74,10 @@ class KazooData:
 
     async def plain_account(self, name: str = "Plain", **kw: Any) -> dict:
         """An account made the way `kazoo-crossbar accounts create` makes it (under the master)."""
+        from kazoo_crossbar.app import SERVICES
+
         parent = await provision.get_account(self.couch, self.master["master_account_id"])
-        return await provision.create_account(self.couch, name, parent=parent, **kw)
+        return await provision.create_account(self.client.app[SERVICES].writes, name, parent=parent, **kw)
 
     async def user(self, account: dict, username: str, password: str, **extra: Any) -> dict:
         doc = fixture("account-db.user-doc.json")
@@ -121,6 +129,56 @@ class KazooData:
             doc["default"] = {**{k: v for k, v in doc["default"].items() if k not in values}, **before}
             await self.couch.save_doc("system_config", doc)
             self.client.app[SERVICES].config.forget()
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def stored_key(couch: CouchClient, kid: str) -> rsa.RSAPrivateKey:
+    pem = await couch.get_attachment("system_auth", kid, "private_key.pem")
+    assert pem.startswith(b"-----BEGIN RSA PRIVATE KEY-----")  # PKCS#1, as Erlang's public_key writes it
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+async def kazoo_identity_secret(couch: CouchClient, account_id: str, identity: str) -> str:
+    """The identity's `pvt_signature_secret`, written into its document first when it has none,
+    as kz_auth_identity does the first time Kazoo signs for it."""
+    db = names.account_db(account_id)
+    doc = await couch.get_doc(db, identity)
+    if not doc.get("pvt_signature_secret"):
+        doc["pvt_signature_secret"] = secrets.token_hex(16)
+        await couch.save_doc(db, doc)
+    return doc["pvt_signature_secret"]
+
+
+async def kazoo_made_token(
+    couch: CouchClient,
+    account_id: str,
+    owner_id: str | None,
+    exp: int,
+    *,
+    as_: Any = None,
+    method: str = "cb_user_auth",
+    **extra: Any,
+) -> str:
+    """A token built the way Kazoo 4.3 builds one, from what it keeps in CouchDB: the claims of
+    crossbar_auth:create_auth_token (account_id, owner_id, as, method, exp), kz_auth's
+    identity_sig put first and iss before it, RS256 with the `system_key` of system_config `auth`."""
+    auth = (await couch.get_doc("system_config", "auth"))["default"]
+    kid, server_secret = auth["system_key"], auth["secret_for_user_signature"]
+    identity = owner_id or account_id
+    secret = await kazoo_identity_secret(couch, account_id, identity)
+    sig = hmac.new((secret + server_secret).encode(), identity.encode(), hashlib.sha256).digest()
+    claims: dict[str, Any] = {"iss": "kazoo", "identity_sig": b64(sig), "account_id": account_id}
+    if owner_id:
+        claims["owner_id"] = owner_id
+    if as_ is not None:
+        claims["as"] = as_
+    claims.update(method=method, exp=exp, **extra)
+    return jwt.encode(claims, await stored_key(couch, kid), algorithm="RS256", headers={"kid": kid})
 
 
 # Polling a job is bounded only so that a hung job fails the test instead of the whole run: this is

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..storage import names, retry
-from ..storage.couch import Conflict, CouchClient, NotFound
+from ..storage.couch import Conflict, NotFound
 from ..storage.docs import system_pvt_fields
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
@@ -32,9 +32,9 @@ def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 class KeyStore:
-    def __init__(self, couch: CouchClient, config: SystemConfig, node: str, writes: Writes | None = None):
-        self.couch, self.config, self.node = couch, config, node
-        self.writes = writes or Writes(couch, node=node)
+    def __init__(self, config: SystemConfig, writes: Writes):
+        self.config, self.writes = config, writes
+        self.couch, self.node = writes.couch, writes.node
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._lock = asyncio.Lock()
 
@@ -78,7 +78,7 @@ class KeyStore:
             doc = await self.couch.get_doc(names.SYSTEM_AUTH, kid)
         except NotFound as exc:
             if exc.db_missing:
-                await self.couch.create_db(names.SYSTEM_AUTH)
+                await self.writes.create_db(names.SYSTEM_AUTH)
             doc = {"_id": kid, **system_pvt_fields(names.SYSTEM_AUTH, self.node), "pvt_type": "system_key"}
             try:
                 await self.writes.save(names.SYSTEM_AUTH, doc)

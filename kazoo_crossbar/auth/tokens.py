@@ -1,7 +1,10 @@
 """Kazoo 4.3 JWTs (kz_auth, kz_auth_jwt, kz_auth_identity).
 
 Header `{"alg":"RS256","typ":"JWT","kid":<system_key>}`; claims in Kazoo's
-order `iss, identity_sig, account_id, owner_id?, method, exp` (UNIX seconds).
+order `iss, identity_sig, account_id, owner_id?, as?, method, exp` (UNIX seconds).
+`as` is the login request's masquerade (`{account_id, owner_id}`, crossbar_auth:create_auth_token):
+a token carrying one acts as that account when it is a descendant of the token's own
+(cb_token_auth:check_as, applied by the request pipeline; `masquerade` reads it).
 `identity_sig` = b64url(HMAC-SHA256(identity secret ‖ server secret, owner_id
 or account_id)); the identity secret is `pvt_signature_secret` of the user (or
 account) doc, the server secret system_config `auth.secret_for_user_signature`.
@@ -16,18 +19,18 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
 from ..storage import names
 from ..storage.cache import TTLCache
-from ..storage.couch import Conflict, CouchClient
+from ..storage.couch import Conflict
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
 from .keys import KeyStore
 
 ALGORITHMS = ["RS256", "RS384", "RS512"]
-DEFAULT_EXPIRY_S = 3600
 
 
 class InvalidToken(Exception):
@@ -43,6 +46,15 @@ class Claims:
     raw: dict
 
 
+def masquerade(raw: dict) -> tuple[Any, Any] | None:
+    """cb_token_auth:check_as_payload: the token's `as` (account_id, owner_id) when it names
+    both, else None (the token acts as itself). The values are as the token holds them."""
+    claim = raw.get("as")
+    if not isinstance(claim, dict) or "account_id" not in claim or "owner_id" not in claim:
+        return None
+    return claim["account_id"], claim["owner_id"]
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -52,9 +64,9 @@ def b64url_decode(value: str) -> bytes:
 
 
 class Tokens:
-    def __init__(self, couch: CouchClient, config: SystemConfig, keys: KeyStore, writes: Writes | None = None):
-        self.couch, self.config, self.keys = couch, config, keys
-        self.writes = writes or Writes(couch)
+    def __init__(self, config: SystemConfig, keys: KeyStore, writes: Writes):
+        self.config, self.keys, self.writes = config, keys, writes
+        self.couch = writes.couch
         self._secrets: TTLCache[str] = TTLCache(10.0)
         # Verified tokens, for as long as an identity secret stays cached: the RSA check and
         # JWT parsing are most of a request's own cost (see docs/benchmarks.md).
@@ -88,16 +100,20 @@ class Tokens:
         key = secret.encode() + (await self._server_secret()).encode()
         return hmac.new(key, identity.encode(), hashlib.sha256).digest()
 
-    async def issue(self, account_id: str, owner_id: str | None, method: str) -> str:
+    async def issue(self, account_id: str, owner_id: str | None, method: str, as_claim: Any = None) -> str:
+        """A token for the account (and user); `as_claim` is the login request's `as`, kept as it
+        was sent (Kazoo checks it when the token is used, not here)."""
         kid = await self.keys.signing_kid()
         key = await self.keys.private_key(kid, create=True)
         sig = await self._identity_sig(account_id, owner_id, create=True)
         if key is None or sig is None:
             raise InvalidToken("cannot sign for this identity")
-        expiry = await self.config.get_int("crossbar.auth", "token_auth_expiry_s", DEFAULT_EXPIRY_S)
+        expiry = await self.config.setting_int("crossbar.auth", "token_auth_expiry_s")
         claims: dict = {"iss": "kazoo", "identity_sig": b64url(sig), "account_id": account_id}
         if owner_id:
             claims["owner_id"] = owner_id
+        if as_claim is not None:
+            claims["as"] = as_claim
         claims["method"] = method
         claims["exp"] = int(time.time()) + expiry
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})

@@ -20,8 +20,17 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
 
     async def doc_changed(
-        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+        self,
+        db: str,
+        doc: dict,
+        rev: str,
+        *,
+        created: bool = False,
+        hard_deleted: bool = False,
+        msg_id: str | None = None,
     ) -> None: ...
+
+    async def db_created(self, db: str) -> None: ...
 
     async def reload_switch(self) -> None: ...
 
@@ -29,6 +38,8 @@ class Bus(Protocol):
 
 
 class NullBus:
+    """The bus of a node without a broker; passed by name wherever there truly is none."""
+
     connected = False
 
     async def start(self, on_job: OnJob) -> None:
@@ -38,8 +49,18 @@ class NullBus:
         return None
 
     async def doc_changed(
-        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+        self,
+        db: str,
+        doc: dict,
+        rev: str,
+        *,
+        created: bool = False,
+        hard_deleted: bool = False,
+        msg_id: str | None = None,
     ) -> None:
+        return None
+
+    async def db_created(self, db: str) -> None:
         return None
 
     async def reload_switch(self) -> None:

@@ -24,7 +24,7 @@ class ApiAuth(LoginEndpoint):
             doc = await self.accounts.get(account_id)
             if doc is not None and names.is_account_id(account_id):
                 check_account_usable(doc)
-                return Login(doc)
+                return Login(doc, as_claim=data.get("as"))
         raise errors.bad_identifier_list(api_key)
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:

@@ -4,7 +4,7 @@ response Kazoo builds for a new token (crossbar_util:response_auth/3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..auth.tokens import Tokens
 from ..http import errors
@@ -13,6 +13,7 @@ from ..http.endpoint import Endpoint, Route
 from ..http.operations import OBJECT, Operation
 from ..http.ratelimit import TokenBuckets
 from ..storage import accounts as account_rules
+from ..storage import login_extras
 from ..storage.accounts import Accounts
 from ..storage.login_info import FALLBACK_LANGUAGE, LoginInfo
 from ..storage.system_config import SystemConfig
@@ -24,6 +25,7 @@ class Login:
 
     account_doc: dict
     owner_id: str | None = None
+    as_claim: Any = None  # the request's `as` (masquerade), put into the token as it came
 
 
 class LoginEndpoint(Endpoint[Login]):
@@ -60,9 +62,9 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
     """Issue the JWT and answer 201 with Kazoo's auth response fields (crossbar_util:populate_resp/3)."""
     account_doc, owner_id = login.account_doc, login.owner_id
     account_id = account_doc["_id"]
-    ctx.auth_token = await tokens.issue(account_id, owner_id, method)
+    ctx.auth_token = await tokens.issue(account_id, owner_id, method, login.as_claim)
     master = await config.get("accounts", "master_account_id")
-    default_language = await config.get("crossbar", "default_language", FALLBACK_LANGUAGE)
+    default_language = await config.setting("crossbar", "default_language")
     if not isinstance(default_language, str) or not default_language:
         default_language = FALLBACK_LANGUAGE
     language = await info.language(account_doc, owner_id, default_language)
@@ -73,9 +75,12 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
         apps=await info.apps(master, language, default_language),
         language=language,
         account_name=account_doc.get("name"),
+        cluster_id=await login_extras.cluster_id(config),
         reseller_id=await info.reseller_id(account_doc, master),
         is_reseller=await info.is_reseller(account_id, account_doc),
         is_master_account=account_id == master or account_doc.get("pvt_superduper_admin") is True,
+        capabilities=await login_extras.capabilities(config),
+        ui_config=await login_extras.ui_config(config),
     )
     ctx.resp_data = {k: v for k, v in data.items() if v is not None}
     ctx.status = 201

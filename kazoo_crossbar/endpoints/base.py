@@ -22,7 +22,7 @@ async def validate(schema: str, data: object, *, strict: bool, body_size: int) -
 
 async def check_schema(config: SystemConfig, schema: str, data: object, *, body_size: int = 0) -> dict:
     """Validate request data against a shipped schema (defaults inserted), or raise Kazoo's 400."""
-    strict = await config.get("crossbar", "schema_strict_validation", False)
+    strict = await config.setting("crossbar", "schema_strict_validation")
     validated, problems = await validate(schema, data, strict=strict is True, body_size=body_size)
     if problems:
         raise errors.validation(problems)

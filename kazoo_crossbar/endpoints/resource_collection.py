@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..bus.base import Bus
 from ..http import errors
 from ..http.context import Context
 from ..storage import docs
@@ -21,6 +20,7 @@ from ..storage.system_config import SystemConfig
 from . import crud, resource_limits
 from .base import validate as validate_schema
 from .resource_local import LocalResources, registers
+from .switch_reload import SwitchWrites
 
 PVT_TYPE = "resource"
 NOT_FOUND = "resource does not exist"
@@ -79,7 +79,7 @@ async def validate(
     bounds = await resource_limits.bounds(config)
     if over := bounds.collection_errors(ctx.data):
         raise errors.validation(over)
-    strict = await config.get("crossbar", "schema_strict_validation", False) is True
+    strict = await config.setting("crossbar", "schema_strict_validation") is True
     prepared: list[dict] = []
     failed: dict[str, Any] = {}
     seen: set[str] = set()
@@ -99,24 +99,26 @@ async def execute(
     ctx: Context,
     store: crud.Docs,
     local: LocalResources,
-    bus: Bus,
     plan: CollectionPlan,
     db: str,
     account_id: str | None,
     is_global: bool,
-) -> None:
+) -> SwitchWrites:
+    """Save the items; what was written that the switch cares about (the caller decides the reload)."""
     prepared, failed = plan.prepared, plan.failed
     successes: dict[str, dict] = {}
+    written = SwitchWrites()
     results = await store.bulk_save(ctx, db, prepared, account_id) if prepared else []
     for doc, result in zip(prepared, results):
         if "error" in result:
             failed[doc["_id"]] = {"message": "conflicting documents", "error": result["error"]}
             continue
-        if not is_global:
-            # collection items get no peer checks (as in 4.3); registering gateways still aggregate
-            await local.sync_aggregate(ctx, doc, registers(doc))
+        if is_global:
+            written.offnet += 1
+        # collection items get no peer checks (as in 4.3); registering gateways still aggregate
+        elif await local.sync_aggregate(ctx, doc, registers(doc)):
+            written.sip_auth += 1
         successes[doc["_id"]] = docs.to_public(doc)
-    if is_global and successes:
-        await bus.reload_switch()
     ctx.resp_data = {"successes": successes, "errors": failed}
     ctx.status = 201 if ctx.method == "PUT" else 200
+    return written

@@ -47,15 +47,11 @@ async def job_account(ctx: Context, config: SystemConfig) -> str:
 # Gregorian seconds a date can have (years 1 to 9999): outside, no month database can exist.
 MIN_GREGORIAN = names.unix_to_gregorian(datetime(1, 1, 1, tzinfo=UTC).timestamp())
 MAX_GREGORIAN = names.unix_to_gregorian(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
-DEFAULT_JOB_MAX_NUMBERS = 10_000
-# A job document is saved after every batch: an opaque `ui_metadata` of megabytes would be
-# rewritten each time and could push the document past CouchDB's max_document_size.
-UI_METADATA_MAX_BYTES = 64 * 1024
 
 
 async def date_range(ctx: Context, config: SystemConfig) -> tuple[int, int]:
     """created_from/created_to (gregorian s) with Kazoo's defaults and date_range errors."""
-    max_range = await config.get_int("crossbar", "maximum_range", 2682000)
+    max_range = await config.setting_int("crossbar", "maximum_range")
 
     def value(key: str) -> int | None:
         try:
@@ -102,7 +98,7 @@ async def date_range(ctx: Context, config: SystemConfig) -> tuple[int, int]:
 
 async def _check_job_size(config: SystemConfig, data: object) -> None:
     """A job document must stay far below CouchDB's max_document_size (the CLI splits files)."""
-    limit = await config.get_int("crossbar.resources", "job_max_numbers", DEFAULT_JOB_MAX_NUMBERS)
+    limit = await config.setting_int("crossbar.resources", "job_max_numbers")
     numbers = data.get("numbers") if isinstance(data, dict) else None
     if isinstance(numbers, list) and len(numbers) > limit:
         raise errors.validation(
@@ -110,17 +106,17 @@ async def _check_job_size(config: SystemConfig, data: object) -> None:
         )
 
 
-def _check_ui_metadata(data: object) -> None:
+async def _check_ui_metadata(config: SystemConfig, data: object) -> None:
+    """A job document is saved after every batch: an opaque `ui_metadata` of megabytes would be
+    rewritten each time and could push the document past CouchDB's max_document_size."""
     if not isinstance(data, dict) or "ui_metadata" not in data:
         return
-    if len(jsonc.dumps(data["ui_metadata"])) > UI_METADATA_MAX_BYTES:
+    limit = await config.setting_int("crossbar.resources", "job_ui_metadata_max_bytes")
+    if len(jsonc.dumps(data["ui_metadata"])) > limit:
         raise errors.validation(
             {
                 "ui_metadata": {
-                    "maxSize": {
-                        "message": f"ui_metadata must not be more than {UI_METADATA_MAX_BYTES} bytes",
-                        "target": UI_METADATA_MAX_BYTES,
-                    }
+                    "maxSize": {"message": f"ui_metadata must not be more than {limit} bytes", "target": limit}
                 }
             }
         )
@@ -169,7 +165,7 @@ class ResourceJobs(Endpoint[NewJob]):
             return None
         public = crud.request_public_data(ctx.data)
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
-        _check_ui_metadata(public)
+        await _check_ui_metadata(self.config, public)
         data = await check_schema(self.config, "resource_jobs", public)
         data.pop("id", None)
         if not await self._resource_exists(account_id, data["resource_id"]):

@@ -13,7 +13,7 @@ from typing import Any
 from ..storage.system_config import SystemConfig
 
 CATEGORY = "crossbar.resources"
-DEFAULTS = {"max_gateways": 100, "max_rules": 100, "max_collection_items": 1000}
+KEYS = ("max_gateways", "max_rules", "max_collection_items")  # their defaults ship in system_config/
 # list field of a resource → the key bounding its length
 LISTS = {"gateways": "max_gateways", "rules": "max_rules", "rules_test": "max_rules", "cid_rules": "max_rules"}
 
@@ -44,4 +44,4 @@ class Bounds:
 
 
 async def bounds(config: SystemConfig) -> Bounds:
-    return Bounds({key: await config.get_int(CATEGORY, key, default) for key, default in DEFAULTS.items()})
+    return Bounds({key: await config.setting_int(CATEGORY, key) for key in KEYS})

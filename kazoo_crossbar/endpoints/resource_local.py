@@ -1,14 +1,14 @@
 """Local (account) resources only: the peer checks and the `sip_auth` copy
 (cb_local_resources). A resource whose gateways register, or that peers,
 is copied into `sip_auth` under the same id so the registrar and ecallmgr
-see it; otherwise any old copy is removed."""
+see it; otherwise any old copy is removed. Whether the copy changed is returned to the
+resources endpoint, which decides the switch reload (switch_reload.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
 
-from ..bus.base import Bus
 from ..http import errors
 from ..http.context import Context, is_false
 from ..storage import names, views
@@ -44,8 +44,8 @@ def _foreign(stored: dict | None, account_id: str | None) -> bool:
 class LocalResources:
     """The peer checks and the `sip_auth` copy; its dependencies are given, never looked up."""
 
-    def __init__(self, writes: Writes, config: SystemConfig, bus: Bus):
-        self.writes, self.config, self.bus = writes, config, bus
+    def __init__(self, writes: Writes, config: SystemConfig):
+        self.writes, self.config = writes, config
 
     async def _ip_in_use(self, ip: ipaddress.IPv4Address, resource_id: str | None) -> bool:
         acls = await self.config.get("ecallmgr", "acls") or {}
@@ -118,7 +118,7 @@ class LocalResources:
         peer = doc.get("peer", ctx.query.get("peer"))
         if not peer or is_false(peer):
             return registers(doc)
-        if await self.config.get("crossbar.local_resources", "allow_peers", False) is not True:
+        if await self.config.setting("crossbar.local_resources", "allow_peers") is not True:
             raise errors.validation(
                 {"peer": {"forbidden": {"message": "Peers are currently disabled, please contact the system admin"}}}
             )
@@ -127,10 +127,10 @@ class LocalResources:
             raise errors.validation(problems)  # every bad gateway at once (4.3 crashed with a 500)
         return True
 
-    async def sync_aggregate(self, ctx: Context, doc: dict, aggregate: bool) -> None:
+    async def sync_aggregate(self, ctx: Context, doc: dict, aggregate: bool) -> bool:
+        """Write (or remove) the `sip_auth` copy; True when `sip_auth` changed."""
         if not aggregate:
-            await self.remove_aggregate(ctx, doc["_id"])
-            return
+            return await self.remove_aggregate(ctx, doc["_id"])
 
         foreign = False
 
@@ -149,8 +149,7 @@ class LocalResources:
             await self.writes.update(names.SIP_AUTH, doc["_id"], change, msg_id=ctx.request_id)
         except Conflict as exc:
             raise errors.conflict() from exc
-        if not foreign:
-            await self.bus.reload_switch()  # ecallmgr reloads its gateways and ACLs
+        return not foreign
 
     async def remove_aggregate(self, ctx: Context, resource_id: str) -> bool:
         """Delete the `sip_auth` copy; True when there was one."""
@@ -164,7 +163,4 @@ class LocalResources:
             )
         except Conflict:
             return False
-        if removed is None:
-            return False
-        await self.bus.reload_switch()
-        return True
+        return removed is not None

@@ -28,6 +28,7 @@ from .base import check_schema
 from .resource_collection import CollectionPlan
 from .resource_jobs import ResourceJobs
 from .resource_local import LocalResources
+from .switch_reload import SwitchWrites, reload_switch_after
 
 PVT_TYPE = "resource"
 SCHEMA = "resources"
@@ -102,7 +103,7 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
 
     def __init__(self, store: crud.Docs, config: SystemConfig, bus: Bus, jobs: ResourceJobs):
         self.store, self.config, self.bus = store, config, bus
-        self.local = LocalResources(store.writes, config, bus)
+        self.local = LocalResources(store.writes, config)
         self.subnouns = {"jobs": jobs}
 
     async def authorize(self, ctx: Context, args: list[str]) -> bool | None:
@@ -151,10 +152,14 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
         return change
 
     async def execute(self, ctx: Context, args: list[str], prepared: ResourceChange | CollectionPlan | None) -> None:
+        # the switch reload is decided once, from what the request wrote (switch_reload.py)
+        await reload_switch_after(self.bus, await self._write(ctx, prepared))
+
+    async def _write(self, ctx: Context, prepared: ResourceChange | CollectionPlan | None) -> SwitchWrites:
         db = target_db(ctx)
         if isinstance(prepared, CollectionPlan):
             return await resource_collection.execute(
-                ctx, self.store, self.local, self.bus, prepared, db, doc_account_id(ctx), is_global(ctx)
+                ctx, self.store, self.local, prepared, db, doc_account_id(ctx), is_global(ctx)
             )
         assert prepared is not None
         doc = prepared.doc
@@ -164,21 +169,18 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
                 await self.store.hard_delete(ctx, db, doc)
             else:
                 await self.store.soft_delete(ctx, db, doc, doc_account_id(ctx))
-            if not is_global(ctx):
-                await self.local.remove_aggregate(ctx, doc["_id"])
-            else:
-                await self.bus.reload_switch()  # after the write (4.3 published before it)
             ctx.resp_data, ctx.revision = docs.to_public(doc, deleted=True), revision
-            return
+            if is_global(ctx):
+                return SwitchWrites(offnet=1)
+            return SwitchWrites(sip_auth=int(await self.local.remove_aggregate(ctx, doc["_id"])))
         await self.store.save(ctx, db, doc, doc_account_id(ctx))
-        if not is_global(ctx):
-            await self.local.sync_aggregate(ctx, doc, prepared.aggregate)
-        else:
-            await self.bus.reload_switch()
         ctx.resp_data, ctx.revision = docs.to_public(doc), doc["_rev"]
         if ctx.method == "PUT":
             ctx.status = 201
             ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
+        if is_global(ctx):
+            return SwitchWrites(offnet=1)
+        return SwitchWrites(sip_auth=int(await self.local.sync_aggregate(ctx, doc, prepared.aggregate)))
 
     async def _summary(self, ctx: Context, db: str) -> None:
         size = await listing.page_size(ctx, self.config)

@@ -52,7 +52,7 @@ class UserAuth(LoginEndpoint):
             if doc is None:
                 continue
             check_account_usable(doc)
-            return Login(doc, found.get("owner_id"))
+            return Login(doc, found.get("owner_id"), data.get("as"))
         raise errors.invalid_credentials()
 
     async def execute(self, ctx: Context, args: list[str], prepared: Login) -> None:

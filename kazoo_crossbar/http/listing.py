@@ -106,7 +106,7 @@ async def page_size(ctx: Context, config: SystemConfig, *, strict: bool = False)
     listings (strict) answer 404 faulty_request, as in Kazoo."""
     if ctx.version == "v1" or is_false(ctx.req_value("paginate", True)):
         return None
-    default = await config.get_int("crossbar", "pagination_page_size", 50)
+    default = await config.setting_int("crossbar", "pagination_page_size")
     raw = ctx.req_value("page_size")
     if raw is None:
         return default

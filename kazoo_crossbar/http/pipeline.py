@@ -10,13 +10,14 @@ Errors are raised, and rendered by the request middleware (middleware.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
 import structlog
 from aiohttp import web
 
-from ..auth.tokens import InvalidToken, Tokens
+from ..auth.tokens import InvalidToken, Tokens, masquerade
 from ..storage import accounts as account_rules
 from ..storage.accounts import Accounts
 from ..storage.system_config import SystemConfig
@@ -125,7 +126,7 @@ class Pipeline:
             if ctx.path_tokens[:1] and ctx.path_tokens[0] in self.login_nouns:
                 max_size = LOGIN_MAX_BODY  # a login body is a few hundred bytes; read no more than that
             else:
-                max_size = await self.config.get_int("crossbar", "max_upload_size", 8_000_000)
+                max_size = await self.config.setting_int("crossbar", "max_upload_size")
             raw = await body.read_body(ctx.request, max_size)
             ctx.body_size = len(raw)
             if len(raw) > PREAUTH_MAX_BODY:
@@ -228,6 +229,29 @@ class Pipeline:
         refusal = account_rules.unusable(ctx.auth_account_doc)
         if refusal is not None:
             raise errors.validation(refusal)
+        await self._act_as(ctx)
+
+    async def _act_as(self, ctx: Context) -> None:
+        """cb_token_auth:check_as: a token whose `as` names a descendant of its account acts as
+        that account and user from here on (who may do what, and the `pvt_auth_*` it writes); an
+        `as` naming anything else (the token's own account included) fails authentication."""
+        assert ctx.claims is not None
+        target = masquerade(ctx.claims.raw)
+        if target is None:
+            return
+        as_account, as_owner = target
+        acting = (
+            await self.accounts.get(as_account)
+            if await self.accounts.is_descendant(ctx.claims.account_id, as_account)
+            else None
+        )
+        if acting is None:
+            log.info("token_rejected", reason="as is not a descendant")
+            raise errors.invalid_credentials()
+        ctx.claims = replace(
+            ctx.claims, account_id=as_account, owner_id=as_owner if isinstance(as_owner, str) else None
+        )
+        ctx.auth_account_doc = acting
 
     async def _authorize(self, ctx: Context, endpoint: Endpoint[Any], args: list[str]) -> None:
         decision = await endpoint.authorize(ctx, args)

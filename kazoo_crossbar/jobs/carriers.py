@@ -52,7 +52,7 @@ async def acquire(
     url = await config.get("number_manager.other", "phonebook_url")
     if not isinstance(url, str) or not url:
         return {n: {"error": numbers.error(500, "unspecified_fault", "missing_provider_url")} for n in e164s}
-    country = await config.get("number_manager.other", "default_country", "US")
+    country = await config.setting("number_manager.other", "default_country")
     endpoints = await config.get("number_manager.other", "endpoints") or []
     phonebook = Phonebook(
         f"{url.rstrip('/')}/numbers/{country}/order", endpoints if isinstance(endpoints, list) else [endpoints], limits

@@ -204,12 +204,16 @@ def number_doc(
     if isinstance(previous, str) and previous and previous != account_id:
         doc["pvt_previously_assigned_to"] = previous
     features = dict(doc.get("pvt_features") or {})
-    if module == LOCAL:
-        features.setdefault("local", {})
+    if module in (LOCAL, "knm_mdn"):
+        features.setdefault("local", {})  # set_module_name_local: the stored `local` feature, else {}
+    elif existing is not None and _stored_module(stored) != module:
+        features.pop("local", None)  # knm_phone_number:set_module_name: another carrier drops `local`
     if carrier.get("locality"):
         features["locality"] = carrier["locality"]
     if features:
         doc["pvt_features"] = features
+    else:
+        doc.pop("pvt_features", None)
     if carrier.get("opaque"):
         doc["pvt_carrier_data"] = carrier["opaque"]
     if job_id:
@@ -219,19 +223,36 @@ def number_doc(
     return doc
 
 
+def _stored_module(stored: dict) -> str:
+    """The carrier module knm_phone_number:from_json makes of a stored one (set_module_name/2:
+    `wnm_*` is `knm_*`, `knm_bandwidth` is `knm_bandwidth2`, none or "undefined" is `knm_local`)."""
+    module = stored.get("pvt_module_name")
+    if not isinstance(module, str) or module in ("", "undefined"):
+        return LOCAL
+    if module.startswith("wnm_"):
+        module = "knm_" + module[len("wnm_") :]
+    return "knm_bandwidth2" if module == "knm_bandwidth" else module
+
+
 def success_entry(doc: dict) -> dict:
-    """The number's public JSON as the job records it under `success.<E.164>` (spec §8.4)."""
+    """knm_phone_number:to_public_json/1 of the saved number, as the job records it under
+    `success.<E.164>`: the public fields, `state`, `features` (the sorted feature names, left out
+    when none) and `_read_only` (no `id`: the E.164 number is the entry's key). `available` and
+    `settings` are Kazoo's for a number whose reseller allows no provider features."""
     features = sorted((doc.get("pvt_features") or {}).keys())
-    entry: dict[str, Any] = {"id": doc["_id"], **public_fields(doc), "state": doc["pvt_state"]}
+    entry: dict[str, Any] = {**public_fields(doc), "state": doc["pvt_state"]}
     if features:
         entry["features"] = features
-    entry["_read_only"] = {
+    read_only: dict[str, Any] = {
         "created": doc["pvt_created"],
         "modified": doc["pvt_modified"],
         "state": doc["pvt_state"],
         "features": {"available": [], "settings": {}},
-        "carrier_module": "local" if doc["pvt_module_name"] == LOCAL else "other",
     }
+    module = doc.get("pvt_module_name")
+    if isinstance(module, str) and module.startswith("knm_"):
+        read_only["carrier_module"] = module[len("knm_") :]
+    entry["_read_only"] = read_only
     return entry
 
 

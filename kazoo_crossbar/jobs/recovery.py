@@ -1,10 +1,10 @@
 """The recovery loop: finds jobs whose executor died and resumes them.
 
-Every `job_recover_timeout_s` (system_config `crossbar.resources`; Kazoo's
-`job_recovery_timeout_s` wins when set), and once at start-up, scan every
-account's current and previous month databases through
+Every `job_recovery_timeout_s` (system_config `crossbar.resources`, Kazoo's cb_jobs_listener
+key; `job_recover_timeout_s`, the name Kazoo's resources API documentation gives it, is read
+after it), and once at start-up, scan every account's current and previous month databases through
 `resources/status_listing` for `pending` and `running` jobs not modified for
-`job_recover_threshold_s` (or `job_recovery_threshold_s`). Each is claimed
+`job_recovery_threshold_s` (or `job_recover_threshold_s`). Each is claimed
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
 so two nodes never resume one job, then run here (both by the job service,
 service.py). Settings are re-read on every pass.
@@ -31,18 +31,6 @@ class Recoverer(Protocol):
     """What recovery needs of the job service."""
 
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
-
-
-async def setting(config: SystemConfig, documented_key: str, kazoo_key: str, default: int) -> int:
-    """The key Kazoo's resources API documentation names (`job_recover_*`), unless the key its code
-    reads (`job_recovery_*`) is set (an operator who configured Kazoo)."""
-    kazoo_value = await config.get(CATEGORY, kazoo_key)
-    if kazoo_value is not None:
-        try:
-            return int(kazoo_value)
-        except (TypeError, ValueError):
-            pass
-    return await config.get_int(CATEGORY, documented_key, default)
 
 
 def recent_months(now: datetime) -> list[tuple[int, int]]:
@@ -80,11 +68,11 @@ class Recovery:
             except Exception:
                 log.exception("recovery_pass_crashed")
             self.config.forget(CATEGORY)
-            await asyncio.sleep(await setting(self.config, "job_recover_timeout_s", "job_recovery_timeout_s", 21600))
+            await asyncio.sleep(await self.config.setting_int(CATEGORY, "job_recovery_timeout_s"))
 
     async def run_pass(self) -> int:
         """One scan; returns how many jobs were claimed for resuming."""
-        threshold = await setting(self.config, "job_recover_threshold_s", "job_recovery_threshold_s", 3600)
+        threshold = await self.config.setting_int(CATEGORY, "job_recovery_threshold_s")
         now = names.gregorian_now()
         claimed = 0
         for db in await month_dbs(self.couch, datetime.now(UTC)):

@@ -30,7 +30,7 @@ from ..storage import names
 from ..storage.accounts import Accounts
 from ..storage.couch import Conflict, CouchError, NotFound
 from ..storage.system_config import SystemConfig
-from ..storage.writes import Writes
+from ..storage.writes import Writes, bind_msg_id
 from . import carriers, faults, numbers, store
 from .number_store import NumberStore
 from .service_quantities import ServiceQuantities
@@ -92,6 +92,7 @@ class JobRunner:
         doc = await store.load(self.couch, db, job_id) if db else None
         if doc is None or db is None:
             return "missing"
+        bind_msg_id(doc.get("pvt_request_id"))  # this run's change events carry the job's request id
         status = doc.get("pvt_status")
         mine = claimed and status == "running" and doc.get("pvt_node") == self.node
         if status == "complete" or (status == "running" and not mine):

@@ -9,8 +9,12 @@ recounts each ancestor of the account (its `pvt_tree`) with the `services` datab
 categories a number document feeds in `quantify` (`phone_numbers`, `number_carriers`,
 `number_services`), with Kazoo's own views, and write only when a count changed.
 
+An account without a services document gets one, as `kz_services:fetch` creates it on
+`not_found` (kz_services:create/2) before the commit saves it. The account database's
+`_design/services` is installed with the other account design documents.
+
 Not done (see docs/decisions.md): service plans, invoices, credit checks (`not_enough_credit`),
-bookkeepers, audit logs, creating a missing services document.
+bookkeepers, audit logs.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import structlog
 
 from ..storage import names
 from ..storage.couch import CouchError, NotFound
+from ..storage.docs import document_hash
+from ..storage.login_info import LoginInfo
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes
 
 log = structlog.get_logger(__name__)
 
-SERVICES = "services"
+SERVICES = names.SERVICES
+GOOD_STANDING = "good_standing"  # kzd_services:status_good/0
 # the categories `services/quantify` emits for a number document
 CATEGORIES = ("phone_numbers", "number_carriers", "number_services")
 Counts = dict[str, dict[str, int]]
@@ -35,6 +42,7 @@ Counts = dict[str, dict[str, int]]
 class ServiceQuantities:
     def __init__(self, writes: Writes, config: SystemConfig):
         self.writes, self.couch, self.config = writes, writes.couch, config
+        self.info = LoginInfo(writes.couch)
 
     async def commit(self, account_ids: Iterable[str]) -> None:
         """Recount the accounts whose numbers changed, then their ancestors. A failure is
@@ -50,6 +58,8 @@ class ServiceQuantities:
         if counts is None:
             return  # no `services/quantify` view: nothing Kazoo could count with either
         doc = await self._store(account_id, "account", counts)
+        if doc is None and (new := await self._new_services_doc(account_id)) is not None:
+            doc = await self._store(account_id, "account", counts, new)  # kz_services:fetch creates it
         if doc is None:
             return
         tree = [a for a in doc.get("pvt_tree") or [] if names.is_account_id(a)]
@@ -82,11 +92,40 @@ class ServiceQuantities:
                 out.setdefault(category, {})[str(item)] = value
         return out
 
-    async def _store(self, account_id: str, which: str, counts: Counts) -> dict | None:
+    async def _new_services_doc(self, account_id: str) -> dict | None:
+        """kz_services:create/2: the services document of an account that has none (None when
+        the account does not exist either)."""
+        try:
+            account = await self.couch.get_doc(names.account_db(account_id), account_id)
+        except NotFound:
+            return None
+        master = await self.config.get("accounts", "master_account_id")
+        now = names.gregorian_now()
+        doc: dict = {
+            "_id": account_id,
+            "pvt_vsn": 2,
+            "pvt_account_id": account_id,
+            "pvt_account_db": names.encode(names.account_db(account_id)),
+            "pvt_created": now,
+            "pvt_modified": now,
+            "pvt_type": "service",
+            "pvt_node": self.writes.node,
+            "pvt_status": GOOD_STANDING,
+            "pvt_reseller_id": await self.info.reseller_id(account, master),
+            "pvt_tree": account.get("pvt_tree") or [],
+            "quantities": {"account": {}, "cascade": {}},
+        }
+        doc["pvt_document_hash"] = document_hash(doc)
+        return doc
+
+    async def _store(self, account_id: str, which: str, counts: Counts, new: dict | None = None) -> dict | None:
         """Set the number categories of `quantities.<which>` in the account's services
-        document; the stored document (written or not), None when there is none."""
+        document (`new` when it has none); the stored document (written or not), None when
+        there is none."""
 
         def change(stored: dict | None) -> dict | None:
+            if stored is None and new is not None:
+                stored = {**new, "quantities": {"account": {}, "cascade": {}}}
             if stored is None or stored.get("pvt_deleted"):
                 return None
             quantities = stored.get("quantities")

@@ -118,27 +118,25 @@ def claim_generation(rev: str) -> int:
 
 
 def pack_success(success: dict[str, str]) -> tuple[list[dict], dict[str, str]]:
-    """Group encoded success entries that differ only by their `id` (the E.164 key): one batch's
-    entries share everything else, so a batch document holds ~15 bytes per number, not ~200.
-    Returns (groups [{"entry": rest, "numbers": [...]}], entries kept as they are)."""
-    groups: dict[str, list[str]] = {}
-    literal: dict[str, str] = {}
+    """Group equal encoded success entries (knm_phone_number:to_public_json carries no `id`: one
+    batch's entries are the same), so a batch document holds ~15 bytes per number, not ~200.
+    Returns (groups [{"entry": entry, "numbers": [...]}], entries kept as they are: those no
+    other entry equals)."""
+    by_value: dict[str, list[str]] = {}
     for key, value in success.items():
-        prefix = '{"id":' + _enc(key) + ","
-        if value.startswith(prefix):
-            groups.setdefault("{" + value[len(prefix) :], []).append(key)
-        else:
-            literal[key] = value
-    return [{"entry": jsonc.loads(rest), "numbers": keys} for rest, keys in groups.items()], literal
+        by_value.setdefault(value, []).append(key)
+    groups = [{"entry": jsonc.loads(v), "numbers": keys} for v, keys in by_value.items() if len(keys) > 1]
+    literal = {keys[0]: v for v, keys in by_value.items() if len(keys) == 1}
+    return groups, literal
 
 
 def unpack_success(groups: list[dict], literal: dict[str, str]) -> dict[str, str]:
-    """The encoded entries pack_success was given, byte for byte."""
+    """The encoded entries pack_success was given, byte for byte (as sets of keys and values)."""
     out: dict[str, str] = {}
     for group in groups:
-        rest = _enc(group["entry"])
+        value = _enc(group["entry"])
         for key in group["numbers"]:
-            out[key] = '{"id":' + _enc(key) + "," + rest[1:]  # pack_success never leaves an empty rest
+            out[key] = value
     out.update(literal)
     return out
 

@@ -15,6 +15,7 @@ class Accounts:
     def __init__(self, couch: CouchClient, ttl_s: float = 5.0):
         self.couch = couch
         self._cache: TTLCache[dict] = TTLCache(ttl_s)
+        self._copies: TTLCache[dict] = TTLCache(ttl_s)  # the `accounts` database's copies
 
     async def get(self, account_id: str) -> dict | None:
         """The account document from the account's own database, or None."""
@@ -31,6 +32,26 @@ class Accounts:
 
     def forget(self, account_id: str) -> None:
         self._cache.drop(account_id)
+        self._copies.drop(account_id)
+
+    async def is_descendant(self, ancestor_id: str, account_id: Any) -> bool:
+        """kapps_util:account_descendants(ancestor_id) holds account_id. Its rows
+        (`accounts/listing_by_descendants` from [ancestor] to [ancestor, {}]) are the account
+        documents of the `accounts` database, not deleted, whose `pvt_tree` names the ancestor
+        (the account itself is never among them); reading that one copy answers the same."""
+        if not (isinstance(account_id, str) and names.is_account_id(account_id)):
+            return False
+        copy = await self._copies.get_or_load(account_id, lambda: self._read_copy(account_id))
+        if not copy or copy.get("pvt_type") != "account" or copy.get("pvt_deleted"):
+            return False
+        tree = copy.get("pvt_tree")
+        return isinstance(tree, list) and ancestor_id in tree
+
+    async def _read_copy(self, account_id: str) -> dict | None:
+        try:
+            return await self.couch.get_doc(names.ACCOUNTS, account_id)
+        except NotFound:
+            return None
 
     async def by_view(self, view: str, key: Any) -> list[str]:
         """Account ids from an `accounts/listing_by_*` view row key."""

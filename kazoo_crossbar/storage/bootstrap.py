@@ -1,9 +1,10 @@
 """`kazoo-crossbar setup`: idempotent preparation of a CouchDB for the service.
 
-System databases (created through aiocouch), design documents (missing ones added to the
-system databases and to every account, month and number database), system_config
-defaults (never overwriting an operator's values), and a super-duper-admin
-master account with an API key and an admin user when none exists.
+System databases, design documents (missing ones added to the system databases and to every
+account, month and number database), system_config defaults (never overwriting an operator's
+values), and a super-duper-admin master account with an API key and an admin user when none
+exists. Every write goes through the write path with the caller's bus (`NullBus` when the
+command has no broker), so Kazoo nodes on the same bus see `setup`'s changes.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import asyncio
 import secrets
 from typing import Any
 
-from aiocouch import CouchDB
-
 from . import names, provision, views
 from .couch import CouchClient, CouchError, NotFound, Unreachable
 from .system_config import SystemConfig, install_defaults
-from .writes import Writes
+from .writes import ChangeEvents, Writes
 
 
 class NotCouchDB(Exception):
@@ -55,13 +54,6 @@ async def wait_until_up(couch: CouchClient, timeout_s: float = 30.0) -> None:
     await asyncio.wait_for(poll(), timeout_s)
 
 
-async def create_system_dbs(url: str) -> None:
-    async with CouchDB(url) as server:
-        # CouchDB 3 answers JSON whatever Accept says; the embedded server must too.
-        for db in names.SYSTEM_DBS:
-            await server.create(db, exists_ok=True)
-
-
 # Classes whose databases are many and made on the fly (by Kazoo or by us): setup completes them.
 PER_ACCOUNT_CLASSES = ("account", "modb", "numbers")
 
@@ -88,6 +80,7 @@ async def setup(
     url: str,
     node: str,
     *,
+    events: ChangeEvents,
     wait_s: float = 30.0,
     master_account_name: str = "Master Account",
     admin_username: str | None = None,
@@ -99,12 +92,13 @@ async def setup(
     couch = CouchClient(url)
     try:
         await wait_until_up(couch, wait_s)
-        await create_system_dbs(url)
-        # every design document setup writes is counted in `design_docs_installed`
-        design_docs = sum([await views.install(couch, db) for db in names.SYSTEM_DBS])
-        writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+        writes = Writes(couch, events, node=node)
+        design_docs = 0  # every design document setup writes is counted in `design_docs_installed`
+        for db in names.SYSTEM_DBS:
+            await writes.create_db(db, install=False)
+            design_docs += await views.install(couch, db)
         await install_defaults(writes, node)
-        config = SystemConfig(couch, node, writes=writes)
+        config = SystemConfig(writes)
         master_id = await config.get("accounts", "master_account_id")
         master = None
         if names.is_account_id(master_id):
@@ -113,7 +107,7 @@ async def setup(
             except NotFound:
                 master = None
         if master is None:
-            master = await provision.create_account(couch, master_account_name, superduper=True, node=node)
+            master = await provision.create_account(writes, master_account_name, superduper=True)
             design_docs += len(views.design_docs("account"))  # a new database: it got the whole set
             doc = await couch.get_doc(names.SYSTEM_CONFIG, "accounts")
             doc.setdefault("default", {})["master_account_id"] = master["_id"]
@@ -130,7 +124,7 @@ async def setup(
         if user is None or admin_password:
             password = admin_password or secrets.token_urlsafe(12)
             if user is None:
-                await provision.create_user(couch, master, username, password)
+                await provision.create_user(writes, master, username, password)
             else:
                 user["pvt_md5_auth"], user["pvt_sha1_auth"] = provision.credentials(username, password)
                 await writes.save(names.account_db(master["_id"]), user)

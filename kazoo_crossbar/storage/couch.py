@@ -1,11 +1,10 @@
 """A thin CouchDB 3 client on a pool of keep-alive connections (storage/transport.py moves the
 bytes; this module builds the requests and maps CouchDB's answers).
 
-Why not aiocouch on the request path: it parses every response body twice,
-its `_all_docs` URL is not encoded (database names with `/` get 404) and its
-bulk helpers assert result order. aiocouch is used by `setup` for server
-administration (see storage/bootstrap.py); everything here is plain CouchDB 3
-HTTP API, nothing the embedded dev server offers beyond it.
+Why not aiocouch: it parses every response body twice, its `_all_docs` URL is not
+encoded (database names with `/` get 404) and its bulk helpers assert result order.
+Everything here is plain CouchDB 3 HTTP API, nothing the embedded dev server offers
+beyond it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ OFFNET = "offnet"
 SIP_AUTH = "sip_auth"
 SYSTEM_CONFIG = "system_config"
 SYSTEM_AUTH = "system_auth"
-SYSTEM_DBS = (ACCOUNTS, OFFNET, SIP_AUTH, SYSTEM_CONFIG, SYSTEM_AUTH)
+SERVICES = "services"  # one document per account: its billable quantities (kz_services)
+SYSTEM_DBS = (ACCOUNTS, OFFNET, SIP_AUTH, SYSTEM_CONFIG, SYSTEM_AUTH, SERVICES)
 
 GREGORIAN_OFFSET = 62167219200  # seconds from 0000-01-01 to 1970-01-01
 

@@ -1,6 +1,9 @@
 """Creating accounts and users exactly as Kazoo writes them: the account doc in
 its own database plus a copy in `accounts`, and a user with credential
-hashes. Used by `setup` for the master account and by `kazoo-crossbar accounts`."""
+hashes. Used by `setup` for the master account and by `kazoo-crossbar accounts`.
+
+Every write goes through the `Writes` the caller gives (its bus publishes the change events,
+`db_created` for the new account database included); reads take the client."""
 
 from __future__ import annotations
 
@@ -67,25 +70,29 @@ async def realm_taken(couch: CouchClient, realm: str) -> bool:
 
 
 async def create_account(
-    couch: CouchClient,
+    writes: Writes,
     name: str,
     *,
     parent: dict | None = None,
     superduper: bool = False,
-    node: str = "kazoo_crossbar",
     realm: str | None = None,
     allow_additions: bool | None = None,
 ) -> dict:
-    if realm and await realm_taken(couch, realm):
+    if realm and await realm_taken(writes.couch, realm):
         raise AccountError(f"realm {realm} is already used by another account")
     account_id = new_id()
     tree = [*parent.get("pvt_tree", []), parent["_id"]] if parent else []
     doc = account_doc(
-        account_id, name, tree=tree, superduper=superduper, node=node, realm=realm, allow_additions=allow_additions
+        account_id,
+        name,
+        tree=tree,
+        superduper=superduper,
+        node=writes.node,
+        realm=realm,
+        allow_additions=allow_additions,
     )
     db = names.account_db(account_id)
-    await views.ensure_db(couch, db)
-    writes = Writes(couch, node=node)  # setup runs without a bus: nothing to publish to
+    await writes.create_db(db)
     await writes.save(db, doc)
     copy = {k: v for k, v in doc.items() if k != "_rev"}
     await writes.save(names.ACCOUNTS, copy)
@@ -157,20 +164,19 @@ async def find_user(couch: CouchClient, account_id: str, username: str) -> dict 
 
 
 async def create_user(
-    couch: CouchClient,
+    writes: Writes,
     account: dict,
     username: str,
     password: str,
     *,
     priv_level: str = "admin",
-    writes: Writes | None = None,
     **fields: str | None,
 ) -> dict:
-    """Save a new user through the write path (which publishes doc_created when it has a bus)."""
-    if await find_user(couch, account["_id"], username) is not None:
+    """Save a new user through the write path (which publishes doc_created with a broker)."""
+    if await find_user(writes.couch, account["_id"], username) is not None:
         raise AccountError(f"user {username.lower()} already exists in account {account['_id']} (usernames are unique)")
     user = user_doc(account, username, password, priv_level=priv_level, **fields)
-    await (writes or Writes(couch)).save(names.account_db(account["_id"]), user)
+    await writes.save(names.account_db(account["_id"]), user)
     return user
 
 
@@ -196,7 +202,7 @@ async def list_accounts(couch: CouchClient, parent_id: str | None = None) -> lis
     return sorted(docs, key=lambda d: (d.get("pvt_created", 0), d["_id"]))
 
 
-async def _set_fields(couch: CouchClient, db: str, account_id: str, fields: dict, fallback: dict, node: str) -> dict:
+async def _set_fields(writes: Writes, db: str, account_id: str, fields: dict, fallback: dict) -> dict:
     def change(stored: dict | None) -> dict:
         # Kazoo may write the same doc meanwhile (the write path re-reads on a conflict);
         # a missing `accounts` copy is written from the account doc.
@@ -204,18 +210,19 @@ async def _set_fields(couch: CouchClient, db: str, account_id: str, fields: dict
         return {**doc, **fields}
 
     try:
-        doc = await Writes(couch, node=node).update(db, account_id, change)
+        doc = await writes.update(db, account_id, change)
     except Conflict:
         raise AccountError(f"account {account_id} in {db} kept changing; try again") from None
     assert doc is not None
     return doc
 
 
-async def update_account(couch: CouchClient, account_id: str, node: str = "kazoo_crossbar", **pvt: object) -> dict:
+async def update_account(writes: Writes, account_id: str, **pvt: object) -> dict:
     """Set private fields (pvt_enabled, pvt_wnm_allow_additions) on the account doc and its
-    `accounts` copy, as Kazoo's maintenance functions do; returns the account doc."""
-    doc = await get_account(couch, account_id)
-    fields = {**pvt, "pvt_modified": names.gregorian_now(), "pvt_node": node}
-    doc = await _set_fields(couch, names.account_db(account_id), account_id, fields, doc, node)
-    await _set_fields(couch, names.ACCOUNTS, account_id, fields, doc, node)
+    `accounts` copy, as Kazoo's maintenance functions do; returns the account doc. Each save
+    publishes `doc_edited`, so Kazoo nodes drop the cached account."""
+    doc = await get_account(writes.couch, account_id)
+    fields = {**pvt, "pvt_modified": names.gregorian_now(), "pvt_node": writes.node}
+    doc = await _set_fields(writes, names.account_db(account_id), account_id, fields, doc)
+    await _set_fields(writes, names.ACCOUNTS, account_id, fields, doc)
     return doc

@@ -107,20 +107,21 @@ async def install(couch: CouchClient, db: str) -> int:
 
 
 async def ensure_db(couch: CouchClient, db: str) -> None:
-    """Create db (if missing) with its design documents."""
+    """Create db (if missing) with its design documents, publishing nothing: for databases made
+    on someone else's behalf (tests writing as a Kazoo node does). The service creates its
+    databases through `Writes.create_db`, which publishes `db_created`."""
     await couch.create_db(db)
     await install(couch, db)
 
 
-async def query(couch: CouchClient, db: str, design: str, view: str, *, create_db: bool = False, **params: Any) -> dict:
-    """Query a view; install the design docs (and create the db if allowed) when missing, then retry."""
+async def query(couch: CouchClient, db: str, design: str, view: str, **params: Any) -> dict:
+    """Query a view; install the design docs when missing, then retry (a missing database is
+    NotFound: a query never creates one)."""
     try:
         return await couch.view(db, design, view, **params)
     except NotFound as exc:
         if exc.db_missing:
-            if not create_db:
-                raise
-            await couch.create_db(db)
+            raise
         await install(couch, db)
         return await couch.view(db, design, view, **params)
 

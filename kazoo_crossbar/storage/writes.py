@@ -8,12 +8,25 @@ forget either. As in Kazoo, design documents and the types in system_config
 design documents without it (they are never published anyway).
 
 `update` / `delete_by_id` are read-modify-write through `retry.read_modify_write`.
+
+The event source is a required argument: a caller with no broker passes `bus.base.NullBus`
+by name, so no write path can lose its events by leaving an argument out. Databases this
+service creates go through `create_db` (Kazoo's `kzs_db:db_create` publishes `db_created`).
+A write is `doc_created` when the document had no revision before it (`kzs_publish:publish_doc`
+looks at the document given to the save, not at the new revision), so a hard-deleted id saved
+again is created, not edited.
+
+Every event carries a `Msg-ID`: the caller's, else the one bound for this task with
+`bind_msg_id` (a job run binds its request id), else the saved document's `pvt_request_id`,
+else a fresh one (the bus message builder makes it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Protocol
 
 from . import names, views
@@ -26,32 +39,52 @@ DEFAULT_EXCLUDE_TYPES = ("cdr", "ledger", "audit_log", "login_attempt", "pivot_d
 DATAMGR = "datamgr"
 
 Change = Callable[[dict | None], dict | None]
+# The Msg-ID of the events of writes made in this task (and the tasks it starts), when the
+# caller gives none: a job run binds its job's request id.
+_MSG_ID: ContextVar[str | None] = ContextVar("kazoo_msg_id", default=None)
+
+
+def bind_msg_id(msg_id: str | None) -> None:
+    """Events of this task's later writes carry `msg_id` (a job's `pvt_request_id`)."""
+    _MSG_ID.set(msg_id if isinstance(msg_id, str) and msg_id else None)
 
 
 class ChangeEvents(Protocol):
-    """What the write path needs of the bus (bus.base.Bus implements it)."""
+    """What the write path needs of the bus (bus.base.Bus and NullBus implement it)."""
+
+    connected: bool
 
     async def doc_changed(
-        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
+        self,
+        db: str,
+        doc: dict,
+        rev: str,
+        *,
+        created: bool = False,
+        hard_deleted: bool = False,
+        msg_id: str | None = None,
     ) -> None: ...
+
+    async def db_created(self, db: str) -> None: ...
 
 
 class CacheDropper(Protocol):
     def drop(self, db: str, doc_id: str) -> None: ...
 
 
-class _NoEvents:
-    connected = False
-
-    async def doc_changed(
-        self, db: str, doc: dict, rev: str, *, hard_deleted: bool = False, msg_id: str | None = None
-    ) -> None:
-        return None
-
-
 class _NoCache:
     def drop(self, db: str, doc_id: str) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class Written:
+    """One accepted write, for its event: `created` when the document had no revision before."""
+
+    doc: dict
+    rev: str
+    created: bool
+    hard_deleted: bool = False
 
 
 def is_design(doc_id: str) -> bool:
@@ -71,14 +104,14 @@ class Writes:
     def __init__(
         self,
         couch: CouchClient,
-        events: ChangeEvents | None = None,
+        events: ChangeEvents,
         cache: CacheDropper | None = None,
         node: str = "kazoo_crossbar",
         zone: str = "local",
         ttl_s: float = 5.0,
     ):
         self.couch, self.node, self.zone = couch, node, zone
-        self.events: ChangeEvents = events or _NoEvents()
+        self.events = events
         self.cache: CacheDropper = cache or _NoCache()
         self._excluded: TTLCache[frozenset[str]] = TTLCache(ttl_s)
 
@@ -95,53 +128,76 @@ class Writes:
             doc = None
         return exclude_types(doc, self.node, self.zone)
 
-    async def _written(self, db: str, docs: list[tuple[dict, str, bool]], msg_id: str | None) -> None:
-        """Drop cache entries, then publish (doc, rev, hard_deleted) events, Kazoo's exclusions applied."""
-        for doc, _, _ in docs:
-            self.cache.drop(db, doc["_id"])
-        if not getattr(self.events, "connected", True):
+    async def _written(self, db: str, docs: list[Written], msg_id: str | None) -> None:
+        """Drop cache entries, then publish the events, Kazoo's exclusions applied."""
+        for written in docs:
+            self.cache.drop(db, written.doc["_id"])
+        if not self.events.connected:
             return  # no broker (NullBus) or broker away: nothing could be published
-        wanted = [d for d in docs if not is_design(d[0]["_id"])]
+        wanted = [w for w in docs if not is_design(w.doc["_id"])]
         if not wanted:
             return
         excluded = await self._excluded_types()
+        msg_id = msg_id or _MSG_ID.get()
         await asyncio.gather(
             *(
-                self.events.doc_changed(db, doc, rev, hard_deleted=hard, msg_id=msg_id)
-                for doc, rev, hard in wanted
-                if str(doc.get("pvt_type")) not in excluded
+                self.events.doc_changed(
+                    db,
+                    w.doc,
+                    w.rev,
+                    created=w.created,
+                    hard_deleted=w.hard_deleted,
+                    msg_id=msg_id or w.doc.get("pvt_request_id"),
+                )
+                for w in wanted
+                if str(w.doc.get("pvt_type")) not in excluded
             )
         )
+
+    # --- databases ----------------------------------------------------------------------------
+    async def create_db(self, db: str, *, install: bool = True) -> bool:
+        """Create a database (with its design documents unless `install` is false); True (and
+        `db_created` published) when it did not exist (kzs_db:db_create publishes only then)."""
+        created = await self.couch.create_db(db)
+        if install:
+            await views.install(self.couch, db)
+        if created and self.events.connected:
+            await self.events.db_created(db)
+        return created
 
     # --- writes -------------------------------------------------------------------------------
     async def save(self, db: str, doc: dict, *, msg_id: str | None = None, create_db: bool = False) -> dict:
         """PUT one document (`_rev` updated in place); Conflict when someone else saved it.
         `create_db`: a missing database is created (with its design documents) and the save retried."""
         self.cache.drop(db, doc["_id"])
+        created = not doc.get("_rev")
         try:
             await self.couch.save_doc(db, doc)
         except NotFound as exc:
             if not (create_db and exc.db_missing):
                 raise
-            await views.ensure_db(self.couch, db)
+            await self.create_db(db)
             await self.couch.save_doc(db, doc)
-        await self._written(db, [(doc, doc["_rev"], False)], msg_id or doc.get("pvt_request_id"))
+        await self._written(db, [Written(doc, doc["_rev"], created)], msg_id)
         return doc
 
     async def save_encoded(self, db: str, doc: dict, body: bytes, *, msg_id: str | None = None) -> str:
-        """PUT a document already encoded as JSON (`doc` is its head, for the event); returns the rev."""
+        """PUT a document already encoded as JSON (`doc` is its head, for the event: its `_rev`
+        says whether the body had one); returns the rev."""
         self.cache.drop(db, doc["_id"])
+        created = not doc.get("_rev")
         res = await self.couch.request(
             "PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body, headers={"Content-Type": "application/json"}, db=db
         )
         doc["_rev"] = res["rev"]
-        await self._written(db, [(doc, doc["_rev"], False)], msg_id or doc.get("pvt_request_id"))
+        await self._written(db, [Written(doc, doc["_rev"], created)], msg_id)
         return res["rev"]
 
     async def bulk_save(
         self, db: str, batch: list[dict], *, msg_id: str | None = None, create_db: bool = False
     ) -> list[dict]:
         """One `_bulk_docs`; per-document results in request order, `_rev` set on the saved ones."""
+        created = [not doc.get("_rev") for doc in batch]
         for doc in batch:
             self.cache.drop(db, doc["_id"])
         try:
@@ -149,13 +205,13 @@ class Writes:
         except NotFound as exc:
             if not (create_db and exc.db_missing):
                 raise
-            await views.ensure_db(self.couch, db)
+            await self.create_db(db)
             results = await self.couch.bulk_docs(db, batch)
         saved = []
-        for doc, result in zip(batch, results):
+        for doc, result, new in zip(batch, results, created):
             if "rev" in result and "error" not in result:
                 doc["_rev"] = result["rev"]
-                saved.append((doc, result["rev"], False))
+                saved.append(Written(doc, result["rev"], new))
         await self._written(db, saved, msg_id)
         return results
 
@@ -163,13 +219,13 @@ class Writes:
         """Hard delete at doc's `_rev`; returns the tombstone's rev."""
         self.cache.drop(db, doc["_id"])
         rev = await self.couch.delete_doc(db, doc["_id"], doc["_rev"])
-        await self._written(db, [(doc, rev, True)], msg_id)
+        await self._written(db, [Written(doc, rev, False, hard_deleted=True)], msg_id)
         return rev
 
     async def put_attachment(self, db: str, doc: dict, name: str, data: bytes, content_type: str) -> str:
         rev = await self.couch.put_attachment(db, doc["_id"], name, data, content_type, doc["_rev"])
         doc["_rev"] = rev
-        await self._written(db, [(doc, rev, False)], None)
+        await self._written(db, [Written(doc, rev, False)], None)
         return rev
 
     # --- read-modify-write -------------------------------------------------------------------------

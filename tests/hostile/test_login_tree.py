@@ -79,7 +79,9 @@ async def test_thousand_long_tree_costs_a_fixed_number_of_reads(client, kazoo, m
         with couch_requests(client) as seen:
             status, body = await login(client, account)
         assert status == 201 and body["data"]["reseller_id"] == reseller["_id"], body
-        counts.append(len(seen))
+        # system_config reads are cached and refreshed in the background on their own clock
+        # (refresh ahead), so they land in either window: only the tree walk's reads count here
+        counts.append(len([r for r in seen if "/system_config/" not in r]))
     assert counts[1] == counts[0], counts
 
 

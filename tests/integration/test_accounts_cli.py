@@ -70,3 +70,43 @@ async def test_account_mistakes_are_one_line(couchdb_url, master):
     for argv, fragment in cases:
         proc = await asyncio.to_thread(accounts, couchdb_url, *argv)
         one_line_failure(proc, "accounts", fragment)
+
+
+async def test_with_a_broker_every_write_publishes_what_kazoo_caches_need(couchdb_url, couch, master, listener):
+    """#19: `accounts update --disable` with `--amqp-url` sends `doc_edited` for the account doc and
+    its `accounts` copy (kz_cache_listener flushes both, so Kazoo nodes stop serving the enabled
+    account); `create` sends `db_created` for the new account database and `doc_created` for both docs."""
+    from .. import broker
+    from ..kazoo_api import check_message
+
+    url = broker.amqp_url()
+    [made] = await run(couchdb_url, "--amqp-url", url, "create", "Cached Co")
+    account_db = names.encode(names.account_db(made["id"]))
+    for db in (account_db, names.ACCOUNTS):
+        ((ex, key, payload),) = await listener.wait_for(
+            lambda e, k, p, db=db: k == f"doc_created.{db}.account.{made['id']}"
+        )
+        assert check_message(ex, key, payload) == [] and payload["ID"] == made["id"]
+    await listener.wait_for(lambda e, k, p: k.startswith(f"db_created.{account_db}.database."))
+
+    listener.messages.clear()
+    env = {"KAZOO_COUCHDB_URL": couchdb_url, "KAZOO_AMQP_URL": url}
+    proc = await asyncio.to_thread(kc, "accounts", "update", made["id"], "--disable", env=env)
+    assert proc.returncode == 0, proc.stderr
+    for db in (account_db, names.ACCOUNTS):
+        ((ex, key, payload),) = await listener.wait_for(
+            lambda e, k, p, db=db: k == f"doc_edited.{db}.account.{made['id']}"
+        )
+        assert check_message(ex, key, payload) == []
+        assert payload["Database"] == db and payload["Type"] == "account" and payload["Account-ID"] == made["id"]
+
+
+async def test_a_broker_that_does_not_answer_stops_the_command_before_it_writes(couchdb_url, couch, master):
+    from ..conftest import free_port
+
+    [made] = await run(couchdb_url, "create", "Quiet Co")
+    proc = await asyncio.to_thread(
+        accounts, couchdb_url, "update", made["id"], "--disable", "--amqp-url", f"amqp://127.0.0.1:{free_port()}/"
+    )
+    one_line_failure(proc, "accounts", "broker")
+    assert (await couch.get_doc(names.account_db(made["id"]), made["id"]))["pvt_enabled"] is True

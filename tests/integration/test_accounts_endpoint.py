@@ -116,7 +116,7 @@ async def test_writes_not_allowed(client, tree, master_token):
 async def test_system_configs_for_superduper_admin_only(client, tree, master_token):
     status, body = await get(client, "/v2/system_configs/crossbar.resources", {"X-Auth-Token": master_token})
     assert status == 200, body
-    assert body["data"]["id"] == "crossbar.resources" and "job_recover_threshold_s" in body["data"]["default"]
+    assert body["data"]["id"] == "crossbar.resources" and "job_recovery_threshold_s" in body["data"]["default"]
     status, body = await get(client, "/v2/system_configs/crossbar.resources", tree["h"]["top"])
     assert status == 403 and body["error"] == "403"
     status, body = await get(client, "/v2/system_configs/no_such_category", {"X-Auth-Token": master_token})

@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import time
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.storage import names
 from kazoo_crossbar.storage.provision import credentials
 
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-async def stored_key(couch, kid: str) -> rsa.RSAPrivateKey:
-    pem = await couch.get_attachment("system_auth", kid, "private_key.pem")
-    assert pem.startswith(b"-----BEGIN RSA PRIVATE KEY-----")  # PKCS#1, as Erlang's public_key writes it
-    return serialization.load_pem_private_key(pem, password=None)
-
-
-async def kazoo_made_token(couch, account_id: str, owner_id: str | None, exp: int, **extra) -> str:
-    """A token built the way Kazoo 4.3 builds one, from what it keeps in CouchDB."""
-    auth = (await couch.get_doc("system_config", "auth"))["default"]
-    kid, server_secret = auth["system_key"], auth["secret_for_user_signature"]
-    identity = owner_id or account_id
-    ident_doc = await couch.get_doc(names.account_db(account_id), identity)
-    secret = ident_doc["pvt_signature_secret"]
-    sig = hmac.new((secret + server_secret).encode(), identity.encode(), hashlib.sha256).digest()
-    claims = {"iss": "kazoo", "identity_sig": b64(sig), "account_id": account_id}
-    if owner_id:
-        claims["owner_id"] = owner_id
-    claims.update(method="cb_user_auth", exp=exp, **extra)
-    return jwt.encode(claims, await stored_key(couch, kid), algorithm="RS256", headers={"kid": kid})
+from ..kazoo import b64, kazoo_made_token, stored_key
 
 
 async def test_api_auth_issues_a_verifiable_kazoo_jwt(client, couch, master):
@@ -199,10 +173,13 @@ async def test_two_nodes_creating_the_signing_key_agree(couch, master):
     import secrets as _secrets
 
     from kazoo_crossbar.auth.keys import KeyStore
+    from kazoo_crossbar.bus.base import NullBus
     from kazoo_crossbar.storage.system_config import SystemConfig
+    from kazoo_crossbar.storage.writes import Writes
 
     kid = _secrets.token_hex(16)
-    stores = [KeyStore(couch, SystemConfig(couch, f"n{i}@h"), f"n{i}@h") for i in range(3)]
+    writes = [Writes(couch, NullBus(), node=f"n{i}@h") for i in range(3)]
+    stores = [KeyStore(SystemConfig(w), w) for w in writes]
     keys = await asyncio.gather(*(s.private_key(kid, create=True) for s in stores))
     numbers = {k.private_numbers().d for k in keys}
     assert len(numbers) == 1

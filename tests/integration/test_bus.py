@@ -3,6 +3,7 @@ routing key and payload, delegation between service processes, a broker that goe
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import aio_pika
@@ -245,8 +246,26 @@ async def test_cached_documents_follow_change_events(bus_client, couch, master_t
     connection = await aio_pika.connect(broker.amqp_url())
     channel = await connection.channel()
     exchange = await channel.declare_exchange("configuration", aio_pika.ExchangeType.TOPIC, durable=False)
+    # as kzs_publish:publish/3 sends it (its Date-* swap included)
+    kazoo_payload = {
+        "ID": rid,
+        "Origin-Cache": "kazoo_data_cache",
+        "Type": "resource",
+        "Database": "offnet",
+        "Rev": doc["_rev"],
+        "Date-Modified": doc.get("pvt_created"),
+        "Date-Created": doc.get("pvt_modified"),
+        "Is-Soft-Deleted": False,
+        "Event-Category": "configuration",
+        "Event-Name": "doc_edited",
+        "App-Name": "datamgr",
+        "App-Version": "4.0.0",
+        "Node": "ecallmgr@kazoo1.example",
+        "Msg-ID": "5f1e0c6d2b8a4e7f9c3d1a2b3c4d5e6f",
+    }
     await exchange.publish(
-        aio_pika.Message(b"{}", content_type="application/json"), routing_key=f"doc_edited.offnet.resource.{rid}"
+        aio_pika.Message(json.dumps(kazoo_payload).encode(), content_type="application/json"),
+        routing_key=f"doc_edited.offnet.resource.{rid}",
     )
     await connection.close()
 

@@ -9,6 +9,7 @@ import secrets
 
 import pytest
 
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import CouchClient, NotFound
 
@@ -409,12 +410,12 @@ async def test_setup_completes_existing_databases(couchdb_url, couch, master):
     old = {**numbers, "views": {k: v for k, v in numbers["views"].items() if k != "list_assigned_and_app"}}
     await couch.save_doc(numbers_db, old)
 
-    result = await setup(couchdb_url, NODE, admin_username="admin")
+    result = await setup(couchdb_url, NODE, events=NullBus(), admin_username="admin")
     assert result["master_account_id"] == master["master_account_id"] and "admin_password" not in result
     assert result["design_docs_installed"] >= len(KAZOO_SET["modb"]["design_docs"]) - 1 + 2
     assert_has_kazoo_set("modb", await design_docs(couch, modb))
     assert_has_kazoo_set("numbers", await design_docs(couch, numbers_db))
-    again = await setup(couchdb_url, NODE, admin_username="admin")
+    again = await setup(couchdb_url, NODE, events=NullBus(), admin_username="admin")
     assert again["design_docs_installed"] == 0
 
 
@@ -428,7 +429,7 @@ async def test_setup_counts_the_system_design_docs_it_adds(couchdb_url, couch, m
     [wanted] = [d for d in views.design_docs(names.classify(names.SIP_AUTH)) if d["_id"] == "_design/credentials"]
     stored = await couch.get_doc(names.SIP_AUTH, wanted["_id"])
     await couch.delete_doc(names.SIP_AUTH, wanted["_id"], stored["_rev"])
-    result = await setup(couchdb_url, NODE, admin_username="admin")
+    result = await setup(couchdb_url, NODE, events=NullBus(), admin_username="admin")
     assert result["design_docs_installed"] == 1
     assert (await design_docs(couch, names.SIP_AUTH))[wanted["_id"]]["views"].keys() == wanted["views"].keys()
 

@@ -8,10 +8,12 @@ import time
 from aiohttp.test_utils import TestClient, TestServer
 
 from kazoo_crossbar.app import create_app
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.config import Settings
 from kazoo_crossbar.storage import names, provision
 from kazoo_crossbar.storage.bootstrap import setup
 from kazoo_crossbar.storage.couch import CouchClient
+from kazoo_crossbar.storage.writes import Writes
 
 from ..conftest import EmbeddedCouch
 from ..eventually import eventually
@@ -23,8 +25,8 @@ async def test_couchdb_outage_under_load(tmp_path):
     couch = CouchClient(server.url)
     app = create_app(Settings(couchdb_url=server.url, node_name="outage@test"), background=False)
     try:
-        await setup(server.url, "outage@setup")
-        account = await provision.create_account(couch, "Outage Co", superduper=True)
+        await setup(server.url, "outage@setup", events=NullBus())
+        account = await provision.create_account(Writes(couch, NullBus()), "Outage Co", superduper=True)
         async with TestClient(TestServer(app)) as c:
             resp = await c.put("/v2/api_auth", json={"data": {"api_key": account["pvt_api_key"]}})
             headers = {"X-Auth-Token": (await resp.json())["auth_token"]}

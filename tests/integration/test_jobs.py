@@ -54,7 +54,8 @@ async def test_job_lifecycle_and_documents(client, couch, tenant):
     assert set(done["successes"]) == set(nums) and done["errors"] == {}
     assert done["timestamp"] > 63_000_000_000 and done["status"] == "complete"
     entry = done["successes"][nums[0]]
-    assert entry["id"] == nums[0] and entry["resource_id"] == rid and entry["state"] == "reserved"
+    # knm_phone_number:to_public_json: no `id` (the number is the key)
+    assert "id" not in entry and entry["resource_id"] == rid and entry["state"] == "reserved"
     assert entry["features"] == ["local"] and entry["_read_only"]["carrier_module"] == "local"
 
     modb = names.modb(account["_id"], int(job["id"][:4]), int(job["id"][4:6]))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.storage.accounts import Accounts
 from kazoo_crossbar.storage.couch import CouchClient
 from kazoo_crossbar.storage.system_config import SystemConfig
+from kazoo_crossbar.storage.writes import Writes
 
 
 class CountingCouch(CouchClient):
@@ -40,7 +42,7 @@ async def test_a_burst_for_one_account_reads_it_once(couchdb_url, master):
 async def test_a_burst_for_one_config_category_reads_it_once(couchdb_url, master):
     couch = CountingCouch(couchdb_url)
     try:
-        config = SystemConfig(couch, "single-flight@test")
+        config = SystemConfig(Writes(couch, NullBus(), node="single-flight@test"))
         values = await asyncio.gather(*(config.get("accounts", "master_account_id") for _ in range(30)))
         assert values == [master["master_account_id"]] * 30
         assert couch.reads == [("system_config", "accounts")]

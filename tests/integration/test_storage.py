@@ -7,9 +7,11 @@ import secrets
 
 import pytest
 
+from kazoo_crossbar.bus.base import NullBus
 from kazoo_crossbar.storage import names, views
 from kazoo_crossbar.storage.couch import NotFound
 from kazoo_crossbar.storage.system_config import SystemConfig
+from kazoo_crossbar.storage.writes import Writes
 
 from ..kazoo import fixture
 
@@ -20,17 +22,17 @@ async def test_system_config_lookup_order(couch, master):
         "system_config",
         {"_id": category, "default": {"a": 1, "b": 2, "c": 3}, "node1@host": {"a": 10}, "zone1": {"a": 20, "b": 30}},
     )
-    by_node = SystemConfig(couch, "node1@host", zone="zone1")
+    by_node = SystemConfig(Writes(couch, NullBus(), node="node1@host", zone="zone1"))
     assert await by_node.get(category, "a") == 10
     assert await by_node.get(category, "b") == 30
     assert await by_node.get(category, "c") == 3
-    other = SystemConfig(couch, "node2@host")
+    other = SystemConfig(Writes(couch, NullBus(), node="node2@host"))
     assert await other.get(category, "a") == 1
 
 
 async def test_system_config_writes_missing_defaults(couch, master):
     category = "test_cfg_" + secrets.token_hex(4)
-    cfg = SystemConfig(couch, "n@h")
+    cfg = SystemConfig(Writes(couch, NullBus(), node="n@h"))
     assert await cfg.get(category, "x", 42) == 42  # the category doc did not exist
     doc = await couch.get_doc("system_config", category)
     assert doc["default"] == {"x": 42} and doc["pvt_type"] == "config"
@@ -45,16 +47,60 @@ async def test_setup_wrote_defaults_and_keeps_operator_values(couch, couchdb_url
     from kazoo_crossbar.storage.bootstrap import setup
 
     doc = await couch.get_doc("system_config", "crossbar.resources")
-    assert doc["default"]["job_recover_timeout_s"] == 21600
-    assert doc["default"]["job_recover_threshold_s"] == 3600
-    doc["default"]["job_recover_timeout_s"] = 60
+    # Kazoo's names (cb_jobs_listener) with Kazoo's defaults; the documented names are not written
+    assert doc["default"]["job_recovery_timeout_s"] == 21600
+    assert doc["default"]["job_recovery_threshold_s"] == 3600
+    assert "job_recover_timeout_s" not in doc["default"] and "job_recover_threshold_s" not in doc["default"]
+    doc["default"]["job_recovery_timeout_s"] = 60
     await couch.save_doc("system_config", doc)
-    again = await setup(couchdb_url, "n@h")
+    again = await setup(couchdb_url, "n@h", events=NullBus())
     assert again["master_account_id"] == master["master_account_id"] and again["api_key"] == master["api_key"]
     assert "admin_password" not in again
     doc = await couch.get_doc("system_config", "crossbar.resources")
-    assert doc["default"]["job_recover_timeout_s"] == 60
-    doc["default"]["job_recover_timeout_s"] = 21600
+    assert doc["default"]["job_recovery_timeout_s"] == 60
+    doc["default"]["job_recovery_timeout_s"] = 21600
+    await couch.save_doc("system_config", doc)
+
+
+async def test_setup_carries_a_value_set_under_the_documented_name_to_kazoos(couch, couchdb_url, master):
+    """An operator who set `job_recover_threshold_s` (the name Kazoo's API documentation gives, which earlier releases
+    read) keeps that value: setup writes it under Kazoo's name instead of Kazoo's default."""
+    from kazoo_crossbar.storage.bootstrap import setup
+
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    saved = dict(doc["default"])
+    del doc["default"]["job_recovery_threshold_s"]
+    doc["default"]["job_recover_threshold_s"] = 600
+    await couch.save_doc("system_config", doc)
+    try:
+        await setup(couchdb_url, "n@h", events=NullBus())
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        assert doc["default"]["job_recovery_threshold_s"] == 600 and doc["default"]["job_recover_threshold_s"] == 600
+    finally:
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc["default"] = saved
+        await couch.save_doc("system_config", doc)
+
+
+async def test_recovery_settings_kazoos_name_first_then_the_documented(couch, master):
+    """cb_jobs_listener reads `job_recovery_*` from crossbar.resources; the documented `job_recover_*`
+    is read after it in each section (node, zone, default), and the shipped default last."""
+    node = f"cfg_{secrets.token_hex(3)}@test"
+    config = SystemConfig(Writes(couch, NullBus(), node=node))
+    key = "job_recovery_threshold_s"
+    assert await config.setting_int("crossbar.resources", key) == 3600  # setup wrote Kazoo's default
+    for node_section, expected in (
+        ({"job_recover_threshold_s": 5}, 5),  # the node's (documented-name) value beats the default section
+        ({"job_recover_threshold_s": 5, key: 7}, 7),  # in one section, Kazoo's name wins
+        ({key: "not a number"}, 3600),  # the shipped default when the value is unusable
+    ):
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc[node] = node_section
+        await couch.save_doc("system_config", doc)
+        config.forget()
+        assert await config.setting_int("crossbar.resources", key) == expected, node_section
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    del doc[node]
     await couch.save_doc("system_config", doc)
 
 
@@ -69,13 +115,13 @@ async def test_setup_replaces_the_non_kazoo_converters_of_development_builds(cou
     assert doc["default"]["e164_converters"] == kazoo_converters  # a fresh setup wrote Kazoo's
     doc["default"]["e164_converters"] = NON_KAZOO_DEFAULTS[("number_manager", "e164_converters")]
     await couch.save_doc("system_config", doc)
-    await setup(couchdb_url, "n@h")
+    await setup(couchdb_url, "n@h", events=NullBus())
     doc = await couch.get_doc("system_config", "number_manager")
     assert doc["default"]["e164_converters"] == kazoo_converters
     own = {"^(\\d{4})$": {"prefix": "+4930"}}
     doc["default"]["e164_converters"] = own
     await couch.save_doc("system_config", doc)
-    await setup(couchdb_url, "n@h")
+    await setup(couchdb_url, "n@h", events=NullBus())
     doc = await couch.get_doc("system_config", "number_manager")
     assert doc["default"]["e164_converters"] == own
     doc["default"]["e164_converters"] = kazoo_converters
@@ -107,13 +153,11 @@ async def test_views_installed_on_demand(couch, client, kazoo, master_token):
     assert (await couch.get_doc(db, "_design/resources"))["views"]["crossbar_listing"]
 
 
-async def test_views_query_creates_db_when_allowed(couch):
+async def test_views_query_never_creates_a_db(couch):
     db = names.modb(secrets.token_hex(16), 2024, 1)
     with pytest.raises(NotFound):
         await views.query(couch, db, "resources", "status_listing")
-    res = await views.query(couch, db, "resources", "status_listing", create_db=True)
-    assert res["rows"] == []
-    assert await couch.db_exists(db)
+    assert not await couch.db_exists(db)
 
 
 async def test_database_names_with_slashes(couch):

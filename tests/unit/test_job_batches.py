@@ -20,18 +20,17 @@ def entries(numbers: list[str], now: int) -> dict[str, str]:
     return {n: enc(knm.success_entry(knm.number_doc(n, ACCOUNT, "rid", knm.LOCAL, now))) for n in numbers}
 
 
-def test_pack_groups_entries_that_differ_only_by_id_and_unpacks_byte_for_byte():
+def test_pack_groups_equal_entries_and_unpacks_byte_for_byte():
     success = {
         **entries(["+14155550100", "+14155550101"], 63_900_000_000),
         **entries(["+14155550102"], 63_900_000_007),
-    }  # another timestamp: a group of its own
-    success["+14155550103"] = enc({"resource_id": "rid", "id": "+14155550103"})  # id not first: kept as is
-    success["+14155550104"] = enc({"id": "+14155550104"})  # nothing but the id: kept as is
-    success["+14155550105"] = enc({"id": "+14155550105", "name": "caf\u00e9 \u2603"})  # non-ASCII survives
+    }  # another timestamp: an entry of its own
+    success["+14155550103"] = enc({"resource_id": "rid", "id": "+14155550103"})  # a Kazoo-made entry: as is
+    success["+14155550104"] = enc({"name": "caf\u00e9 \u2603"})  # non-ASCII survives
+    success["+14155550105"] = enc({"name": "caf\u00e9 \u2603"})
     groups, literal = store.pack_success(success)
-    assert sorted(len(g["numbers"]) for g in groups) == [1, 1, 2]
-    assert literal == {n: success[n] for n in ("+14155550103", "+14155550104")}
-    assert all("id" not in g["entry"] for g in groups)
+    assert sorted(len(g["numbers"]) for g in groups) == [2, 2]
+    assert literal == {n: success[n] for n in ("+14155550102", "+14155550103")}
     assert store.unpack_success(groups, literal) == success
 
 
@@ -61,8 +60,8 @@ def test_results_of_several_batches_are_merged():
     second = {"success": {"+3": {"id": "+3"}}, "errors": {"y": {"code": 409}}}
     success, errors = store.batch_results([first, second])
     assert {k: json.loads(v) for k, v in success.items()} == {
-        "+1": {"id": "+1", "state": "reserved"},
-        "+2": {"id": "+2", "state": "reserved"},
+        "+1": {"state": "reserved"},
+        "+2": {"state": "reserved"},
         "+3": {"id": "+3"},
     }
     assert {k: json.loads(v) for k, v in errors.items()} == {"x": 1, "y": {"code": 409}}

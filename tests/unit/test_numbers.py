@@ -136,7 +136,7 @@ def test_taking_over_keeps_what_from_json_keeps():
 def test_success_entry_and_is_ours():
     doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
     entry = knm.success_entry(doc)
-    assert entry["id"] == "+14158867900" and entry["features"] == ["local"]
+    assert "id" not in entry and entry["features"] == ["local"]
     assert entry["_read_only"]["carrier_module"] == "local" and entry["_read_only"]["created"] == 100
     assert not knm.is_ours(doc, ACCOUNT, "r1", "job-1")  # written by no job
     mine = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, job_id="job-1")
@@ -144,6 +144,51 @@ def test_success_entry_and_is_ours():
     assert not knm.is_ours(mine, ACCOUNT, "r1", "job-2") and not knm.is_ours(mine, ACCOUNT, "r1", "")
     assert not knm.is_ours(mine, OTHER, "r1", "job-1") and not knm.is_ours(mine, ACCOUNT, "r2", "job-1")
     assert not knm.is_ours({**mine, "pvt_deleted": True}, ACCOUNT, "r1", "job-1")
+
+
+def test_success_entry_is_kazoos_to_public_json():
+    """knm_phone_number:to_public_json/1 of a new local number: the public fields, state, the
+    sorted feature names and _read_only; no `id` (it is the key of `success`)."""
+    doc = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100)
+    assert knm.success_entry(doc) == {
+        "resource_id": "r1",
+        "state": "reserved",
+        "features": ["local"],
+        "_read_only": {
+            "created": 100,
+            "modified": 100,
+            "state": "reserved",
+            "features": {"available": [], "settings": {}},
+            "carrier_module": "local",
+        },
+    }
+    other = knm.number_doc("+14158867901", ACCOUNT, "r1", knm.OTHER, 100)
+    entry = knm.success_entry(other)
+    assert "features" not in entry and entry["_read_only"]["carrier_module"] == "other"  # filter_empty
+
+
+def test_another_carrier_drops_the_local_feature():
+    """knm_phone_number:set_module_name/2: a number whose carrier becomes knm_other loses `local`
+    (other features stay); one that becomes knm_local gets it (its stored value kept); a carrier
+    that does not change leaves the features alone."""
+    e911 = {"street_address": "1 Main St"}
+    stored = {"pvt_state": "available", "pvt_module_name": "knm_local", "pvt_features": {"local": {}, "e911": e911}}
+    moved = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.OTHER, 100, existing=stored)
+    assert moved["pvt_features"] == {"e911": e911}
+    assert knm.success_entry(moved)["features"] == ["e911"]
+    bare = {"pvt_state": "available", "pvt_features": {"local": {}}}  # no module: from_json makes it knm_local
+    assert "pvt_features" not in knm.number_doc("+14158867900", ACCOUNT, "r1", knm.OTHER, 100, existing=bare)
+    legacy = {"pvt_state": "available", "pvt_module_name": "wnm_other", "pvt_features": {"local": {}}}
+    kept = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.OTHER, 100, existing=legacy)  # wnm_other is knm_other
+    assert kept["pvt_features"] == {"local": {}}
+    back = {"pvt_state": "available", "pvt_module_name": "knm_other", "pvt_features": {"local": {"x": 1}}}
+    local = knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, existing=back)
+    assert local["pvt_features"] == {"local": {"x": 1}}
+    fresh = {"pvt_state": "available", "pvt_module_name": "knm_other", "pvt_features": {"cnam": {}}}
+    assert knm.number_doc("+14158867900", ACCOUNT, "r1", knm.LOCAL, 100, existing=fresh)["pvt_features"] == {
+        "cnam": {},
+        "local": {},
+    }
 
 
 PLAN = Plan(
