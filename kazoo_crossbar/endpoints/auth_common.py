@@ -78,9 +78,18 @@ async def grant(ctx: Context, tokens: Tokens, config: SystemConfig, info: LoginI
         cluster_id=await login_extras.cluster_id(config),
         reseller_id=await info.reseller_id(account_doc, master),
         is_reseller=await info.is_reseller(account_id, account_doc),
-        is_master_account=account_id == master or account_doc.get("pvt_superduper_admin") is True,
+        is_master_account=is_master_account(account_id, account_doc, master),
         capabilities=await login_extras.capabilities(config),
         ui_config=await login_extras.ui_config(config),
     )
     ctx.resp_data = {k: v for k, v in data.items() if v is not None}
     ctx.status = 201
+
+
+def is_master_account(account_id: str, account_doc: dict, master: object) -> bool:
+    """crossbar_util:is_master_account/1: the configured master account only. Without one, Kazoo
+    takes the oldest super-duper admin account (kapps_util:get_master_account_id/0); a super-duper
+    admin is the closest we can say without reading every account."""
+    if isinstance(master, str) and master:
+        return account_id == master
+    return account_doc.get("pvt_superduper_admin") is True

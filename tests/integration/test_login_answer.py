@@ -79,3 +79,13 @@ async def test_ui_config_names_the_urls_that_are_set(client, kazoo):
                 "kazoo_websocket": {"url": "wss://ws.example:5555"},
             }
         }
+
+
+async def test_only_the_master_account_is_the_master(client, kazoo, master):
+    """crossbar_util:is_master_account/1 compares with kapps_util:get_master_account_id/0 (the
+    configured master): another super-duper admin account is not the master."""
+    other_admin = await kazoo.account(superduper=True)
+    assert (await login(client, kazoo, other_admin))["is_master_account"] is False
+    assert (await login(client, kazoo, await kazoo.account()))["is_master_account"] is False
+    resp = await client.put("/v2/api_auth", json={"data": {"api_key": master["api_key"]}})
+    assert (await resp.json())["data"]["is_master_account"] is True
