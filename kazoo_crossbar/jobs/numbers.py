@@ -71,7 +71,9 @@ def normalize(entry: str, rules: Rules) -> str:
 
 
 def is_reconcilable(e164: str, rules: Rules) -> bool:
-    return bool(rules.reconcile.match(e164))
+    # knm_converters:is_reconcilable_by_regex/2 uses re:run/2, which searches: an operator's
+    # regex without `^` matches anywhere in the number, as in Kazoo
+    return rules.reconcile.search(e164) is not None
 
 
 def error(code: int, name: str, message: str, cause: str | None = None) -> dict:

@@ -34,6 +34,9 @@ def test_custom_converters_and_reconcile_regex():
     assert knm.normalize("1234", rules) == "+999912340"
     assert knm.is_reconcilable("+999912340", rules)
     assert not knm.is_reconcilable("+14158867900", rules)
+    # re:run searches: an unanchored reconcile_regex matches inside the number
+    unanchored = knm.Rules.from_config({}, r"\d{10}$")
+    assert knm.is_reconcilable("+14158867900", unanchored)
     # bad settings fall back to Kazoo's defaults
     fallback = knm.Rules.from_config("nonsense", 7)
     assert knm.normalize("4158867900", fallback) == "+14158867900"
