@@ -3,11 +3,13 @@ every read and write is a Kazoo 503 datastore envelope (never a 404 for a job th
 a 500); a query CouchDB refuses is a 400, a document over its max_document_size a 413; a
 page_size or start_key CouchDB 3 would refuse is a 400 before any query is sent.
 
-The service runs against tests/couch_faults.py in front of the session's CouchDB (embedded or
-CouchDB 3), which answers the chosen requests with CouchDB 3's own error bodies."""
+The service runs against tests/http_faults.py in front of the session's CouchDB (embedded or
+CouchDB 3), which answers the chosen requests with CouchDB 3's own error bodies
+(chttpd:error_info/1)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,19 +20,33 @@ from kazoo_crossbar.config import Settings
 from kazoo_crossbar.http.listing import MAX_PAGE_SIZE
 from kazoo_crossbar.http.startkey import encode
 
-from .. import couch_faults as faults
 from ..conftest import NODE
-from ..couch_faults import FaultyCouch
+from ..http_faults import NODEDOWN, FaultyCouch, Match
 from ..kazoo import numbers_block, stale_job
 
+NODEDOWN_412 = (412, b'{"error":"nodedown","reason":"progress not possible"}')
+QUORUM = (500, b'{"error":"write_quorum_not_met","reason":"no quorum"}')
+TIMEOUT = (500, b'{"error":"timeout","reason":"The request could not be processed in a reasonable amount of time."}')
+ALL_WORKERS_DIED = (503, b'{"error":"service unavailable","reason":"all_workers_died"}')
+ERROR_UNDER_200 = (200, b'{"error":"nodedown","reason":"progress not possible"}')  # was KeyError 'rows'
+FOREIGN_404 = (404, b"<html><body>404 Not Found</body></html>")  # from a proxy in front of CouchDB
+LIMIT = (400, b'{"error":"query_parse_error","reason":"Limit is too large, must not exceed 576460752303423487"}')
+TOO_LARGE = (413, b'{"error":"document_too_large","reason":"doc"}')
 OUTAGE_ANSWERS = {
-    "nodedown 500": faults.NODEDOWN_500,
-    "nodedown 412": faults.NODEDOWN_412,
-    "timeout 500": faults.TIMEOUT_500,
-    "all workers died 503": faults.SERVICE_UNAVAILABLE_503,
-    "error body under 200": faults.ERROR_BODY_200,
-    "404 not from CouchDB": faults.FOREIGN_404,
+    "nodedown 500": NODEDOWN,
+    "nodedown 412": NODEDOWN_412,
+    "timeout 500": TIMEOUT,
+    "all workers died 503": ALL_WORKERS_DIED,
+    "error body under 200": ERROR_UNDER_200,
+    "404 not from CouchDB": FOREIGN_404,
 }
+ALWAYS = 1_000_000  # a fault's `times`: until the test clears it
+
+
+def request(method: str, path: str) -> Match:
+    """Requests of `method` ("*": any) whose decoded path matches the regular expression."""
+    pattern = re.compile(path)
+    return lambda m, p, _body: method in ("*", m) and pattern.search(p) is not None
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +78,7 @@ async def running_job(kazoo, couch, client):
 @pytest.fixture(autouse=True)
 def no_faults_left(faulty: FaultyCouch):
     yield
-    faulty.clear()
+    faulty.faults.clear()
 
 
 def assert_datastore_503(status: int, body: dict) -> None:
@@ -74,11 +90,11 @@ def assert_datastore_503(status: int, body: dict) -> None:
 async def test_a_job_read_during_an_outage_is_a_503_never_a_404(api, faulty, running_job, answer):
     base, headers, _rid, job_id = running_job
     url = f"{base}/jobs/{job_id}"
-    rule = faulty.fail("GET", job_id + "$", answer)
+    rule = faulty.fail(request("GET", job_id + "$"), answer, times=ALWAYS)
     resp = await api.get(url, headers=headers)
     assert_datastore_503(resp.status, await resp.json())
     assert rule.hits == 1
-    faulty.clear()
+    faulty.faults.clear()
     resp = await api.get(url, headers=headers)
     assert resp.status == 200 and (await resp.json())["data"]["id"] == job_id
 
@@ -87,7 +103,7 @@ async def test_a_job_read_during_an_outage_is_a_503_never_a_404(api, faulty, run
 async def test_a_running_jobs_batches_unreadable_is_a_503(api, faulty, running_job, answer):
     # the job document reads, its batch documents (_all_docs) do not: was KeyError 'rows', a 500
     base, headers, _rid, job_id = running_job
-    rule = faulty.fail("GET", "/_all_docs$", answer)
+    rule = faulty.fail(request("GET", "/_all_docs$"), answer, times=ALWAYS)
     resp = await api.get(f"{base}/jobs/{job_id}", headers=headers)
     assert_datastore_503(resp.status, await resp.json())
     assert rule.hits == 1
@@ -97,7 +113,7 @@ async def test_a_running_jobs_batches_unreadable_is_a_503(api, faulty, running_j
 @pytest.mark.parametrize("view", ["jobs_listing", "crossbar_listing"])
 async def test_listings_during_an_outage_are_503s(api, faulty, running_job, answer, view):
     base, headers, _rid, _job_id = running_job
-    faulty.fail("GET", f"/_view/{view}$", answer)
+    faulty.fail(request("GET", f"/_view/{view}$"), answer, times=ALWAYS)
     resp = await api.get(base + ("/jobs" if view == "jobs_listing" else ""), headers=headers)
     assert_datastore_503(resp.status, await resp.json())
 
@@ -105,17 +121,18 @@ async def test_listings_during_an_outage_are_503s(api, faulty, running_job, answ
 @pytest.mark.parametrize("answer", OUTAGE_ANSWERS.values(), ids=OUTAGE_ANSWERS.keys())
 async def test_a_resource_read_and_update_during_an_outage_are_503s(api, faulty, running_job, answer):
     base, headers, rid, _job_id = running_job
-    faulty.fail("*", rid + "$", answer)
+    faulty.fail(request("*", rid + "$"), answer, times=ALWAYS)
     resp = await api.get(f"{base}/{rid}", headers=headers)
     assert_datastore_503(resp.status, await resp.json())
     resp = await api.post(f"{base}/{rid}", json={"data": {"name": "Renamed", "gateways": []}}, headers=headers)
     assert_datastore_503(resp.status, await resp.json())
 
 
-@pytest.mark.parametrize("answer", [faults.NODEDOWN_500, faults.NODEDOWN_412, faults.QUORUM_500])
+@pytest.mark.parametrize("answer", [NODEDOWN, NODEDOWN_412, QUORUM])
 async def test_a_job_created_during_an_outage_is_a_503(api, faulty, running_job, answer):
     base, headers, rid, _job_id = running_job
-    faulty.fail("PUT", r"-\d{6}/\d{6}-[0-9a-f]{16}$", answer)  # the job document in its month database
+    # the job document in its month database
+    faulty.fail(request("PUT", r"-\d{6}/\d{6}-[0-9a-f]{16}$"), answer, times=ALWAYS)
     resp = await api.put(
         f"{base}/jobs", json={"data": {"numbers": numbers_block(1), "resource_id": rid}}, headers=headers
     )
@@ -124,7 +141,7 @@ async def test_a_job_created_during_an_outage_is_a_503(api, faulty, running_job,
 
 async def test_a_document_over_max_document_size_is_a_413(api, faulty, running_job):
     base, headers, rid, _job_id = running_job
-    faulty.fail("PUT", rid + "$", faults.TOO_LARGE_413)
+    faulty.fail(request("PUT", rid + "$"), TOO_LARGE, times=ALWAYS)
     resp = await api.post(f"{base}/{rid}", json={"data": {"name": "Too big", "gateways": []}}, headers=headers)
     body = await resp.json()
     assert resp.status == 413 and body["error"] == "413" and body["message"] == "document_too_large", body
@@ -132,7 +149,7 @@ async def test_a_document_over_max_document_size_is_a_413(api, faulty, running_j
 
 async def test_a_query_couchdb_refuses_is_a_400(api, faulty, running_job):
     base, headers, _rid, _job_id = running_job
-    faulty.fail("GET", "/_view/crossbar_listing$", faults.LIMIT_400)
+    faulty.fail(request("GET", "/_view/crossbar_listing$"), LIMIT, times=ALWAYS)
     resp = await api.get(base, headers=headers)
     body = await resp.json()
     assert resp.status == 400 and body["error"] == "400" and body["message"] == "datastore_query_invalid", body
@@ -152,7 +169,7 @@ async def test_a_query_couchdb_refuses_is_a_400(api, faulty, running_job):
 )
 async def test_a_page_couchdb_3_would_refuse_is_a_400_before_any_query(api, faulty, running_job, query):
     base, headers, _rid, _job_id = running_job
-    rule = faulty.fail("GET", "/_view/", faults.NODEDOWN_500)
+    rule = faulty.fail(request("GET", "/_view/"), NODEDOWN, times=ALWAYS)
     resp = await api.get(f"{base}/jobs?{query}", headers=headers)
     body = await resp.json()
     assert resp.status == 400 and body["message"] == "validation error", body
