@@ -10,7 +10,8 @@ import pytest
 from kazoo_crossbar.storage.collation import empty_range
 from kazoo_crossbar.storage.couch import CouchError
 
-from ..unit.test_collation import ORDERED
+# ascending in CouchDB's collation, one of each kind (as tests/unit/test_collation.py orders them)
+ORDERED = [None, False, True, -1, 0, 0.5, 1, 10**15, "a", [], [None], [1], [1, 2], [2], {}, {"a": 1}, {"a": 1, "b": 2}]
 
 
 # from `false` on: the client sends no key that is null (a null start or end is no bound)
