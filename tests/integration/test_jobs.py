@@ -46,12 +46,15 @@ async def test_job_lifecycle_and_documents(client, couch, tenant):
         "resource_id": rid,
         "name": "Batch One",
         "errors": {},
+        "success": {},
         "successes": {},
         "id": job["id"],
     }
     url = f"/v2/accounts/{account['_id']}/resources/jobs/{job['id']}"
     done = await wait_for_job(client, url, headers)
     assert set(done["successes"]) == set(nums) and done["errors"] == {}
+    # 4.3's code answers `success`, its API documentation `successes`: both, the same object
+    assert done["success"] == done["successes"]
     assert done["timestamp"] > 63_000_000_000 and done["status"] == "complete"
     entry = done["successes"][nums[0]]
     # knm_phone_number:to_public_json: no `id` (the number is the key)
