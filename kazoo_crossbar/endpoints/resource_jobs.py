@@ -166,7 +166,9 @@ class ResourceJobs(Endpoint[NewJob]):
         public = crud.request_public_data(ctx.data)
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
         await _check_ui_metadata(self.config, public)
-        data = await check_schema(self.config, "resource_jobs", public)
+        data = await check_schema(
+            self.config, "resource_jobs", public, body_size=ctx.body_size
+        )  # off the loop when big
         data.pop("id", None)
         if await resource_docs.scope(self.couch, account_id, data["resource_id"]) is None:
             raise errors.validation(
