@@ -152,42 +152,50 @@ class JobRunner:
         return outcome
 
     async def _run_batches(self, job: JobRun, plan: Plan, batches: list[list[str]]) -> Outcome:
-        """Batch i+1 is read while batch i is written, and a fold is saved while the next batch
-        runs; the job completes once the last batch is written."""
+        """Batch i+1 is read while batch i is written; batch i's account copies are written while
+        batch i+1's numbers are, and a fold is saved while the next batch runs (once the copies
+        of the numbers it reports are written). The job completes after the last batch."""
         n = len(batches)
         folding: asyncio.Task[bool] | None = None
+        copies: asyncio.Task[None] | None = None
         try:
             prepared = await self._prepare_batch(plan, batches[0]) if n else None
             for i in range(n):
                 assert prepared is not None
-                _, following = await asyncio.gather(
+                (work, saved), following = await asyncio.gather(
                     self._apply_batch(job, plan, prepared),
                     self._prepare_batch(plan, batches[i + 1]) if i + 1 < n else _none(),
                 )
                 faults.point("after_numbers_written")
                 prepared = following
+                if copies is not None:
+                    await copies  # one batch's copies in flight at a time
+                copies = asyncio.create_task(self._after_write(plan, work, saved))
                 if plan.folding.due(i, n):
                     if folding is not None and not await folding:
                         return Outcome.LOST
                     # encoded now, on the revision the previous fold saved
-                    folding = asyncio.create_task(
-                        self._fold(job, plan, self._encode(job, "running"), job.take_recount())
-                    )
+                    body = self._encode(job, "running")
+                    folding = asyncio.create_task(self._fold(job, plan, body, job.take_recount(), copies))
+            if copies is not None:
+                await copies
             if folding is not None and not await folding:
                 return Outcome.LOST
             await self.services.commit(job.take_recount())
             return Outcome.COMPLETE if await self._save(job, "complete") else Outcome.LOST
         finally:
-            # never leave a fold saving behind us: a resumed run must start from its result
-            if folding is not None and not folding.done():
-                await asyncio.gather(folding, return_exceptions=True)
+            # never leave a write behind us: a resumed run must start from its result
+            pending = [t for t in (copies, folding) if t is not None and not t.done()]
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _fold(self, job: JobRun, plan: Plan, body: bytes, recount: set[str]) -> bool:
-        """Save `body`, the job doc with the results so far, once the services of the accounts
-        its numbers changed are recounted (knm_numbers:update_services: the new owner and every
+    async def _fold(self, job: JobRun, plan: Plan, body: bytes, recount: set[str], copies: asyncio.Task[None]) -> bool:
+        """Save `body`, the job doc with the results so far, once the account copies of its
+        numbers are written and the services of the accounts its numbers changed are recounted (knm_numbers:update_services: the new owner and every
         previous one; once per fold, not per batch); False when another node has the job. A
         document that would outgrow CouchDB's max_document_size is not saved while running:
         the results stay here until the job completes."""
+        await copies
         await self.services.commit(recount)
         if len(body) > plan.folding.max_bytes:
             log.warning("job_fold_too_big", job_id=job.doc["_id"], bytes=len(body), limit=plan.folding.max_bytes)
@@ -268,9 +276,11 @@ class JobRunner:
             batch.read = set(batch.wanted)
         return batch
 
-    async def _apply_batch(self, job: JobRun, plan: Plan, batch: Batch) -> None:
-        """Write the batch. Local numbers are written optimistically as new documents: a
-        conflict means the number exists, and only those are read and decided again."""
+    async def _apply_batch(self, job: JobRun, plan: Plan, batch: Batch) -> tuple[BatchWork, list[dict]]:
+        """Write the batch's number documents and record its results; returns what the
+        after-write steps need (the documents saved). Local numbers are written optimistically
+        as new documents: a conflict means the number exists, and only those are read and
+        decided again."""
         done_before = len(job.success), len(job.errors)
         job.errors.update(batch.failed)
         work = BatchWork(batch, names.gregorian_now())
@@ -285,7 +295,11 @@ class JobRunner:
         await self._record(job, work, written)
         self.metrics.numbers.labels(result="success").inc(len(job.success) - done_before[0])
         self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
-        await self._after_write(job, plan, work, [work.to_write[n] for n, ok in written.items() if ok])
+        saved = [work.to_write[n] for n, ok in written.items() if ok]
+        changed = saved + list(work.ours.values())
+        # knm_numbers:update_services at the next fold: the new owner and every previous one
+        job.recount.update({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})
+        return work, saved
 
     async def _read_porting(self, work: BatchWork) -> None:
         """knm_number:ensure_number_is_not_porting, for new numbers only: a porting number that
@@ -353,9 +367,9 @@ class JobRunner:
         for e164, doc in work.ours.items():
             job.success[e164] = enc(numbers.success_entry(doc))
 
-    async def _after_write(self, job: JobRun, plan: Plan, work: BatchWork, saved: list[dict]) -> None:
-        """What follows a save in knm: the account's copies, the previous owners' copies removed;
-        the services recount waits for the next fold."""
+    async def _after_write(self, plan: Plan, work: BatchWork, saved: list[dict]) -> None:
+        """What follows a save in knm: the account's copies, the previous owners' copies removed
+        (the services recount waits for the next fold)."""
         changed = saved + list(work.ours.values())
         await self.numbers.write_account_copies(
             plan.account_id, changed, set(work.ours), may_exist=set(work.batch.existing)
@@ -364,7 +378,6 @@ class JobRunner:
             return
         self.warmer.touched(names.account_db(plan.account_id))
         await self.numbers.unassign_from_prev(changed)
-        job.recount.update({plan.account_id, *(d.get("pvt_previously_assigned_to") or "" for d in changed)})
 
     async def _load_owners(self, plan: Plan, stored: Any, owners: dict[str, dict | None]) -> None:
         """The account docs of the accounts that hold stored numbers, where `handle_fetch`
