@@ -191,10 +191,11 @@ class JobRunner:
 
     async def _fold(self, job: JobRun, plan: Plan, body: bytes, recount: set[str], copies: asyncio.Task[None]) -> bool:
         """Save `body`, the job doc with the results so far, once the account copies of its
-        numbers are written and the services of the accounts its numbers changed are recounted (knm_numbers:update_services: the new owner and every
-        previous one; once per fold, not per batch); False when another node has the job. A
-        document that would outgrow CouchDB's max_document_size is not saved while running:
-        the results stay here until the job completes."""
+        numbers are written and the services of the accounts they changed are recounted
+        (knm_numbers:update_services: the new owner and every previous one; once per fold, not
+        per batch); False when another node has the job. A document that would outgrow
+        CouchDB's max_document_size is not saved while running: the results stay here until
+        the job completes."""
         await copies
         await self.services.commit(recount)
         if len(body) > plan.folding.max_bytes:
