@@ -17,8 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from kazoo_crossbar.app import create_app
 from kazoo_crossbar.config import Settings
+from kazoo_crossbar.http import errors
 from kazoo_crossbar.http.listing import MAX_PAGE_SIZE
 from kazoo_crossbar.http.startkey import encode
+from kazoo_crossbar.storage.couch import CouchClient, CouchError, NotFound
 
 from ..conftest import NODE
 from ..http_faults import NODEDOWN, FaultyCouch, Match
@@ -65,7 +67,7 @@ async def api(faulty: FaultyCouch, master: dict) -> AsyncIterator[TestClient]:
 
 @pytest.fixture(scope="module")
 async def running_job(kazoo, couch, client):
-    """An account, its resource and a running job of a Kazoo node (results in batch documents)."""
+    """An account, its resource and a running job of a Kazoo node."""
     account = await kazoo.account(name="Outage Reader")
     headers = {"X-Auth-Token": await kazoo.token_for(account)}
     base = f"/v2/accounts/{account['_id']}/resources"
@@ -100,13 +102,21 @@ async def test_a_job_read_during_an_outage_is_a_503_never_a_404(api, faulty, run
 
 
 @pytest.mark.parametrize("answer", OUTAGE_ANSWERS.values(), ids=OUTAGE_ANSWERS.keys())
-async def test_a_running_jobs_batches_unreadable_is_a_503(api, faulty, running_job, answer):
-    # the job document reads, its batch documents (_all_docs) do not: was KeyError 'rows', a 500
-    base, headers, _rid, job_id = running_job
-    rule = faulty.fail(request("GET", "/_all_docs$"), answer, times=ALWAYS)
-    resp = await api.get(f"{base}/jobs/{job_id}", headers=headers)
-    assert_datastore_503(resp.status, await resp.json())
-    assert rule.hits == 1
+async def test_every_reader_of_rows_raises_a_couch_error_not_a_key_error(faulty, answer):
+    # `_all_docs` and views answered with an error body (was KeyError 'rows', a 500 traceback)
+    faulty.fail(request("*", "/_all_docs$|/_view/"), answer, times=ALWAYS)
+    couch = CouchClient(faulty.url)
+    try:
+        for read in (
+            lambda: couch.all_docs("accounts"),
+            lambda: couch.all_docs("accounts", keys=["x"]),
+            lambda: couch.view("accounts", "accounts", "listing_by_id"),
+        ):
+            with pytest.raises(CouchError) as raised:
+                await read()
+            assert not isinstance(raised.value, NotFound) and errors.from_couch(raised.value).code == 503
+    finally:
+        await couch.close()
 
 
 @pytest.mark.parametrize("answer", OUTAGE_ANSWERS.values(), ids=OUTAGE_ANSWERS.keys())
