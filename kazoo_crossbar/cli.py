@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from . import log
 from .cli_errors import CliError, describe, redact_url
 from .client.text import redact, safe
-from .config import ConfigError, Settings, parse_address, parse_count, parse_port, parse_seconds
+from .config import ConfigError, Settings, parse_address, parse_count, parse_networks, parse_port, parse_seconds
 
 SECRET_OPTIONS = ("--api-key", "--admin-password", "--password")
 
@@ -65,6 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         body_timeout_s=getattr(args, "body_timeout", None),
         max_connections_per_ip=getattr(args, "max_connections_per_ip", None),
         metrics_address=getattr(args, "metrics_address", None),
+        trusted_proxies=getattr(args, "trusted_proxies", None),
     )
 
 
@@ -172,6 +173,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_connections_per_ip=settings.max_connections_per_ip,
             header_timeout_s=settings.header_timeout_s,
             body_timeout_s=settings.body_timeout_s,
+            trusted_proxies=",".join(str(n) for n in settings.trusted_proxies) or "none",
         )
 
     loop = event_loop()
@@ -256,6 +258,12 @@ def parser() -> Parser:
         "--metrics-address",
         type=lambda v: parse_address(v, "--metrics-address"),
         help="serve /metrics on this HOST:PORT only, not with the API (env KAZOO_CROSSBAR_METRICS_ADDRESS)",
+    )
+    s.add_argument(
+        "--trusted-proxies",
+        type=lambda v: parse_networks(v, "--trusted-proxies"),
+        help="comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For names the "
+        "client for login rate limits (env KAZOO_TRUSTED_PROXIES, default none; docs/production.md)",
     )
     s.set_defaults(func=cmd_serve)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from dataclasses import dataclass
@@ -57,6 +58,24 @@ def parse_address(value: object, source: str) -> tuple[str, int]:
     return host, parse_port(port, source)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: object, source: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR blocks (10.0.0.5, 10.0.0.0/24, ::1); empty: none."""
+    networks = []
+    for item in str(value).split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{source}: {item.strip()!r} is not an address or a CIDR block such as 10.0.0.0/24"
+            ) from None
+    return tuple(networks)
+
+
 def check_http_url(value: str, source: str) -> str:
     """value if it is an absolute http(s) URL; the error never shows its password."""
     try:
@@ -87,6 +106,9 @@ class Settings:
     max_connections_per_ip: int = 256
     # /metrics on its own HOST:PORT instead of the API's address (None: served with the API)
     metrics_address: tuple[str, int] | None = None
+    # reverse proxies whose X-Forwarded-For is believed for the client's address (login rate
+    # limits, http/ratelimit.py); none by default: the peer's address is the client's
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -105,6 +127,7 @@ class Settings:
             ("body_timeout_s", "KAZOO_CROSSBAR_BODY_TIMEOUT_S", parse_seconds),
             ("max_connections_per_ip", "KAZOO_CROSSBAR_MAX_CONNECTIONS_PER_IP", parse_count),
             ("metrics_address", "KAZOO_CROSSBAR_METRICS_ADDRESS", parse_address),
+            ("trusted_proxies", "KAZOO_TRUSTED_PROXIES", parse_networks),
         ):
             if env.get(name):
                 values[key] = parse(env[name], name)

@@ -48,7 +48,8 @@ def endpoints(services: Services) -> list[Endpoint[Any]]:
     s = services
     jobs = ResourceJobs(s.jobs, s.couch, s.config)
     login_info = LoginInfo(s.couch)
-    buckets = TokenBuckets(s.config, s.settings.node_name, s.settings.zone)  # one per client for both logins
+    # one per client for both logins; X-Forwarded-For believed from the trusted proxies only
+    buckets = TokenBuckets(s.config, s.settings.node_name, s.settings.zone, s.settings.trusted_proxies)
     return [
         ApiAuth(s.accounts, s.tokens, s.config, buckets, login_info),
         UserAuth(s.accounts, s.tokens, s.config, buckets, login_info),

@@ -103,6 +103,7 @@ class AccountsEndpoint(Endpoint[None]):
         size = await listing.page_size(ctx, self.config)
         requested = listing.request_start_key(ctx)
         first = [account_id, requested if requested is not None else ""]
+        listing.check_range(first, [account_id, {}], descending=False)
         filters = listing.filters_of(ctx.query)
         keep = (lambda doc: listing.matches(doc, filters)) if filters else None
         items, next_key = await paging.page(

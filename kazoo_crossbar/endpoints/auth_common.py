@@ -42,7 +42,7 @@ class LoginEndpoint(Endpoint[Login]):
 
     async def spend_tokens(self, ctx: Context) -> None:
         """429 when the client's bucket is empty; first in validate, so every guess costs tokens."""
-        await self.buckets.check(ctx.request.remote, self.token_cost_key)
+        await self.buckets.check(self.buckets.client_of(ctx.request), self.token_cost_key)
 
 
 def login_routes(noun: str, summary: str) -> tuple[Route, ...]:

@@ -137,4 +137,10 @@ def from_couch(exc: CouchError) -> ApiError:
         )
     if isinstance(exc, NotFound):
         return ApiError(503, "datastore_missing_view", {"cause": exc.reason, "message": "datastore missing view"})
+    if exc.status == 413:  # document_too_large: over CouchDB's max_document_size (too_large: the request)
+        return ApiError(
+            413, "document_too_large", {"cause": exc.error, "message": "the document is too large for the datastore"}
+        )
+    if exc.error == "query_parse_error":  # a query CouchDB refuses (limit, skip, key range)
+        return ApiError(400, "datastore_query_invalid", {"cause": exc.reason[:MAX_ECHO], "message": "invalid query"})
     return ApiError(503, "datastore_fault", {"cause": exc.error or str(exc.status), "message": "datastore fatal error"})

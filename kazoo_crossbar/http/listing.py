@@ -13,12 +13,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..storage import paging
+from ..storage import collation, paging
 from ..storage.couch import CouchClient
 from ..storage.system_config import SystemConfig
 from . import errors, startkey
 from .context import Context, is_false
 
+# CouchDB 3's largest view `limit` (couch_mrview's MAX_VIEW_LIMIT, 2^59 - 1) less the row read
+# past a page for its next_start_key
+MAX_PAGE_SIZE = 2**59 - 2
 FILTER_PREFIXES = ("filter_not_", "filter_")
 FILTER_KEYS = (
     "has_key",
@@ -120,7 +123,20 @@ async def page_size(ctx: Context, config: SystemConfig, *, strict: bool = False)
         if strict:
             raise errors.faulty_request("page size must be at least 1")
         return default
+    if size > MAX_PAGE_SIZE:  # CouchDB 3 would refuse the query's limit (query_parse_error)
+        raise errors.validation(
+            {"page_size": {"maximum": {"message": f"Value must be at most {MAX_PAGE_SIZE}", "target": MAX_PAGE_SIZE}}}
+        )
     return size
+
+
+def check_range(first: Any, end: Any, *, descending: bool) -> None:
+    """400 on the start_key when the listing would start past its end: CouchDB 3 refuses such a
+    range (query_parse_error), so it is refused before any query is sent."""
+    if first is not None and end is not None and collation.empty_range(first, end, descending=descending):
+        raise errors.validation(
+            {"start_key": {"invalid": {"message": "Invalid start key: outside the listing", "target": "start_key"}}}
+        )
 
 
 def request_start_key(ctx: Context) -> Any:
@@ -156,6 +172,7 @@ async def load(
     filters = filters_of(ctx.query)
     requested = request_start_key(ctx)
     first = requested if requested is not None else start
+    check_range(first, end, descending=descending)
     keep = (lambda doc: matches(doc, filters)) if filters else None
     items, next_key = await paging.page(
         couch,

@@ -6,15 +6,26 @@ node, zone, then `default`; the cost of a request is crossbar `token_costs` when
 integer (Kazoo's default 1), else the endpoint's `api_auth_tokens` / `user_auth_tokens` (35).
 A client that runs out gets 429 `too_many_requests`. Buckets are keyed `IP/no_account`.
 
+The client's IP is the peer's, unless the peer is one of the configured trusted proxies
+(`--trusted-proxies` / KAZOO_TRUSTED_PROXIES, none by default): then `X-Forwarded-For` is read
+from the right, each proxy having appended the address it saw, and the first address that is
+not itself a trusted proxy is the client's. What a client writes into the header itself is left
+of that, so it cannot choose its bucket; from an untrusted peer the header is ignored.
+
 One `TokenBuckets` is built per route table (routes.py) and handed to the login endpoints.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
+from aiohttp import web
+
+from ..config import Network
 from ..storage.system_config import SystemConfig
 from . import errors
 
@@ -22,10 +33,41 @@ APP = "crossbar"
 MAX_BUCKETS = 100_000  # oldest buckets are forgotten first: memory stays bounded under spoofed IPs
 
 
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str], proxies: Sequence[Network]) -> str | None:
+    """The client's address: the peer's, or from a trusted peer the right-most X-Forwarded-For
+    address that is not a trusted proxy (an entry that is no address ends the walk at the hop
+    that sent it)."""
+    if peer is None or not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return client
+        client = hop
+        if not _trusted(hop, proxies):
+            return hop
+    return client
+
+
 class TokenBuckets:
-    def __init__(self, config: SystemConfig, node: str, zone: str):
+    def __init__(self, config: SystemConfig, node: str, zone: str, trusted_proxies: Sequence[Network] = ()):
         self.config, self.node, self.zone = config, node, zone
+        self.trusted_proxies = tuple(trusted_proxies)
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
+
+    def client_of(self, request: web.Request) -> str | None:
+        return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), self.trusted_proxies)
 
     async def _setting(self, key: str, default: int) -> int:
         doc = await self.config.category("token_buckets") or {}

@@ -51,6 +51,20 @@ def _params(params: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def answer_field(res: Any, key: str, kind: type, db: str | None) -> Any:
+    """res[key] from CouchDB's success answer; an answer without it (an error body under a
+    success status) is a CouchError, a datastore fault, not a KeyError."""
+    if isinstance(res, dict) and isinstance(res.get(key), kind):
+        return res[key]
+    raise malformed(res, f"the answer has no {key!r}", db)
+
+
+def malformed(res: Any, what: str, db: str | None) -> CouchError:
+    error = res.get("error") if isinstance(res, dict) else None
+    reason = res.get("reason") if isinstance(res, dict) else None
+    return CouchError(200, str(error or "bad_response"), str(reason or what), db)
+
+
 TRANSPORTS = ("keepalive", "aiohttp")
 
 
@@ -103,7 +117,10 @@ class CouchClient:
                 raise self._error(resp.status, payload, db)
             if raw:
                 return payload, resp.headers
-            return jsonc.loads(payload) if payload else None
+            try:
+                return jsonc.loads(payload) if payload else None
+            except ValueError:
+                raise CouchError(resp.status, "bad_response", "the answer is not JSON", db) from None
 
         try:
             # a pooled keep-alive connection the server closed (e.g. it restarted): one fresh try
@@ -124,15 +141,20 @@ class CouchClient:
 
     @staticmethod
     def _error(status: int, payload: bytes, db: str | None) -> CouchError:
+        """CouchDB's answer as an exception. Only CouchDB's own `not_found` is NotFound (a 404 of a
+        HEAD has no body): any other answer, a 404 from something in front of CouchDB included,
+        is a fault of the datastore (503), never a missing document. A 412 is `file_exists` (a
+        database that exists: Conflict) or CouchDB's `nodedown` during a cluster outage."""
         try:
-            body = jsonc.loads(payload)
+            body = jsonc.loads(payload) if payload else {}
             error, reason = str(body.get("error", "")), str(body.get("reason", ""))
         except (ValueError, AttributeError):
             error, reason = "unknown", payload[:200].decode("utf-8", "replace")
-        cls = {404: NotFound, 409: Conflict, 412: Conflict}.get(status, CouchError)
-        if status == 412 and error != "file_exists":
-            cls = CouchError
-        return cls(status, error, reason, db)
+        if status == 404 and (error == "not_found" or not payload):
+            return NotFound(status, "not_found", reason, db)
+        if status == 409 or (status == 412 and error == "file_exists"):
+            return Conflict(status, error, reason, db)
+        return CouchError(status, error or "unknown", reason, db)
 
     # --- server and databases -------------------------------------------------
     async def up(self) -> bool:
@@ -164,21 +186,26 @@ class CouchClient:
     async def get_doc(self, db: str, doc_id: str, **params: Any) -> dict:
         if doc_id in ("", ".", ".."):  # URL normalisation would read the database info or the root
             raise NotFound(404, "not_found", "missing", db)
-        return await self.request("GET", f"/{names.url_path(db)}/{doc_path(doc_id)}", params=params, db=db)
+        doc = await self.request("GET", f"/{names.url_path(db)}/{doc_path(doc_id)}", params=params, db=db)
+        answer_field(doc, "_id", str, db)  # a document, not an error body under a 200
+        return doc
 
     async def save_doc(self, db: str, doc: dict) -> dict:
         """PUT the document (its `_rev` decides create vs update); updates `_rev` in place."""
         res = await self.request("PUT", f"/{names.url_path(db)}/{doc_path(doc['_id'])}", body=doc, db=db)
-        doc["_rev"] = res["rev"]
+        doc["_rev"] = answer_field(res, "rev", str, db)
         return doc
 
     async def delete_doc(self, db: str, doc_id: str, rev: str) -> str:
         res = await self.request("DELETE", f"/{names.url_path(db)}/{doc_path(doc_id)}", params={"rev": rev}, db=db)
-        return res["rev"]
+        return answer_field(res, "rev", str, db)
 
     async def bulk_docs(self, db: str, docs: list[dict]) -> list[dict]:
         """`_bulk_docs`; per-document results (`{"id","rev"}` or `{"id","error","reason"}`), request order."""
-        return await self.request("POST", f"/{names.url_path(db)}/_bulk_docs", body={"docs": docs}, db=db)
+        res = await self.request("POST", f"/{names.url_path(db)}/_bulk_docs", body={"docs": docs}, db=db)
+        if not isinstance(res, list):
+            raise malformed(res, "the answer is not a list of results", db)
+        return res
 
     async def all_docs(self, db: str, keys: Iterable[str] | None = None, **params: Any) -> list[dict]:
         path = f"/{names.url_path(db)}/_all_docs"
@@ -186,13 +213,17 @@ class CouchClient:
             res = await self.request("POST", path, params=params, body={"keys": list(keys)}, db=db)
         else:
             res = await self.request("GET", path, params=params, db=db)
-        return res["rows"]
+        return answer_field(res, "rows", list, db)
 
     async def view(self, db: str, design: str, view: str, *, keys: list | None = None, **params: Any) -> dict:
+        """The view's answer; it always has `rows` (a CouchError otherwise)."""
         path = f"/{names.url_path(db)}/_design/{quote(design, safe='')}/_view/{quote(view, safe='')}"
         if keys is not None:
-            return await self.request("POST", path, params=params, body={"keys": keys}, db=db)
-        return await self.request("GET", path, params=params, db=db)
+            res = await self.request("POST", path, params=params, body={"keys": keys}, db=db)
+        else:
+            res = await self.request("GET", path, params=params, db=db)
+        answer_field(res, "rows", list, db)
+        return res
 
     # --- attachments -----------------------------------------------------------------
     async def put_attachment(self, db: str, doc_id: str, name: str, data: bytes, content_type: str, rev: str) -> str:
@@ -200,7 +231,7 @@ class CouchClient:
         res = await self.request(
             "PUT", path, params={"rev": rev}, data=data, headers={"Content-Type": content_type}, db=db
         )
-        return res["rev"]
+        return answer_field(res, "rev", str, db)
 
     async def get_attachment(self, db: str, doc_id: str, name: str) -> bytes:
         path = f"/{names.url_path(db)}/{doc_path(doc_id)}/{quote(name, safe='')}"

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from . import names, views
 from .cache import TTLCache
-from .couch import CouchClient, NotFound
+from .couch import CouchClient, NotFound, answer_field
 from .retry import read_modify_write
 
 # kz_data.hrl ?DEFAULT_PUBLISH_EXCLUDE_TYPES (Kazoo 4.3)
@@ -189,9 +189,9 @@ class Writes:
         res = await self.couch.request(
             "PUT", f"/{names.url_path(db)}/{doc['_id']}", data=body, headers={"Content-Type": "application/json"}, db=db
         )
-        doc["_rev"] = res["rev"]
+        doc["_rev"] = answer_field(res, "rev", str, db)
         await self._written(db, [Written(doc, doc["_rev"], created)], msg_id)
-        return res["rev"]
+        return doc["_rev"]
 
     async def bulk_save(
         self, db: str, batch: list[dict], *, msg_id: str | None = None, create_db: bool = False

@@ -1,7 +1,8 @@
-"""Design-document views on the CouchDB under test, as CouchDB 3 documents them: each map
-function sees its own copy of a document, a throwing map skips only that document, the
-built-in reduces answer, a broken function is an error answer and the server carries on.
-The embedded server runs these through couchdb_server/mapreduce.js (functions compiled once)."""
+"""Design-document views on the CouchDB under test, as CouchDB 3 documents them: a map function
+cannot change what another view sees, a throwing map skips only that document, the built-in
+reduces answer, a broken function is an error answer and the server carries on. The embedded
+server runs these through couchdb_server/mapreduce.js (functions compiled once); each test runs
+on both engines unless marked (tests/engine.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import uuid
 
 import aiohttp
 import pytest
+
+from ..engine import embedded_lacks, embedded_only
 
 DDOC = {
     "_id": "_design/t",
@@ -18,10 +21,8 @@ DDOC = {
         "mutates": {"map": "function (doc) { doc.x = 'changed'; emit(doc._id, doc.x); }"},
         "plain": {"map": "function (doc) { emit(doc._id, doc.x); }"},
         "throws_on_b": {"map": "function (doc) { if (doc._id === 'b') throw new Error('no'); emit(doc._id, 1); }"},
-        "helpers": {
-            "map": "function (doc) { emit(doc._id, [isArray(doc.list), sum(doc.list), "
-            "toJSON('{\"k\":1}').k]); log('seen'); }"
-        },
+        "helpers": {"map": "function (doc) { emit(doc._id, [isArray(doc.list), sum(doc.list)]); log('seen'); }"},
+        "to_json": {"map": "function (doc) { emit(doc._id, toJSON({k: doc.list})); }"},
         "count": {"map": "function (doc) { emit(doc.group, doc.n); }", "reduce": "_count"},
         "sum": {"map": "function (doc) { emit(doc.group, doc.n); }", "reduce": "_sum"},
         "sum_arrays": {"map": "function (doc) { emit(doc.group, [doc.n, 1]); }", "reduce": "_sum"},
@@ -56,12 +57,21 @@ async def rows(http: aiohttp.ClientSession, db: str, view: str, **params) -> lis
     return (await resp.json())["rows"]
 
 
-async def test_each_view_sees_its_own_copy_of_the_document(db):
+async def test_a_map_function_cannot_change_what_another_view_sees(db):
+    # CouchDB 3 seals the document (the assignment is ignored); the embedded server hands each map
+    # function a copy of its own (the assignment shows in that view only): either way the stored
+    # value is what every other view and the document read see
     http, name = db
-    assert [r["value"] for r in await rows(http, name, "mutates")] == ["changed"] * 3
+    assert len(await rows(http, name, "mutates")) == 3
     assert [r["value"] for r in await rows(http, name, "plain")] == ["stored-a", "stored-b", "stored-c"]
     stored = await (await http.get(f"/{name}/a")).json()
     assert stored["x"] == "stored-a"
+
+
+@embedded_only("CouchDB 3 seals the document: the assignment is ignored and the view emits the stored value")
+async def test_a_map_function_changes_only_its_own_copy(db):
+    http, name = db
+    assert [r["value"] for r in await rows(http, name, "mutates")] == ["changed"] * 3
 
 
 async def test_a_throwing_map_skips_only_that_document(db):
@@ -71,7 +81,13 @@ async def test_a_throwing_map_skips_only_that_document(db):
 
 async def test_view_server_helpers(db):
     http, name = db
-    assert [r["value"] for r in await rows(http, name, "helpers")] == [[True, 3, 1], [True, 3, 1], [True, 0, 1]]
+    assert [r["value"] for r in await rows(http, name, "helpers")] == [[True, 3], [True, 3], [True, 0]]
+
+
+@embedded_lacks("its toJSON is JSON.parse; CouchDB 3's (share/server/loop.js) is JSON.stringify")
+async def test_to_json_is_json_stringify(db):
+    http, name = db
+    assert [r["value"] for r in await rows(http, name, "to_json")] == ['{"k":[1,2]}', '{"k":[3]}', '{"k":[]}']
 
 
 async def test_built_in_and_custom_reduces(db):
@@ -91,7 +107,10 @@ async def test_built_in_and_custom_reduces(db):
 async def test_a_view_indexes_documents_written_after_its_first_query(db):
     http, name = db
     assert len(await rows(http, name, "plain")) == 3
-    resp = await http.post(f"/{name}/_bulk_docs", json={"docs": [{"_id": f"n{i:03}", "x": i} for i in range(200)]})
+    # with `n`: CouchDB 3 fails the whole design document's index on a _stats over null (500
+    # invalid_value), the embedded server does not (docs/production.md lists the difference)
+    later_docs = [{"_id": f"n{i:03}", "x": i, "group": "g3", "n": i} for i in range(200)]
+    resp = await http.post(f"/{name}/_bulk_docs", json={"docs": later_docs})
     assert resp.status == 201
     later = await rows(http, name, "plain")
     assert len(later) == 203 and later[3] == {"id": "n000", "key": "n000", "value": 0}
@@ -108,3 +127,11 @@ async def test_a_broken_function_is_an_error_answer_and_the_server_carries_on(db
         assert put.status == 400
     assert (await http.get("/_up")).status == 200
     assert len(await rows(http, name, "plain")) == 3
+
+
+@embedded_lacks("its _stats passes over a null value; CouchDB 3 fails the design document's index")
+async def test_stats_over_null_fails_every_view_of_the_design_document(db):
+    http, name = db
+    assert (await http.put(f"/{name}/no-n", json={"group": "g9"})).status in (201, 202)
+    resp = await http.get(f"/{name}/_design/t/_view/plain")
+    assert resp.status == 500 and (await resp.json())["error"] == "invalid_value"

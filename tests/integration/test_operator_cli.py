@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from yarl import URL
 
 from kazoo_crossbar.storage import names, provision
 
@@ -177,7 +178,8 @@ async def test_jobs_url_without_a_scheme():
 
 
 async def test_jobs_url_pointed_at_couchdb(couchdb_url):
-    line = await failing("jobs", "--url", couchdb_url, "--api-key", "k", "list")
+    # without the admin credentials a CouchDB 3 URL carries: `jobs` refuses credentials in --url
+    line = await failing("jobs", "--url", str(URL(couchdb_url).with_user(None)), "--api-key", "k", "list")
     assert "an answer of CouchDB, not of the Crossbar API" in line and "not_found: null" not in line
 
 
