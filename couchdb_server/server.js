@@ -165,7 +165,7 @@ function parseBody(req, res, then) {
   parseAny(req, res, (err) => {
     if (!err) return then(req.body);
     if (err.status === 413) return json(res, 413, { error: 'too_large', reason: 'the request entity is too large' });
-    json(res, err.status || 400, { error: 'bad_request', reason: err.status === 400 ? 'invalid_json' : err.message });
+    json(res, err.status || 400, { error: 'bad_request', reason: err.status === 400 ? 'invalid UTF-8 JSON' : err.message });
   });
 }
 
@@ -190,9 +190,9 @@ function putDocId(req, rest) {
 
 // CouchDB 3's [couchdb] max_document_size: a document whose body (its fields other than _id,
 // _rev, ...) encodes to more than 8000000 bytes is refused (couch_doc:from_json_obj_validate)
-// with 413 document_too_large, reason = its id ("" when it has none); in _bulk_docs one such
-// document fails the whole request. Tests: tests/hostile/test_limits.py::
-// test_embedded_couchdb_refuses_documents_over_8000000_bytes and
+// with 413 document_too_large, reason = the body's _id ("" when it has none, even on a PUT to
+// /db/id); in _bulk_docs one such document fails the whole request. Tests:
+// tests/hostile/test_limits.py::test_embedded_couchdb_refuses_documents_over_8000000_bytes and
 // test_embedded_matches_couchdb3.py::test_max_document_size_counts_the_body_without_its_id.
 const MAX_DOCUMENT_SIZE = 8000000;
 function bodySize(doc) {
@@ -205,15 +205,15 @@ const documentTooLarge = (doc) => ({ error: 'document_too_large', reason: String
 
 // PUT /db/id: CouchDB 3 reads the body as JSON whatever its Content-Type, the URL's id wins
 // over a body _id (couch_doc_from_req; express-pouchdb would store the body's), and a body that
-// is not an object is 400. Tests: test_embedded_matches_couchdb3.py::test_put_stores_under_the_url_id
+// is not an object is 400. Tests: test_embedded_matches_couchdb3.py::test_put_stores_under_the_url_id_whatever_the_body_says
 // and ::test_a_document_must_be_an_object.
 function readDocPut(req, res, next, encodedId) {
   let id;
   try { id = encodedId.split('/').map(decodeURIComponent).join('/'); } catch (e) { return json(res, 400, { error: 'bad_request', reason: 'invalid URL encoding' }); }
   parseBody(req, res, (doc) => {
     if (!isObject(doc)) return json(res, 400, { error: 'bad_request', reason: 'Document must be a JSON object' });
+    if (tooLarge(doc)) return json(res, 413, documentTooLarge(doc)); // named by the body's _id, as CouchDB 3
     doc._id = id;
-    if (tooLarge(doc)) return json(res, 413, documentTooLarge(doc));
     next();
   });
 }
@@ -245,7 +245,10 @@ function checkBodies(req, res, next) {
 }
 
 // ---- view and _all_docs parameters ----------------------------------------------------------
-// Tests: test_embedded_matches_couchdb3.py::test_view_parameters_are_checked_as_couchdb_3_does.
+// Checked as couch_mrview checks them, before PouchDB takes what CouchDB 3 refuses (a limit of
+// 99999999999999999999999, a key that is not JSON). Tests: test_embedded_matches_couchdb3.py::
+// test_a_limit_over_couchdb_3s_maximum_is_a_query_parse_error, ::test_view_parameters_are_checked_as_couchdb_3_does
+// and ::test_a_reversed_key_range_is_a_query_parse_error_on_a_view.
 const isViewQuery = (rest) => (rest.length === 1 && rest[0] === '_all_docs') ||
   (rest.length === 4 && rest[0] === '_design' && rest[2] === '_view');
 // couch_mrview's ?MAX_VIEW_LIMIT: a larger limit is refused (couch_mrview_util:apply_limit).
@@ -266,37 +269,45 @@ function integerParamError(name, text) {
 const finiteJson = (v) => (typeof v === 'number' ? Number.isFinite(v)
   : v && typeof v === 'object' ? Object.values(v).every(finiteJson) : true);
 
+// The reason CouchDB 3 refuses the query's integers (or a POST body's limit) with, or null.
+function integersError(req) {
+  for (const name of ['limit', 'skip', 'group_level']) {
+    const reason = req.query[name] === undefined ? null : integerParamError(name, String(req.query[name]));
+    if (reason) return reason;
+  }
+  const bodyLimit = isObject(req.body) ? req.body.limit : undefined;
+  return typeof bodyLimit === 'number' && bodyLimit > Number(MAX_VIEW_LIMIT)
+    ? `Limit is too large, must not exceed ${MAX_VIEW_LIMIT}` : null;
+}
+
+// The query's keys parsed, or null when one is not JSON that CouchDB 3 reads.
+function queryKeys(query) {
+  const keys = { descending: query.descending === 'true' };
+  for (const name of JSON_PARAMS) {
+    if (query[name] === undefined) continue;
+    try { keys[name] = JSON.parse(query[name]); } catch (e) { return null; }
+    if (!finiteJson(keys[name])) return null;
+  }
+  return keys;
+}
+
 // couch_mrview_util:check_range: a view's start key past its end key (in the query's direction).
-function keyRangeError(q) {
-  const start = q.start_key ?? q.startkey, end = q.end_key ?? q.endkey;
+function keyRangeError(keys) {
+  const start = keys.start_key ?? keys.startkey, end = keys.end_key ?? keys.endkey;
   if (start === undefined || end === undefined) return null;
   const order = collate(start, end);
-  if (q.descending === true && order < 0) return 'descending=false';
-  if (q.descending !== true && order > 0) return 'descending=true';
-  return null;
+  const wrongWay = keys.descending ? order < 0 : order > 0;
+  return wrongWay ? 'No rows can match your key range, reverse your start_key and end_key or set ' +
+    `descending=${!keys.descending}` : null;
 }
 
 function checkViewQuery(req, res, next) {
-  const parsed = {};
-  for (const name of ['limit', 'skip', 'group_level']) {
-    const text = req.query[name];
-    const reason = text === undefined ? null : integerParamError(name, String(text));
-    if (reason) return json(res, 400, queryParseError(reason));
-  }
-  const bodyLimit = isObject(req.body) ? req.body.limit : undefined;
-  if (typeof bodyLimit === 'number' && bodyLimit > Number(MAX_VIEW_LIMIT))
-    return json(res, 400, queryParseError(`Limit is too large, must not exceed ${MAX_VIEW_LIMIT}`));
-  for (const name of [...JSON_PARAMS, 'descending']) {
-    if (req.query[name] === undefined) continue;
-    try { parsed[name] = JSON.parse(req.query[name]); } catch (e) { parsed[name] = undefined; }
-    if (JSON_PARAMS.includes(name) && (parsed[name] === undefined || !finiteJson(parsed[name])))
-      return json(res, 400, { error: 'bad_request', reason: 'invalid UTF-8 JSON' });
-  }
-  const range = req.couchRest[0] === '_design' ? keyRangeError(parsed) : null;
-  if (range) {
-    return json(res, 400, queryParseError('No rows can match your key range, reverse your start_key ' +
-      `and end_key or set ${range}`));
-  }
+  const integers = integersError(req);
+  if (integers) return json(res, 400, queryParseError(integers));
+  const keys = queryKeys(req.query);
+  if (!keys) return json(res, 400, { error: 'bad_request', reason: 'invalid UTF-8 JSON' });
+  const range = req.couchRest[0] === '_design' ? keyRangeError(keys) : null;
+  if (range) return json(res, 400, queryParseError(range));
   next();
 }
 
