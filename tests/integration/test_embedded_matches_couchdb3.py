@@ -22,7 +22,10 @@ SUM_ERROR = (
 MAX_DOCUMENT_SIZE = 8_000_000
 DDOCS = [
     {"_id": "_design/t", "views": {"plain": {"map": "function (doc) { if (doc.g) emit(doc._id, 1); }"}}},
-    {"_id": "_design/su", "views": {"sum": {"map": "function (doc) { if (doc.g) emit(doc.g, doc.n); }", "reduce": "_sum"}}},
+    {
+        "_id": "_design/su",
+        "views": {"sum": {"map": "function (doc) { if (doc.g) emit(doc.g, doc.n); }", "reduce": "_sum"}},
+    },
 ]
 DOCS = [{"_id": "a", "g": "x", "n": 1}, {"_id": "b", "g": "x", "n": None}, {"_id": "c", "g": "y", "n": 3}]
 
@@ -103,7 +106,9 @@ async def test_sum_over_a_non_number_is_an_error_row(db):
 
 async def test_stats_over_null_is_invalid_value(db):
     http, name = db
-    ddoc = {"views": {"stats": {"map": "function (doc) { if (doc._id === 'b') emit(doc._id, doc.n); }", "reduce": "_stats"}}}
+    ddoc = {
+        "views": {"stats": {"map": "function (doc) { if (doc._id === 'b') emit(doc._id, doc.n); }", "reduce": "_stats"}}
+    }
     assert (await http.put(f"/{name}/_design/st", json=ddoc)).status in (201, 202)
     resp = await http.get(f"/{name}/_design/st/_view/stats")
     assert await answer(resp) == (500, "invalid_value", "non-numeric _stats input: null")
