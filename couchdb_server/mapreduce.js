@@ -47,35 +47,74 @@ function compile(source, emit) {
   };
 }
 
-// CouchDB's built-in reduce functions that PouchDB supports (_sum, _count, _stats).
-const SUM_ERROR = 'builtin _sum function requires map values to be numbers or number arrays';
-function builtInSum(values) {
-  let total = 0;
-  for (const v of values) {
-    if (typeof v === 'number') {
-      if (Array.isArray(total)) total[0] += v; else total += v;
-    } else if (Array.isArray(v)) {
-      if (!Array.isArray(total)) total = [total];
-      v.forEach((n, i) => {
-        if (typeof n !== 'number') throw new BuiltInError(SUM_ERROR);
-        total[i] = (total[i] || 0) + n;
-      });
-    } else {
-      throw new BuiltInError(SUM_ERROR);
-    }
-  }
-  return total;
+// CouchDB 3's built-in reduces (couch_query_servers.erl) over numbers and arrays of numbers.
+// _sum over anything else answers that row with CouchDB's builtin_reduce_error object (status
+// 200); _stats over anything else is a 500 invalid_value with CouchDB's reason. Tests:
+// test_embedded_matches_couchdb3.py::test_sum_over_a_non_number_is_an_error_row and
+// ::test_stats_over_null_is_invalid_value.
+const SUM_ERROR = 'The _sum function requires that map values be numbers, arrays of numbers, or objects. ' +
+  'Objects cannot be mixed with other data structures. Objects can be arbitrarily nested, provided that ' +
+  'the values for all fields are themselves numbers, arrays of numbers, or objects.';
+class SumError extends Error {
+  constructor(cause) { super(SUM_ERROR); this.cause = cause; }
 }
+
+function addValue(total, v) {
+  if (typeof v === 'number' && typeof total === 'number') return total + v;
+  if (!Array.isArray(v) && typeof v !== 'number') throw new SumError(v);
+  const a = Array.isArray(total) ? total : [total], b = Array.isArray(v) ? v : [v];
+  const sum = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (i >= a.length || i >= b.length) { sum.push(i < a.length ? a[i] : b[i]); continue; }
+    if (typeof a[i] !== 'number' || typeof b[i] !== 'number') throw new SumError(a);
+    sum.push(a[i] + b[i]);
+  }
+  return sum;
+}
+
+function builtInSum(values) {
+  try {
+    return values.reduce(addValue, 0);
+  } catch (err) {
+    if (!(err instanceof SumError)) throw err;
+    return { error: 'builtin_reduce_error', reason: err.message, caused_by: err.cause === undefined ? null : err.cause };
+  }
+}
+
+// A value as Erlang's io_lib ~w prints the JSON term CouchDB decoded (for _stats' reasons).
+function erlangTerm(v) {
+  if (typeof v === 'string') return `<<${JSON.stringify(v)}>>`;
+  if (Array.isArray(v)) return `[${v.map(erlangTerm).join(',')}]`;
+  if (v && typeof v === 'object') return `{[${Object.entries(v).map(([k, x]) => `{${erlangTerm(k)},${erlangTerm(x)}}`).join(',')}]}`;
+  return String(v);
+}
+
+function numberStats(values) {
+  const stats = { sum: 0, count: values.length, min: Infinity, max: -Infinity, sumsqr: 0 };
+  for (const v of values) {
+    stats.sum += v; stats.min = Math.min(stats.min, v); stats.max = Math.max(stats.max, v); stats.sumsqr += v * v;
+  }
+  return stats;
+}
+
+function builtInStats(values) {
+  if (!values.length) return { sum: 0, count: 0, min: 0, max: 0, sumsqr: 0 };
+  const [first, ...rest] = values;
+  const isNumbers = (v) => Array.isArray(v) && v.every((n) => typeof n === 'number');
+  if (typeof first !== 'number' && !isNumbers(first))
+    throw new BuiltInError(`non-numeric _stats input: ${erlangTerm(first)}`);
+  const bad = rest.find((v) => (Array.isArray(first) ? !(isNumbers(v) && v.length === first.length) : typeof v !== 'number'));
+  if (bad !== undefined) {
+    throw new BuiltInError('The _stats function requires that map values be numbers or arrays of numbers, ' +
+      `not '${erlangTerm(bad)}'`);
+  }
+  return Array.isArray(first) ? first.map((_, i) => numberStats(values.map((v) => v[i]))) : numberStats(values);
+}
+
 const BUILT_IN = {
   _sum: (keys, values) => builtInSum(values),
   _count: (keys, values) => values.length,
-  _stats: (keys, values) => ({
-    sum: builtInSum(values),
-    min: Math.min(...values),
-    max: Math.max(...values),
-    count: values.length,
-    sumsqr: values.reduce((acc, v) => acc + v * v, 0),
-  }),
+  _stats: (keys, values) => builtInStats(values),
 };
 
 function mapper(mapFun, emit) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of the embedded CouchDB (server.js): every CouchDB-3 behaviour the launcher promises.
+# Smoke test of the embedded CouchDB (server.js): the CouchDB-3 behaviours it keeps that the suite does not
+# reach (tests/integration/test_embedded_matches_couchdb3.py checks the others on both engines).
 # Starts its own servers (in memory, then on a LevelDB data dir to check a restart), stops them by pid.
 # Needs node, curl and `npm ci` done in this folder. Prints "N passed, N failed"; exit 0 iff all pass.
 set -uo pipefail
@@ -72,7 +73,6 @@ A=account/ab/cd/ef0123456789abcdef0123456789abcd
 for n in "$A" "$A-202611" numbers/+1222 a/bc ab/c; do
   e=$(node -p 'encodeURIComponent(process.argv[1])' "$n")
   req PUT "/$e" "${J[@]}"; check "create $n" 's === 201'
-  req GET "/$e"; check "db_name $n" "s === 200 && b.db_name === '$n'"
 done
 req PUT "/$(node -p 'encodeURIComponent("a/bc")')"; check "no collision a/bc vs ab/c" 's === 412'
 req GET /_all_dbs
@@ -80,21 +80,19 @@ check "all_dbs names" '["'"$A"'", "'"$A-202611"'", "numbers/+1222", "a/bc", "ab/
 req GET '/_all_dbs?startkey="account/"&endkey="account/\ufff0"'
 check "all_dbs range" 'b.length === 2 && b[0] === "'"$A"'"'
 ENC=$(node -p 'encodeURIComponent(process.argv[1])' "$A")
-req PUT "/$ENC/doc1" "${J[@]}" -d '{"v":1}'; check "doc in slash db" 's === 201 && /account%2Fab%2Fcd/.test(h.location)'
+req PUT "/$ENC/doc1" "${J[@]}" -d '{"v":1}'; check "doc in slash db" 's === 201'
+req GET "/$ENC/doc1"; check "  read back" 's === 200 && b.v === 1'
 
 echo "== (6) invalid db names"
 for n in UpperCase _private 1starts-with-digit 'has%20space' 'a~b'; do
   req PUT "/$n"; check "illegal $n" 's === 400 && b.error === "illegal_database_name" && typeof b.reason === "string"'
 done
 
-echo "== documents, (4) URL id wins, (8) ETag"
+echo "== documents, (4) URL id wins"
 req PUT /smoke/doc1 "${J[@]}" -d '{"_id":"other","v":1}'; check "put doc" 's === 201 && b.id === "doc1"'
 R1=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).rev' "$WORK/body")
 req GET /smoke/other; check "body _id ignored" 's === 404'
-req GET /smoke/doc1
-check "get doc + etag" 's === 200 && b._id === "doc1" && b.v === 1 && h.etag === "\"'"$R1"'\"" && h["content-type"] === "application/json"'
-req GET /smoke/doc1 -H "If-None-Match: \"$R1\""; check "304 on etag" 's === 304'
-req HEAD /smoke/doc1; check "head doc etag" 's === 200 && h.etag === "\"'"$R1"'\""'
+req GET /smoke/doc1; check "get doc" 's === 200 && b._id === "doc1" && b.v === 1 && h["content-type"] === "application/json"'
 req PUT /smoke/doc1 "${J[@]}" -d '{"v":2}'; check "stale put" 's === 409 && b.error === "conflict"'
 req PUT /smoke/_design/reports "${J[@]}" -d '{"_id":"reports","views":{"by_v":{"map":"function(doc){ if (doc.n !== undefined) emit(doc.n, doc.n); }","reduce":"_sum"}}}'
 check "put ddoc with body _id" 's === 201 && b.id === "_design/reports"'
@@ -104,12 +102,9 @@ req GET /smoke/missing; check "missing doc" 's === 404 && b.error === "not_found
 req PUT /smoke/del "${J[@]}" -d '{"v":9}'
 R=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).rev' "$WORK/body")
 req DELETE "/smoke/del?rev=$R"; check "delete doc" 's === 200 && b.ok === true'
-req GET /smoke/del; check "deleted doc" 's === 404 && b.reason === "deleted"'
+req GET /smoke/del; check "deleted doc" 's === 404 && b.error === "not_found"'
 req PUT /smoke/_local/cfg "${J[@]}" -d '{"_id":"zzz","v":8}'; check "put _local doc" 's === 201 && b.id === "_local/cfg"'
 req GET /smoke/_local/cfg; check "get _local doc" 's === 200 && b.v === 8'
-req PUT /smoke/_security -d '{"admins":{"names":[]},"members":{"names":[]}}'; check "put _security" 's === 200 && b.ok'
-req GET /smoke/_security; check "get _security" 's === 200 && Array.isArray(b.members.names) && !b._id'
-req POST /smoke "${J[@]}" -d '{"v":3}'; check "post doc: 32-hex id" 's === 201 && /^[0-9a-f]{32}$/.test(b.id)'
 
 echo "== (13) JSON body without a JSON Content-Type"
 req PUT /smoke/noct -d '{"v":4}'; check "put, form ctype" 's === 201'
@@ -158,34 +153,9 @@ req PUT "/smoke/doc1/note.txt?rev=$R1" -H 'Content-Type: text/plain' --data-bina
 check "put attachment" 's === 201 && b.ok === true'
 req GET /smoke/doc1/note.txt; check "get attachment" 's === 200 && b === "hello attachment" && /^text\/plain/.test(h["content-type"])'
 
-echo "== (9) _find bookmark and CouchDB's default limit 25"
-req POST /smoke/_find "${J[@]}" -d '{"selector":{"n":{"$gte":100,"$lt":130}},"limit":10}'
-check "page 1" 's === 200 && b.docs.length === 10 && typeof b.bookmark === "string"'
-BM=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).bookmark' "$WORK/body")
-FIRST=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).docs.map(d => d._id).join()' "$WORK/body")
-req POST /smoke/_find "${J[@]}" -d '{"selector":{"n":{"$gte":100,"$lt":130}},"limit":10,"bookmark":"'"$BM"'"}'
-check "page 2 differs" 's === 200 && b.docs.length === 10 && !"'"$FIRST"'".split(",").includes(b.docs[0]._id)'
-req POST /smoke/_find "${J[@]}" -d '{"selector":{"n":{"$gte":100}}}'; check "default limit 25" 's === 200 && b.docs.length === 25 && b.bookmark'
-req POST /smoke/_find "${J[@]}" -d '{"selector":{"v":1},"bookmark":"!!!"}'; check "bad bookmark" 's === 400 && b.error === "invalid_bookmark"'
-req POST /smoke/_find "${J[@]}" -d '{"selector":{"n":1},"skip":"x"}'; check "bad skip" 's === 400'
-
-echo "== (10) _changes filters, and no request kills the server"
-req POST '/smoke/_changes?filter=_selector' "${J[@]}" -d '{"selector":{"n":{"$gte":1990}}}'
-check "filter=_selector" 's === 200 && b.results.length === 10'
-req POST '/smoke/_changes?filter=_selector&feed=continuous&since=0&timeout=300' "${J[@]}" -d '{"selector":{"n":{"$gte":1995}}}' --max-time 1.5
-check "continuous + _selector" 's === 200 && b.split("\n").filter(l => l.includes("\"seq\"")).length === 5'
-req GET '/smoke/_changes?filter=_selector'; check "selector GET -> 400" 's === 400 && b.error === "bad_request"'
-req POST '/smoke/_changes?filter=_selector' "${J[@]}" -d '{}'; check "no selector -> 400" 's === 400'
-req GET '/smoke/_changes?filter=_design'; check "filter=_design" 's === 200 && b.results.length === 1 && b.results[0].id === "_design/reports"'
-for f in missing/f nofslash _view; do
-  req GET "/smoke/_changes?filter=$f"; check "filter=$f -> 4xx json" 's >= 400 && s < 500 && b.error'; alive "filter=$f"
-done
-req GET '/smoke/_changes?filter=missing/f&feed=continuous'; check "continuous bad filter -> 4xx" 's >= 400 && s < 500'; alive "continuous bad filter"
-req GET '/smoke/_changes?filter=missing/f&feed=longpoll'; check "longpoll bad filter -> 4xx" 's >= 400 && s < 500'; alive "longpoll bad filter"
-req GET '/smoke/_changes?feed=continuous&since=0&limit=3&timeout=300' -H 'Accept-Encoding: gzip' --max-time 1.5
-check "continuous feed streams, not gzipped" '!h["content-encoding"] && b.split("\n").filter(l => l.includes("\"seq\"")).length >= 3'
+echo "== bad input answers, the server goes on"
 req PUT /smoke/badjson "${J[@]}" -d '{"v":'; check "invalid json -> 400" 's === 400 && b.error === "bad_request"'; alive "invalid json"
-req GET '/smoke/_all_docs?startkey=%5B' ; alive "bad startkey"
+req GET '/smoke/_all_docs?startkey=%5B'; check "bad startkey -> 400" 's === 400 && b.error === "bad_request"'; alive "bad startkey"
 stop
 
 echo "== LevelDB data dir survives a restart"
@@ -203,7 +173,9 @@ stop
 echo "== no request kills the server: admins configured, anonymous PUT /db (crashed stock express-pouchdb)"
 echo '{"admins":{"admin":"s3cret"}}' > "$DATA/config.json"
 start --data-dir "$DATA"
-req PUT /anon; check "anonymous create db -> JSON error" 's >= 400 && b.error'; alive "anonymous PUT /db"
+# express-pouchdb throws outside its promise chain here: the request gets 500 unknown_error, the server goes on
+req PUT /anon; check "anonymous create db -> JSON 500" 's === 500 && b.error === "unknown_error"'; alive "anonymous PUT /db"
+grep -q "couchdb_server: uncaught error:" "$WORK/err" && ok || bad "the uncaught error was not logged"
 req PUT /byadmin -u admin:s3cret; check "admin create db" 's === 201'
 req GET /_session -u admin:wrong; check "wrong password" 's === 401'
 stop
