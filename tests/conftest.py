@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from kazoo_crossbar.app import create_app
 from kazoo_crossbar.config import Settings
-from kazoo_crossbar.storage.couch import CouchClient
+from kazoo_crossbar.storage.couch import CouchClient, NotFound
 
 from . import broker
 from .eventually import eventually_blocking
@@ -102,10 +102,15 @@ async def master(couchdb_url: str, couch: CouchClient) -> dict:
         created = await setup(couchdb_url, NODE, events=bus, admin_username="admin", admin_password="s3cret-pass")
     # The shared test server logs in far more often than Kazoo's 100-token buckets allow; only
     # its node gets roomy buckets (tests/hostile/test_rate_limit.py runs another node name).
-    await couch.save_doc(
-        "system_config",
-        {"_id": "token_buckets", NODE: {"crossbar": {"max_bucket_tokens": 1_000_000, "tokens_fill_rate": 1_000_000}}},
-    )
+    buckets = {
+        "_id": "token_buckets",
+        NODE: {"crossbar": {"max_bucket_tokens": 1_000_000, "tokens_fill_rate": 1_000_000}},
+    }
+    try:  # a CouchDB kept from an earlier run (a cluster is slow to make afresh) has it already
+        buckets["_rev"] = (await couch.get_doc("system_config", "token_buckets"))["_rev"]
+    except NotFound:
+        pass
+    await couch.save_doc("system_config", buckets)
     return created
 
 
