@@ -60,6 +60,9 @@ class WorkerPool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def is_running(self, job_id: str) -> bool:
+        return job_id in self._active
+
     def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[str]:
         """Run a job in the pool; `claimed` when this node already took it over (recovery).
         The task ends when the job has run (or was skipped) with its outcome."""

@@ -101,3 +101,20 @@ async def test_a_job_that_stays_missing_is_given_up_after_a_bound():
     runner = ScriptedRunner(NODEDOWN, *["missing"] * (pool_mod.UNSETTLED_RETRIES + 5))
     assert await run(runner) == "missing"
     assert len(runner.claimed) == pool_mod.UNSETTLED_RETRIES + 2
+
+
+class NoWrites:
+    async def save(self, db: str, doc: dict, **_: object) -> dict:
+        raise AssertionError("a job this node runs is not claimed again")
+
+
+async def test_recovery_never_claims_a_job_this_node_is_running():
+    """Checkpoints slower than the recovery threshold: a claim would make the live run lose it."""
+    from kazoo_crossbar.bus.base import NullBus
+    from kazoo_crossbar.jobs.service import JobService
+
+    pool = WorkerPool(ScriptedRunner())  # type: ignore[arg-type]
+    pool._active.add("202612-0000000000000000")
+    service = JobService(NoWrites(), NullBus(), pool, "here@test")  # type: ignore[arg-type]
+    doc = {"_id": "202612-0000000000000000", "pvt_status": "running", "pvt_node": "here@test"}
+    assert await service.recover("acct", "db", doc) is False
