@@ -22,7 +22,7 @@ import structlog
 from ..metrics import Metrics
 from ..storage import retry
 from ..storage.couch import CouchError, Unreachable
-from .runner import JobRunner
+from .runner import JobRunner, Outcome
 
 log = structlog.get_logger(__name__)
 OUTAGE_BACKOFF = retry.Backoff(0.5, 2, 10.0)
@@ -38,12 +38,12 @@ def is_outage(exc: Exception) -> bool:
     return isinstance(exc, Unreachable) or (isinstance(exc, CouchError) and exc.status >= 500)
 
 
-def rerun_after_failure(outcome: str, failed_tries: int) -> bool:
+def rerun_after_failure(outcome: Outcome, failed_tries: int) -> bool:
     """Whether a run's outcome after `failed_tries` failed tries calls for another try: a job
     we were handed is `missing` only because a read met a copy that lacks it, and a claim or
     checkpoint `lost` after a failure may have lost to our own write that was stored although
     its answer was an error; the next try reads the job again and decides (runner.run)."""
-    return failed_tries > 0 and outcome in ("missing", "lost")
+    return failed_tries > 0 and outcome in (Outcome.MISSING, Outcome.LOST)
 
 
 class WorkerPool:
@@ -63,7 +63,7 @@ class WorkerPool:
     def is_running(self, job_id: str) -> bool:
         return job_id in self._active
 
-    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[str]:
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[Outcome]:
         """Run a job in the pool; `claimed` when this node already took it over (recovery).
         The task ends when the job has run (or was skipped) with its outcome."""
         task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
@@ -71,23 +71,23 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> str:
+    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> Outcome:
         async with self._slots.slot(account_id):
             if job_id in self._active:
-                return "skipped"
+                return Outcome.SKIPPED
             self._active.add(job_id)
             try:
                 outcome = await self._run_through_outages(account_id, job_id, claimed)
             except Exception:
                 log.exception("job_failed", job_id=job_id, account_id=account_id)
-                outcome = "failed"
+                outcome = Outcome.FAILED
             finally:
                 self._active.discard(job_id)
-            if outcome in ("complete", "lost", "failed"):
+            if outcome in (Outcome.COMPLETE, Outcome.LOST, Outcome.FAILED):
                 self.metrics.jobs.labels(status=outcome).inc()
             return outcome
 
-    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
+    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> Outcome:
         """Run a job; while CouchDB is away, wait and resume it (it is ours: we claimed it).
         CouchDB's refusals get a few more tries; after that the recovery loop has it."""
         refusals = 0
@@ -102,7 +102,7 @@ class WorkerPool:
                 return refusals <= OTHER_ERROR_RETRIES
             return False
 
-        def unsettled(outcome: str) -> bool:
+        def unsettled(outcome: Outcome) -> bool:
             return rerun_after_failure(outcome, failed) and failed <= UNSETTLED_RETRIES
 
         def before_retry(exc: Exception | None, delay: float) -> None:
@@ -125,7 +125,7 @@ class WorkerPool:
             backoff=OUTAGE_BACKOFF,
             on_retry=before_retry,
         )
-        if failed and outcome in ("missing", "lost"):
+        if failed and outcome in (Outcome.MISSING, Outcome.LOST):
             log.warning("job_left_to_recovery", job_id=job_id, outcome=outcome, tries=failed + 1)
         return outcome
 
