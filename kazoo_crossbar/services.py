@@ -23,6 +23,7 @@ from .metrics import Metrics
 from .storage.accounts import Accounts
 from .storage.couch import CouchClient
 from .storage.doc_cache import DocCache
+from .storage.recent import RecentWrites
 from .storage.system_config import SystemConfig
 from .storage.writes import Writes
 
@@ -77,7 +78,8 @@ def make_services(settings: Settings) -> Services:
         if settings.amqp_url
         else NullBus()
     )
-    writes = Writes(couch, bus, doc_cache, node, settings.zone)
+    # listings show this process's own resource writes at once, also on a cluster (storage/recent.py)
+    writes = Writes(couch, bus, doc_cache, node, settings.zone, recent=RecentWrites({"resource"}))
     config = SystemConfig(writes)
     accounts = Accounts(couch)
     keys = KeyStore(config, writes)

@@ -22,6 +22,7 @@ from ..http.context import Context, is_false
 from ..http.endpoint import Endpoint, Mount, Route
 from ..http.operations import ACCOUNT_ID, LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
 from ..storage import docs, names
+from ..storage.recent import Overlay
 from ..storage.system_config import SystemConfig
 from . import crud, resource_collection, resource_limits
 from .base import check_schema
@@ -32,6 +33,19 @@ from .switch_reload import SwitchWrites, reload_switch_after
 
 PVT_TYPE = "resource"
 SCHEMA = "resources"
+
+
+# The fields of `resources/crossbar_listing` (couchdb_views/*/resources.json), in its order.
+LISTING_FIELDS = ("name", "enabled", "weight_cost", "template_name", "classifiers")
+
+
+def listing_rows(doc: dict) -> list[tuple[Any, Any]]:
+    """`resources/crossbar_listing`'s map in Python: the row a resource written here shows in a
+    listing before the view's copy has it (storage/recent.py)."""
+    if doc.get("pvt_type") != PVT_TYPE or doc.get("pvt_deleted"):
+        return []
+    value = {"id": doc["_id"], **{k: doc[k] for k in LISTING_FIELDS if k in doc}}
+    return [(doc["_id"], value)]
 
 
 def is_global(ctx: Context) -> bool:
@@ -185,7 +199,17 @@ class Resources(Endpoint[ResourceChange | CollectionPlan]):
     async def _summary(self, ctx: Context, db: str) -> None:
         size = await listing.page_size(ctx, self.config)
         # 4.3's legacy listing: ascending by id, each page emitted in reverse.
-        await listing.load(ctx, self.store.couch, [db], "resources", "crossbar_listing", size=size, reverse_page=True)
+        recent = self.store.writes.recent
+        await listing.load(
+            ctx,
+            self.store.couch,
+            [db],
+            "resources",
+            "crossbar_listing",
+            size=size,
+            reverse_page=True,
+            overlay=Overlay(recent, listing_rows) if recent is not None else None,
+        )
 
     async def _prepare_create(self, ctx: Context, db: str) -> ResourceChange:
         data = crud.request_public_data(ctx.data)

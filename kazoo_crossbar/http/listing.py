@@ -15,6 +15,7 @@ from typing import Any
 
 from ..storage import collation, paging
 from ..storage.couch import CouchClient
+from ..storage.recent import Overlay
 from ..storage.system_config import SystemConfig
 from . import errors, startkey
 from .context import Context, is_false
@@ -166,6 +167,7 @@ async def load(
     reverse_page: bool = False,
     size: int | None = 50,
     skip_missing_dbs: bool = False,
+    overlay: Overlay | None = None,
 ) -> None:
     """Fill ctx.resp_data and the pagination keys from the view rows across dbs, in order
     (storage/paging.py reads the pages)."""
@@ -186,6 +188,7 @@ async def load(
         keep=keep,
         mapper=mapper,
         skip_missing_dbs=skip_missing_dbs,
+        overlay=overlay,
     )
     if reverse_page:
         items.reverse()

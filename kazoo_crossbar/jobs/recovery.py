@@ -8,6 +8,12 @@ after it), and once at start-up, scan every account's current and previous month
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
 so two nodes never resume one job, then run here (both by the job service,
 service.py). Settings are re-read on every pass.
+
+The pass at start-up also takes, whatever their age, the `running` jobs claimed under this
+node's own name (`pvt_node`, written by every claim and checkpoint): their executor was this
+node before a restart or crash, so nobody runs them now, and an operator's restart must not
+stall imports for `job_recovery_threshold_s`. The same scan, so it costs nothing more; until it
+has gone through once, a failed pass is tried again after START_RETRY_S, not the timeout.
 """
 
 from __future__ import annotations
@@ -27,8 +33,13 @@ log = structlog.get_logger(__name__)
 CATEGORY = "crossbar.resources"
 
 
+START_RETRY_S = 5.0
+
+
 class Recoverer(Protocol):
     """What recovery needs of the job service."""
+
+    node: str
 
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
 
@@ -60,18 +71,23 @@ class Recovery:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _loop(self) -> None:
+        own_jobs = True  # until a pass went through: this node's own jobs from before its start
         while True:
             try:
-                await self.run_pass()
+                await self.run_pass(own_jobs=own_jobs)
+                own_jobs = False
             except CouchError as exc:
                 log.warning("recovery_pass_failed", error=str(exc))
             except Exception:
                 log.exception("recovery_pass_crashed")
             self.config.forget(CATEGORY)
-            await asyncio.sleep(await self.config.setting_int(CATEGORY, "job_recovery_timeout_s"))
+            await asyncio.sleep(
+                START_RETRY_S if own_jobs else await self.config.setting_int(CATEGORY, "job_recovery_timeout_s")
+            )
 
-    async def run_pass(self) -> int:
-        """One scan; returns how many jobs were claimed for resuming."""
+    async def run_pass(self, *, own_jobs: bool = False) -> int:
+        """One scan; returns how many jobs were claimed for resuming. `own_jobs`: also this
+        node's `running` jobs however fresh (the pass at start-up)."""
         threshold = await self.config.setting_int(CATEGORY, "job_recovery_threshold_s")
         now = names.gregorian_now()
         claimed = 0
@@ -86,11 +102,34 @@ class Recovery:
                 continue
             for row in rows:
                 doc = row.get("doc")
-                if not doc or now - int(doc.get("pvt_modified", 0)) <= threshold:
+                if not doc:
                     continue
-                if await self.jobs.recover(names.account_id(db) or "", db, doc):
+                own = own_jobs and is_own_running(doc, self.jobs.node)
+                if not own and now - int(doc.get("pvt_modified", 0)) <= threshold:
+                    continue
+                if await self._claim(db, doc, own):
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
-                    log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
+                    log.info(
+                        "job_resumed_at_start" if own else "job_recovered", job_id=doc["_id"], db=db, was=row["key"]
+                    )
         self.metrics.recovery_passes.inc()
         return claimed
+
+    async def _claim(self, db: str, doc: dict, own: bool) -> bool:
+        account_id = names.account_id(db) or ""
+        if await self.jobs.recover(account_id, db, doc):
+            return True
+        if not own:
+            return False  # another node was quicker
+        # A cluster's view may come from a copy a revision behind: our own job, read again.
+        try:
+            fresh = await self.couch.get_doc(db, doc["_id"])
+        except NotFound:
+            return False
+        return is_own_running(fresh, self.jobs.node) and await self.jobs.recover(account_id, db, fresh)
+
+
+def is_own_running(doc: dict, node: str) -> bool:
+    """A job this node was running when it stopped (a claim writes `pvt_node`)."""
+    return doc.get("pvt_status") == "running" and doc.get("pvt_node") == node

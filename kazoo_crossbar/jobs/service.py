@@ -39,8 +39,12 @@ class JobService:
         return await self.pool.submit(account_id, job_id)
 
     async def recover(self, account_id: str, db: str, doc: dict) -> bool:
-        """Claim a stale job for this node and resume it; False when another node claimed it first."""
-        if not await store.claim(self.writes, db, doc, self.node, pvt_recovering=True):
+        """Claim a stale job for this node and resume it; False when another node claimed it first,
+        or when this node is running it (its checkpoints only came slower than the threshold:
+        a claim would make the run lose its own job)."""
+        if self.pool.is_running(doc["_id"]) or not await store.claim(
+            self.writes, db, doc, self.node, pvt_recovering=True
+        ):
             return False
         # We claimed it, so we resume it; the delegate message tells the cluster (other nodes
         # see it `running` here and leave it, as cb_jobs_listener does).

@@ -8,11 +8,12 @@ grows to hold the run."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any
 
 from . import views
 from .couch import CouchClient, NotFound
+from .recent import Overlay, merged
 
 Mapper = Callable[[dict], Any]
 Keep = Callable[[dict], bool]
@@ -31,33 +32,59 @@ async def rows(
     batch: int,
     include_docs: bool,
     skip_missing_dbs: bool,
+    overlay: Overlay | None = None,
 ) -> AsyncGenerator[dict, None]:
-    """Every view row from `first` to `end`, database after database, fetched `batch` at a time."""
+    """Every view row from `first` to `end`, database after database, fetched `batch` at a time;
+    with `overlay`, this process's recent writes merged over them (storage/recent.py)."""
     for db in dbs:
-        cursor, skip = first, 0
-        while True:
-            params: dict[str, Any] = {
-                "limit": batch,
-                "descending": descending,
-                "include_docs": include_docs or None,
-                "startkey": cursor,
-                "endkey": end,
-                "skip": skip or None,
-            }
-            try:
-                found = (await views.query(couch, db, design, view, **params))["rows"]
-            except NotFound as exc:
-                if skip_missing_dbs and exc.db_missing:
-                    break
-                raise
-            for row in found:
-                yield row
-            if len(found) < batch:
-                break
-            # resume after the last row read: same key, skipping the rows already seen with it
-            last = found[-1]["key"]
-            skip = sum(1 for r in found if r["key"] == last) + (skip if last == cursor else 0)
-            cursor = last
+        found: AsyncIterator[dict] = _db_rows(
+            couch, db, design, view, first, end, descending, batch, include_docs, skip_missing_dbs
+        )
+        if overlay is not None:
+            replaced, extra = overlay.rows(db, first=first, end=end, descending=descending, include_docs=include_docs)
+            if replaced:
+                found = merged(found, replaced, extra, descending=descending)
+        async for row in found:
+            yield row
+
+
+async def _db_rows(
+    couch: CouchClient,
+    db: str,
+    design: str,
+    view: str,
+    first: Any,
+    end: Any,
+    descending: bool,
+    batch: int,
+    include_docs: bool,
+    skip_missing_dbs: bool,
+) -> AsyncGenerator[dict, None]:
+    """One database's rows."""
+    cursor, skip = first, 0
+    while True:
+        params: dict[str, Any] = {
+            "limit": batch,
+            "descending": descending,
+            "include_docs": include_docs or None,
+            "startkey": cursor,
+            "endkey": end,
+            "skip": skip or None,
+        }
+        try:
+            found = (await views.query(couch, db, design, view, **params))["rows"]
+        except NotFound as exc:
+            if skip_missing_dbs and exc.db_missing:
+                return
+            raise
+        for row in found:
+            yield row
+        if len(found) < batch:
+            break
+        # resume after the last row read: same key, skipping the rows already seen with it
+        last = found[-1]["key"]
+        skip = sum(1 for r in found if r["key"] == last) + (skip if last == cursor else 0)
+        cursor = last
 
 
 async def page(
@@ -73,6 +100,7 @@ async def page(
     keep: Keep | None,
     mapper: Mapper,
     skip_missing_dbs: bool,
+    overlay: Overlay | None = None,
 ) -> tuple[list[Any], Any]:
     """(mapped rows of one page, the key the next page starts at or None). `size` None: every row.
     `keep` (filters on the full document) switches to `include_docs`."""
@@ -91,6 +119,7 @@ async def page(
         batch=batch,
         include_docs=keep is not None,
         skip_missing_dbs=skip_missing_dbs,
+        overlay=overlay,
     )
     async for row in found:
         key = row["key"]

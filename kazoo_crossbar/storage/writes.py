@@ -7,6 +7,10 @@ forget either. As in Kazoo, design documents and the types in system_config
 `datamgr.change_notice_exclude_types` are never published. Only `views.install` writes
 design documents without it (they are never published anyway).
 
+Accepted writes are answered 201, or 202 on a cluster that has not met its write quorum yet:
+both are saved (the copies catch up), so both drop the cache, publish, and are noted in
+`recent` (storage/recent.py: listings show this process's own writes at once).
+
 `update` / `delete_by_id` are read-modify-write through `retry.read_modify_write`.
 
 The event source is a required argument: a caller with no broker passes `bus.base.NullBus`
@@ -32,6 +36,7 @@ from typing import Protocol
 from . import names, views
 from .cache import TTLCache
 from .couch import CouchClient, NotFound, answer_field
+from .recent import RecentWrites
 from .retry import read_modify_write
 
 # kz_data.hrl ?DEFAULT_PUBLISH_EXCLUDE_TYPES (Kazoo 4.3)
@@ -109,10 +114,12 @@ class Writes:
         node: str = "kazoo_crossbar",
         zone: str = "local",
         ttl_s: float = 5.0,
+        recent: RecentWrites | None = None,
     ):
         self.couch, self.node, self.zone = couch, node, zone
         self.events = events
         self.cache: CacheDropper = cache or _NoCache()
+        self.recent = recent  # what listings overlay (read-your-own-writes on a cluster)
         self._excluded: TTLCache[frozenset[str]] = TTLCache(ttl_s)
 
     # --- after every write ------------------------------------------------------------------
@@ -132,6 +139,8 @@ class Writes:
         """Drop cache entries, then publish the events, Kazoo's exclusions applied."""
         for written in docs:
             self.cache.drop(db, written.doc["_id"])
+            if self.recent is not None:
+                self.recent.note(db, written.doc, written.rev, deleted=written.hard_deleted)
         if not self.events.connected:
             return  # no broker (NullBus) or broker away: nothing could be published
         wanted = [w for w in docs if not is_design(w.doc["_id"])]
