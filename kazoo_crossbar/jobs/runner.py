@@ -133,6 +133,7 @@ class JobRunner:
                     self._apply_batch(job, plan, prepared),
                     self._prepare_batch(job, plan, batches[i + 1][0]) if i + 1 < n else _none(),
                 )
+                count_results(self.metrics, job, counts)
                 faults.point("after_numbers_written")
                 if pending is not None:
                     if not await pending:
@@ -258,7 +259,6 @@ class JobRunner:
         """Write the batch. Local numbers are written optimistically as new documents: a
         conflict means the number exists, and only those are read and decided again."""
         job.errors.update(batch.failed)
-        done_before = len(job.success), len(job.errors)
         wanted, existing = batch.wanted, batch.existing
         now = names.gregorian_now()
         to_write: dict[str, dict] = {}
@@ -310,8 +310,6 @@ class JobRunner:
                 job.errors[wanted[e164]] = _enc(numbers.number_exists(e164))
         for e164, doc in ours.items():
             job.success[e164] = _enc(numbers.success_entry(doc))
-        self.metrics.numbers.labels(result="success").inc(len(job.success) - done_before[0])
-        self.metrics.numbers.labels(result="error").inc(len(job.errors) - done_before[1])
         saved = [to_write[n] for n, ok in written.items() if ok]
         await self.numbers.write_account_copies(
             plan.account_id, saved + list(ours.values()), set(ours), may_exist=set(existing)
@@ -370,6 +368,13 @@ def visible_holder(plan: Plan, stored: dict, owner: dict | None) -> str | None:
     if holder == plan.account_id or plan.account_id in ((owner or {}).get("pvt_tree") or []):
         return holder
     return None
+
+
+def count_results(metrics: Metrics, job: JobRun, before: tuple[int, int]) -> None:
+    """Every result a batch added, counted once whatever its outcome (the checks before any
+    write, `not_reconcilable` included, as much as the writes' successes and errors)."""
+    metrics.numbers.labels(result="success").inc(len(job.success) - before[0])
+    metrics.numbers.labels(result="error").inc(len(job.errors) - before[1])
 
 
 async def _none() -> None:
