@@ -32,6 +32,8 @@ class Recoverer(Protocol):
 
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
 
+    async def give_up(self, db: str, doc: dict, reason: dict) -> bool: ...
+
 
 def recent_months(now: datetime) -> list[tuple[int, int]]:
     previous = now.replace(day=1) - timedelta(days=1)
@@ -88,9 +90,31 @@ class Recovery:
                 doc = row.get("doc")
                 if not doc or now - int(doc.get("pvt_modified", 0)) <= threshold:
                     continue
+                if await self._gave_up(db, doc):
+                    continue
                 if await self.jobs.recover(names.account_id(db) or "", db, doc):
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
                     log.info("job_recovered", job_id=doc["_id"], db=db, was=row["key"])
         self.metrics.recovery_passes.inc()
         return claimed
+
+    async def _gave_up(self, db: str, doc: dict) -> bool:
+        """A job recovery resumed `job_recovery_max_attempts` times without it ever finishing
+        (each resumed run died or failed the same way) is marked failed, with why, instead of
+        being resumed on every pass forever; otherwise this attempt is counted on the job
+        (`pvt_recovery_attempts`, saved by the claim)."""
+        limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
+        attempts = doc.get("pvt_recovery_attempts")
+        attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
+        if attempts < limit:
+            doc["pvt_recovery_attempts"] = attempts + 1
+            return False
+        reason = {
+            "error": "recovery_attempts_exhausted",
+            "message": f"the recovery loop resumed the job {attempts} times and it never finished",
+            "cause": doc.get("pvt_status"),
+        }
+        if await self.jobs.give_up(db, doc, reason):
+            log.warning("job_recovery_gave_up", job_id=doc["_id"], db=db, attempts=attempts, was=doc.get("pvt_status"))
+        return True

@@ -31,7 +31,7 @@ from ..storage.accounts import Accounts
 from ..storage.couch import Conflict, CouchError, NotFound
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes, bind_msg_id
-from . import carriers, faults, numbers, store
+from . import carriers, failure, faults, numbers, store
 from .number_store import NumberStore
 from .service_quantities import ServiceQuantities
 from .view_warmer import ViewWarmer
@@ -95,10 +95,29 @@ class JobRunner:
         bind_msg_id(doc.get("pvt_request_id"))  # this run's change events carry the job's request id
         status = doc.get("pvt_status")
         mine = claimed and status == "running" and doc.get("pvt_node") == self.node
-        if status == "complete" or (status == "running" and not mine):
+        if status in ("complete", failure.FAILED) or (status == "running" and not mine):
             return "skipped"
         # results of batches a crashed run saved: those entries are done
         job = JobRun.from_doc(db, doc, await store.load_batches(self.couch, db, job_id))
+        try:
+            return await self._claim_and_run(account_id, job)
+        except CouchError as exc:
+            if not failure.unsaveable(exc):
+                raise
+            return await self._fail_unsaveable(job, exc)
+
+    async def _fail_unsaveable(self, job: JobRun, exc: CouchError) -> str:
+        """CouchDB refuses the job's document for its size: it can never be saved as it is, so it
+        fails with that reason and the numbers it reserved (failure.py), never stays `running`."""
+        log.error("job_document_too_large", job_id=job.doc["_id"], error=str(exc), successes=len(job.success))
+        return (
+            "failed"
+            if await failure.mark_failed(self.writes, job.db, job.doc, failure.too_large(exc), list(job.success))
+            else "lost"
+        )
+
+    async def _claim_and_run(self, account_id: str, job: JobRun) -> str:
+        job_id = str(job.doc["_id"])
         plan = await self._plan(account_id, job)
         batches = list(self._batches(job, plan))
         # The claim declares the first two batches, keeping what a crashed run declared
@@ -116,7 +135,7 @@ class JobRunner:
         if outcome == "complete":
             log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
             # the job doc holds every result now: the batch documents are redundant
-            await store.remove_batches(self.writes, db, job_id)
+            await store.remove_batches(self.writes, job.db, job_id)
         return outcome
 
     async def _run_batches(self, job: JobRun, plan: Plan, batches: list[tuple[list[str], list[str]]]) -> str:
