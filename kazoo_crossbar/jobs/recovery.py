@@ -7,7 +7,9 @@ after it), and once at start-up, scan every account's current and previous month
 `job_recovery_threshold_s` (or `job_recover_threshold_s`). Each is claimed
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
 so two nodes never resume one job, then run here (both by the job service,
-service.py). Settings are re-read on every pass.
+service.py). A job claimed `job_recovery_max_attempts` times already is marked failed
+instead (failure.py): it would fail the same way on every pass. Settings are re-read on
+every pass.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from ..storage.accounts import Accounts
 from ..storage.couch import Conflict, CouchError, NotFound
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes, bind_msg_id
-from . import carriers, failure, faults, numbers, store
+from . import carriers, failure, fair, faults, numbers, store
 from .number_store import NumberStore
 from .service_quantities import ServiceQuantities
 from .view_warmer import ViewWarmer
@@ -147,6 +147,8 @@ class JobRunner:
             prepared = await self._prepare_batch(job, plan, batches[0][0]) if n else None
             for i in range(n):
                 assert prepared is not None
+                if i:
+                    await fair.pass_turn()  # another account's job may go first (fair.py)
                 counts = len(job.success), len(job.errors)
                 _, following = await asyncio.gather(
                     self._apply_batch(job, plan, prepared),
