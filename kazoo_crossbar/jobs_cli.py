@@ -411,6 +411,11 @@ def run(args: argparse.Namespace) -> int:
         with open(args.failures, "w", newline="", encoding="utf-8") as out:
             out.write(failures_csv(rows))
     print(json.dumps(result, indent=2), flush=True)
+    if result.get("failed_jobs"):  # a job the server gave up on: some numbers were never handled
+        reasons = ", ".join(
+            f"{j}: {safe(str((f or {}).get('message')), 200)}" for j, f in result["failed_jobs"].items()
+        )
+        raise CliError(f"{len(result['failed_jobs'])} job(s) failed and will not run again ({reasons})")
     if result["submitted"] and result["added"] == 0 and result["failed"] == result["submitted"]:
         # failed numbers are a result, but none added at all is a failure of the import
         raise CliError(
