@@ -171,6 +171,8 @@ async def test_jobs_add_stops_waiting_for_a_failed_job_and_exits_1(tmp_path):
         ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
         ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): failed,
     }
+    numbers_file = tmp_path / "n.txt"
+    numbers_file.write_text("+16465550100\n+16465550101\n")
     async with hostile(routes) as server:
         code, out, err = await run_cli(
             "--url", base(server), "add", "--resource", "r", "--poll", "0.1", str(numbers_file)
