@@ -24,6 +24,7 @@ from ..metrics import Metrics
 from ..storage import names, views
 from ..storage.couch import CouchClient, CouchError, NotFound
 from ..storage.system_config import SystemConfig
+from . import store
 
 log = structlog.get_logger(__name__)
 CATEGORY = "crossbar.resources"
@@ -102,15 +103,21 @@ class Recovery:
         return claimed
 
     async def _gave_up(self, db: str, doc: dict) -> bool:
-        """A job recovery resumed `job_recovery_max_attempts` times without it ever finishing
-        (each resumed run died or failed the same way) is marked failed, with why, instead of
-        being resumed on every pass forever; otherwise this attempt is counted on the job
-        (`pvt_recovery_attempts`, saved by the claim)."""
+        """A job recovery resumed `job_recovery_max_attempts` times in a row without the resumed
+        run saving anything past its own claim (each died or failed the same way before its first
+        batch) is marked failed, with why, instead of being resumed on every pass forever;
+        otherwise this attempt is counted on the job (`pvt_recovery_attempts`, with the revision
+        generation of the claim, `pvt_recovery_generation`, saved by the claim), the count
+        starting again whenever the previous resumed run made progress."""
         limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
         attempts = doc.get("pvt_recovery_attempts")
         attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
+        generation, claimed = store.claim_generation(doc["_rev"]), doc.get("pvt_recovery_generation")
+        if isinstance(claimed, int) and generation > claimed + 1:
+            attempts = 0  # the run resumed last time saved more than its claim: it made progress
         if attempts < limit:
             doc["pvt_recovery_attempts"] = attempts + 1
+            doc["pvt_recovery_generation"] = generation + 1  # the revision our claim will make
             return False
         reason = {
             "error": "recovery_attempts_exhausted",

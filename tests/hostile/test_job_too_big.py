@@ -132,19 +132,26 @@ async def test_a_job_that_cannot_be_saved_fails_with_its_reason_and_its_numbers(
     assert await services.jobs.pool.runner.run(account["_id"], job["id"], claimed=True) == "skipped"
 
 
-@pytest.mark.parametrize("attempts,resumed", [(4, True), (5, False)])
-async def test_recovery_gives_up_after_its_attempts_and_says_why(client, couch, tenant, attempts, resumed):
+@pytest.mark.parametrize("attempts,progressed,resumed", [(4, False, True), (5, False, False), (5, True, True)])
+async def test_recovery_gives_up_after_its_attempts_and_says_why(client, couch, tenant, attempts, progressed, resumed):
+    """`progressed`: the run the last claim resumed saved more than its own claim (the count
+    starts again: a job that moves on is never given up)."""
     account, _, rid = tenant
     services = client.app[SERVICES]
     nums = numbers_block(2)
-    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_recovery_attempts=attempts)
+    db, job_id = await stale_job(
+        couch, account, rid, nums, status="running", pvt_recovery_attempts=attempts, pvt_recovery_generation=2
+    )
+    # revision 2 is the last claim's, 3 the resumed run's own claim, 4 a checkpoint after them
+    for _ in range(3 if progressed else 2):
+        await couch.save_doc(db, await couch.get_doc(db, job_id))
     with capture_logs() as logs:
         await services.recovery.run_pass()
     if resumed:
         doc = await eventually(
             lambda: couch.get_doc(db, job_id), lambda d: d["pvt_status"] == "complete", what="the job completes"
         )
-        assert doc["pvt_recovery_attempts"] == 5 and set(doc["success"]) == set(nums)
+        assert doc["pvt_recovery_attempts"] == (1 if progressed else 5) and set(doc["success"]) == set(nums)
         return
     doc = await couch.get_doc(db, job_id)
     assert doc["pvt_status"] == "failed", json.dumps(doc)[:500]
