@@ -103,18 +103,19 @@ class Recovery:
         return claimed
 
     async def _gave_up(self, db: str, doc: dict) -> bool:
-        """A job recovery resumed `job_recovery_max_attempts` times in a row without the resumed
-        run saving anything past its own claim (each died or failed the same way before its first
-        batch) is marked failed, with why, instead of being resumed on every pass forever;
-        otherwise this attempt is counted on the job (`pvt_recovery_attempts`, with the revision
-        generation of the claim, `pvt_recovery_generation`, saved by the claim), the count
-        starting again whenever the previous resumed run made progress."""
+        """A job recovery claimed `job_recovery_max_attempts` times in a row without a run ever
+        starting it (each failed the same way before saving the job) is marked failed, with why,
+        instead of being claimed on every pass forever; otherwise this attempt is counted on the
+        job (`pvt_recovery_attempts`, with the revision generation of the claim,
+        `pvt_recovery_generation`, saved by the claim), the count starting again whenever the job
+        was saved after the last claim (a run started it; with a threshold shorter than a batch,
+        recovery also claims live jobs, which must not count)."""
         limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
         attempts = doc.get("pvt_recovery_attempts")
         attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
         generation, claimed = store.claim_generation(doc["_rev"]), doc.get("pvt_recovery_generation")
-        if isinstance(claimed, int) and generation > claimed + 1:
-            attempts = 0  # the run resumed last time saved more than its claim: it made progress
+        if isinstance(claimed, int) and generation > claimed:
+            attempts = 0  # the run resumed last time started (it saved the job): not stuck before it
         if attempts < limit:
             doc["pvt_recovery_attempts"] = attempts + 1
             doc["pvt_recovery_generation"] = generation + 1  # the revision our claim will make
@@ -124,6 +125,7 @@ class Recovery:
             "message": f"the recovery loop resumed the job {attempts} times and it never finished",
             "cause": doc.get("pvt_status"),
         }
+        was = doc.get("pvt_status")
         if await self.jobs.give_up(db, doc, reason):
-            log.warning("job_recovery_gave_up", job_id=doc["_id"], db=db, attempts=attempts, was=doc.get("pvt_status"))
+            log.warning("job_recovery_gave_up", job_id=doc["_id"], db=db, attempts=attempts, was=was)
         return True
