@@ -27,8 +27,9 @@ from .storage.system_config import SystemConfig
 from .storage.writes import Writes
 
 # The jobs' lane to CouchDB: requests in flight at once for every job of this node together, on
-# connections of their own. A job keeps 2-3 requests in flight (reads of the next batch while
-# one is written), so this caps bulk work without slowing one job; interactive requests keep
+# connections of their own. A job keeps up to 4 requests in flight (the next batch's reads, a
+# batch's numbers, the previous batch's copies, a fold), so this caps bulk work without slowing
+# one job much; interactive requests keep
 # the main client's 64 connections and never queue behind a bulk write for one
 # (docs/decisions.md, "Performance and benchmarks").
 BULK_LANE = 4

@@ -12,23 +12,8 @@ from ..http.context import Context
 from ..storage import docs
 from ..storage.couch import Conflict, CouchClient, CouchError, NotFound
 from ..storage.doc_cache import DocCache
+from ..storage.docs import valid_id
 from ..storage.writes import Writes
-
-MAX_ID_LENGTH = 255
-
-
-def valid_id(doc_id: Any) -> bool:
-    # CouchDB reserves ids starting with `_`; Kazoo ids are short printable strings.
-    # `.`/`..` would be path segments in the CouchDB URL: the server's root or the database info;
-    # a `/` id could be stored but never addressed again as one path token of the API.
-    return (
-        isinstance(doc_id, str)
-        and 0 < len(doc_id) <= MAX_ID_LENGTH
-        and not doc_id.startswith("_")
-        and doc_id.isprintable()
-        and doc_id not in (".", "..")
-        and "/" not in doc_id
-    )
 
 
 def request_public_data(data: Any) -> dict:
@@ -66,7 +51,7 @@ class Docs:
             if exc.status == 400:  # an id CouchDB refuses cannot exist
                 raise errors.bad_identifier(doc_id) from exc
             raise
-        if doc.get("pvt_deleted") or doc.get("pvt_type", pvt_type) != pvt_type:
+        if not docs.is_live(doc, pvt_type):
             raise errors.bad_identifier(doc_id)
         if cached:
             self.cache.put(db, doc)

@@ -20,8 +20,8 @@ from ..http.endpoint import Endpoint, Route
 from ..http.operations import LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
 from ..jobs import size, store
 from ..jobs.service import JobService
-from ..storage import names
-from ..storage.couch import CouchClient, NotFound
+from ..storage import names, resource_docs
+from ..storage.couch import CouchClient
 from ..storage.system_config import SystemConfig
 from . import crud
 from .base import check_schema
@@ -127,7 +127,7 @@ async def _check_document_size(config: SystemConfig, data: dict) -> None:
     max_document_size would be accepted, reserve numbers and then never save: refuse it. Too many
     numbers is `numbers.maxItems` with how many fit (the CLI and the console split by it); else the
     largest other field is named."""
-    limit = await config.setting_int("crossbar.resources", "max_document_size")
+    limit = await config.setting_int("crossbar.resources", "job_document_max_bytes")
     job = size.estimate(data)
     if job.total <= limit:
         return
@@ -182,10 +182,12 @@ class ResourceJobs(Endpoint[NewJob]):
         public = crud.request_public_data(ctx.data)
         await _check_job_size(self.config, public)  # before the schema: validating 400k items takes seconds
         await _check_ui_metadata(self.config, public)
-        data = await check_schema(self.config, "resource_jobs", public)
+        data = await check_schema(
+            self.config, "resource_jobs", public, body_size=ctx.body_size
+        )  # off the loop when big
         data.pop("id", None)
         await _check_document_size(self.config, data)
-        if not await self._resource_exists(account_id, data["resource_id"]):
+        if await resource_docs.scope(self.couch, account_id, data["resource_id"]) is None:
             raise errors.validation(
                 {
                     "resource_id": {
@@ -204,23 +206,11 @@ class ResourceJobs(Endpoint[NewJob]):
         ctx.status = 201
         ctx.location = ctx.request.path.rstrip("/") + "/" + doc["_id"]
 
-    async def _resource_exists(self, account_id: str, resource_id: str) -> bool:
-        if not crud.valid_id(resource_id):
-            return False  # `.`/`..` would address the database info, not a resource
-        for db in (names.account_db(account_id), names.OFFNET):
-            try:
-                doc = await self.couch.get_doc(db, resource_id)
-            except NotFound:
-                continue
-            if doc.get("pvt_type", "resource") == "resource" and not doc.get("pvt_deleted"):
-                return True
-        return False
-
     async def _fetch(self, ctx: Context, account_id: str, job_id: str) -> None:
         db = store.job_db(account_id, job_id)
         if db is None:
             raise errors.bad_identifier_list(job_id)
-        doc = await store.load_merged(self.couch, db, job_id)  # a running job's results are in its batches
+        doc = await store.load(self.couch, db, job_id)  # a running job's results are folded into it
         if doc is None:
             raise errors.bad_identifier(job_id)
         ctx.resp_data, ctx.revision = store.to_api(doc, with_status=True), doc["_rev"]
@@ -244,17 +234,3 @@ class ResourceJobs(Endpoint[NewJob]):
             size=size,
             skip_missing_dbs=True,
         )
-        await self._count_running(account_id, ctx.resp_data)
-
-    async def _count_running(self, account_id: str, rows: object) -> None:
-        """The view counts the results in the job doc, which a running job keeps in its batch
-        documents: add theirs, so the counts grow while the job runs, as in Kazoo."""
-        for row in rows if isinstance(rows, list) else []:
-            if not isinstance(row, dict) or row.get("status") == "complete" or not isinstance(row.get("id"), str):
-                continue
-            db = store.job_db(account_id, row["id"])
-            batches = await store.load_batches(self.couch, db, row["id"]) if db else []
-            if batches:
-                success, errors = store.batch_results(batches)
-                row["successes"] = row.get("successes", 0) + len(success)
-                row["failures"] = row.get("failures", 0) + len(errors)

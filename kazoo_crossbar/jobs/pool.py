@@ -14,7 +14,7 @@ from ..metrics import Metrics
 from ..storage import retry
 from ..storage.couch import CouchError, Unreachable
 from .fair import FairSlots, bind
-from .runner import JobRunner
+from .runner import JobRunner, Outcome
 
 log = structlog.get_logger(__name__)
 OUTAGE_BACKOFF = retry.Backoff(0.5, 2, 10.0)
@@ -35,7 +35,7 @@ class WorkerPool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[str]:
+    def submit(self, account_id: str, job_id: str, *, claimed: bool = False) -> asyncio.Task[Outcome]:
         """Run a job in the pool; `claimed` when this node already took it over (recovery).
         The task ends when the job has run (or was skipped) with its outcome."""
         task = asyncio.create_task(self._bounded(account_id, job_id, claimed), name=f"job-{job_id}")
@@ -43,24 +43,24 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> str:
+    async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> Outcome:
         async with self._slots.slot(account_id) as slot:
             bind(slot)  # the runner passes its turn between batches (fair.py)
             if job_id in self._active:
-                return "skipped"
+                return Outcome.SKIPPED
             self._active.add(job_id)
             try:
                 outcome = await self._run_through_outages(account_id, job_id, claimed)
             except Exception:
                 log.exception("job_failed", job_id=job_id, account_id=account_id)
-                outcome = "failed"
+                outcome = Outcome.FAILED
             finally:
                 self._active.discard(job_id)
-            if outcome in ("complete", "lost", "failed"):
+            if outcome in (Outcome.COMPLETE, Outcome.LOST, Outcome.FAILED):
                 self.metrics.jobs.labels(status=outcome).inc()
             return outcome
 
-    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> str:
+    async def _run_through_outages(self, account_id: str, job_id: str, claimed: bool) -> Outcome:
         """Run a job; while CouchDB is unreachable, wait and resume it (it is ours: we claimed it).
         Other CouchDB errors get a few more tries; after that the recovery loop has it."""
         other_errors = 0

@@ -24,7 +24,6 @@ from ..metrics import Metrics
 from ..storage import names, views
 from ..storage.couch import CouchClient, CouchError, NotFound
 from ..storage.system_config import SystemConfig
-from . import store
 
 log = structlog.get_logger(__name__)
 CATEGORY = "crossbar.resources"
@@ -113,7 +112,7 @@ class Recovery:
         limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
         attempts = doc.get("pvt_recovery_attempts")
         attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
-        generation, claimed = store.claim_generation(doc["_rev"]), doc.get("pvt_recovery_generation")
+        generation, claimed = int(str(doc["_rev"]).split("-", 1)[0]), doc.get("pvt_recovery_generation")
         if isinstance(claimed, int) and generation > claimed:
             attempts = 0  # the run resumed last time started (it saved the job): not stuck before it
         if attempts < limit:

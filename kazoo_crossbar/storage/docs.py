@@ -18,6 +18,29 @@ from . import names
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+MAX_ID_LENGTH = 255
+
+
+def valid_id(doc_id: Any) -> bool:
+    # CouchDB reserves ids starting with `_`; Kazoo ids are short printable strings.
+    # `.`/`..` would be path segments in the CouchDB URL: the server's root or the database info;
+    # a `/` id could be stored but never addressed again as one path token of the API.
+    return (
+        isinstance(doc_id, str)
+        and 0 < len(doc_id) <= MAX_ID_LENGTH
+        and not doc_id.startswith("_")
+        and doc_id.isprintable()
+        and doc_id not in (".", "..")
+        and "/" not in doc_id
+    )
+
+
+def is_live(doc: dict, pvt_type: str) -> bool:
+    """A stored document that counts as existing: not soft-deleted, and of `pvt_type` (a
+    document without one is taken to be of it, as crossbar_doc:load does)."""
+    return not doc.get("pvt_deleted") and doc.get("pvt_type", pvt_type) == pvt_type
+
+
 def new_id() -> str:
     return secrets.token_hex(16)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TypeGuard
 from urllib.parse import quote
 
@@ -109,6 +110,7 @@ def alphanum_realm(name: str) -> str:
     return (label or "kazoo") + ".local"
 
 
+@lru_cache(maxsize=4096)  # a job encodes its few number databases' names thousands of times
 def encode(name: str) -> str:
     """Kazoo's encoded form (`account%2F…`, `numbers%2F%2B1222`): what `pvt_account_db`,
     `pvt_db_name` and the bus routing keys carry."""

@@ -90,7 +90,7 @@ async def test_too_many_numbers_for_the_document_answers_how_many_fit(client, co
         headers,
     )
     numbers = [n for pair in zip(held, numbers_block(300)) for n in pair]
-    async with kazoo.system_config("crossbar.resources", max_document_size=limit):
+    async with kazoo.system_config("crossbar.resources", job_document_max_bytes=limit):
         resp = await client.put(
             jobs_url(account), headers=headers, json={"data": {"resource_id": rid, "numbers": numbers}}
         )
@@ -115,7 +115,7 @@ async def test_a_job_that_cannot_be_saved_fails_with_its_reason_and_its_numbers(
     refuses (413) when it completes: the job ends `failed`, says why, lists what it reserved."""
     account, headers, rid = tenant
     numbers = numbers_block(2000)
-    async with kazoo.system_config("crossbar.resources", max_document_size=50_000_000):
+    async with kazoo.system_config("crossbar.resources", job_document_max_bytes=50_000_000):
         resp = await client.put(
             jobs_url(account),
             headers=headers,

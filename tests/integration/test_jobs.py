@@ -46,12 +46,15 @@ async def test_job_lifecycle_and_documents(client, couch, tenant):
         "resource_id": rid,
         "name": "Batch One",
         "errors": {},
+        "success": {},
         "successes": {},
         "id": job["id"],
     }
     url = f"/v2/accounts/{account['_id']}/resources/jobs/{job['id']}"
     done = await wait_for_job(client, url, headers)
     assert set(done["successes"]) == set(nums) and done["errors"] == {}
+    # 4.3's code answers `success`, its API documentation `successes`: both, the same object
+    assert done["success"] == done["successes"]
     assert done["timestamp"] > 63_000_000_000 and done["status"] == "complete"
     entry = done["successes"][nums[0]]
     # knm_phone_number:to_public_json: no `id` (the number is the key)
@@ -433,3 +436,32 @@ async def test_job_keeps_ui_metadata_and_impersonation(client, couch, kazoo, mas
     assert stored["pvt_original_auth_owner_id"] == original_owner
     assert stored["pvt_auth_account_id"] == account["_id"]
     assert not any(k.startswith("pvt_") for k in body["data"])
+
+
+async def job_revisions(couch, db: str, job_id: str) -> list[dict]:
+    """Every stored revision of a job document, oldest first."""
+    info = await couch.get_doc(db, job_id, revs_info="true")
+    revs = [r["rev"] for r in info["_revs_info"] if r["status"] == "available"]
+    return [await couch.get_doc(db, job_id, rev=rev) for rev in reversed(revs)]
+
+
+@pytest.mark.parametrize(
+    "config,folded",
+    [
+        ({"job_fold_batches": 2}, [500]),  # four batches of 250: one fold after the second
+        ({"job_fold_batches": 1}, [250, 500, 750]),
+        ({"job_fold_batches": 1, "job_document_max_bytes": 2000}, []),  # no fold fits: none is saved
+    ],
+)
+async def test_results_are_folded_every_n_batches_within_the_size_bound(client, couch, kazoo, tenant, config, folded):
+    account, headers, rid = tenant
+    nums = numbers_block(1000)
+    async with kazoo.system_config("crossbar.resources", **config):
+        job = (await submit(client, account, headers, nums, rid))["data"]
+        await wait_for_job(client, f"/v2/accounts/{account['_id']}/resources/jobs/{job['id']}", headers)
+    db = names.modb(account["_id"], int(job["id"][:4]), int(job["id"][4:6]))
+    revisions = await job_revisions(couch, db, job["id"])
+    running = [r for r in revisions if r["pvt_status"] == "running"]
+    # the claim (nothing yet), then one revision per fold, each holding the batches before it
+    assert [len(r["success"]) for r in running] == [0, *folded]
+    assert revisions[-1]["pvt_status"] == "complete" and set(revisions[-1]["success"]) == set(nums)

@@ -113,7 +113,7 @@ async def test_one_reload_per_request_decided_from_what_was_written(bus_client, 
 async def test_everything_a_job_writes_is_announced_with_the_jobs_request_id(bus_client, listener, kazoo, couch):
     """#20 item 1: Kazoo's caches (stepswitch's among them) must hear about every write of a job:
     the number document, the account copy, the copy removed from the number's previous account
-    (unassign_from_prev), both accounts' services documents, the batch document and the job
+    (unassign_from_prev), both accounts' services documents, and the job
     document, each with Kazoo's default headers and the job's request id as `Msg-ID`."""
     from ..kazoo import fixture
 
@@ -168,7 +168,7 @@ async def test_everything_a_job_writes_is_announced_with_the_jobs_request_id(bus
     ]
     for prefix in expected:
         await listener.wait_for(lambda e, k, p, prefix=prefix: k.startswith(prefix))
-    # every event of the job's writes (batch documents too, when it has them) carries its request id
+    # every event of the job's writes carries its request id
     ours = [
         (e, k, p)
         for e, k, p in listener.messages

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -11,12 +10,11 @@ import pytest
 
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.jobs import numbers as knm
-from kazoo_crossbar.jobs import store
 from kazoo_crossbar.storage import names, views
-from kazoo_crossbar.storage.couch import NotFound
+from kazoo_crossbar.storage.couch import Conflict
 
 from ..eventually import eventually
-from ..kazoo import numbers_block, stale_job, wait_stored
+from ..kazoo import fixture, numbers_block, stale_job, wait_stored
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -111,17 +109,18 @@ def check_numbers_once(couch, account, nums):
 @pytest.mark.parametrize(
     "crash_at",
     [
-        "after_numbers_written:1",
-        "after_checkpoint:1",
+        "after_numbers_written:1",  # the first batch written, nothing folded
+        "after_checkpoint:1",  # the first fold saved (the second batch being written meanwhile)
         "after_numbers_written:2",
-        "after_batch_saved:1",
-        "after_batch_saved:3",
+        "after_checkpoint:3",  # the last fold before completion
+        "after_numbers_written:4",  # every number written, the job not yet complete
         "external",
     ],
 )
 async def test_sigkill_mid_job_then_another_node_finishes(couch, couchdb_url, tenant, tmp_path, crash_at):
-    """kill -9 between writing numbers and checkpointing (both batches), after a checkpoint, and
-    from outside at an arbitrary moment: 0 lost, 0 written twice, 0 false errors."""
+    """kill -9 between writing a batch and folding its results (first, middle and last batch),
+    right after a fold, and from outside at an arbitrary moment: 0 lost, 0 written twice, 0
+    false errors."""
     account, headers, rid = tenant
     nums = numbers_block(1200)  # four batches of 300
     env = {} if crash_at == "external" else {"KAZOO_CROSSBAR_CRASH_AT": crash_at}
@@ -184,20 +183,43 @@ async def test_two_nodes_never_run_one_job(couch, couchdb_url, tenant, tmp_path)
     assert sorted(started) == sorted(job_id for _, job_id in jobs)  # each job started exactly once
 
 
-async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(
-    client, couch, couchdb_url, tenant, tmp_path
-):
-    """kill -9 after two batch documents were saved, before the job doc's checkpoint: the job
-    doc holds no results, the batch documents do; GET and the listing of the running job
-    show them; the rescuer resumes after them, writes the full shape once and removes them."""
-    account, headers, rid = tenant
-    nums = numbers_block(1200)  # four batches of 300
+# Kazoo 4.3's own view file for job documents (core/kazoo_modb/priv/couchdb/views/resources.json)
+KAZOO_RESOURCES_VIEWS = fixture("modb.resources-design-doc.json")
+
+
+async def kazoo_jobs_listing(couch, db: str, job_id: str) -> dict:
+    """The job's row of Kazoo's own `jobs_listing` (the map as Kazoo 4.3 ships it, installed
+    beside ours), as Crossbar's `GET …/resources/jobs` on a Kazoo node lists it."""
+    design = {
+        "_id": "_design/kazoo_resources",
+        "language": "javascript",
+        "views": {
+            name: {"map": "\n".join(v["map"]) if isinstance(v["map"], list) else v["map"]}
+            for name, v in KAZOO_RESOURCES_VIEWS["views"].items()
+        },
+    }
+    try:
+        await couch.save_doc(db, design)
+    except Conflict:
+        pass  # installed by an earlier read
+    rows = (await couch.view(db, "kazoo_resources", "jobs_listing"))["rows"]
+    return next(r["value"] for r in rows if r["id"] == job_id)
+
+
+def kazoo_done(doc: dict, nums: list[str]) -> set[str]:
+    """The numbers cb_jobs_listener:maybe_create_number would skip: `success.<N>` or `errors.<N>`
+    defined. Only Kazoo's fields of the job document are read."""
+    return {n for n in nums if n in (doc.get("success") or {}) or n in (doc.get("errors") or {})}
+
+
+async def kill_mid_job(couchdb_url, tmp_path, account, headers, rid, nums, crash_at: str) -> tuple[str, str]:
+    """Submit a job to a node that SIGKILLs itself at `crash_at`; (month database, job id)."""
+    import aiohttp
+
     doomed = ServiceProcess(
-        couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path, KAZOO_CROSSBAR_CRASH_AT="after_batch_saved:2"
+        couchdb_url, f"doomed{secrets.token_hex(3)}@test", tmp_path, KAZOO_CROSSBAR_CRASH_AT=crash_at
     ).start()
     try:
-        import aiohttp
-
         async with aiohttp.ClientSession() as http:
             async with http.put(
                 f"{doomed.url}/v2/accounts/{account['_id']}/resources/jobs",
@@ -209,75 +231,112 @@ async def test_a_crashed_job_keeps_its_batches_and_running_reads_merge_them(
         assert doomed.wait_exit(60) == -9
     finally:
         doomed.stop()
-    db = names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6]))
+    return names.modb(account["_id"], int(job_id[:4]), int(job_id[4:6])), job_id
+
+
+async def test_a_running_job_is_visible_to_kazoo_mid_way_and_at_the_end(client, couch, couchdb_url, tenant, tmp_path):
+    """kill -9 right after the second fold (batches of 300): the job document holds the first
+    600 results in Kazoo's fields, Kazoo's `jobs_listing` counts them, our API answers them;
+    the rescuer finishes, and no folded result ever changed."""
+    account, headers, rid = tenant
+    nums = numbers_block(1200)  # four batches of 300
+    db, job_id = await kill_mid_job(couchdb_url, tmp_path, account, headers, rid, nums, "after_checkpoint:2")
     stored = await couch.get_doc(db, job_id)
-    assert stored["pvt_status"] == "running" and stored["success"] == {} and stored["errors"] == {}
-    assert set(stored["pvt_inflight"]) >= set(nums[600:900])  # batch 2 declared, not yet saved
-    batches = await store.load_batches(couch, db, job_id)
-    generation = int(batches[0]["_id"].rsplit("-", 2)[1])
-    assert [b["_id"] for b in batches] == [store.batch_id(job_id, generation, n) for n in range(2)]
-    assert all(b["pvt_type"] == "resource_job_batch" and b["pvt_job_id"] == job_id for b in batches)
-    in_batches = set(store.batch_results(batches)[0])
-    assert in_batches == set(nums[:600])
-    for view in ("jobs_listing", "status_listing"):  # Kazoo's MODB views never see a batch document
-        rows = (await views.query(couch, db, "resources", view))["rows"]
-        assert all(r["id"] == job_id or "-batch-" not in r["id"] for r in rows)
+    assert stored["pvt_status"] == "running" and stored["errors"] == {}
+    assert set(stored["success"]) == set(nums[:600]) == kazoo_done(stored, nums)
+    entry = stored["success"][nums[0]]  # knm_phone_number:to_public_json
+    assert "id" not in entry and entry["resource_id"] == rid and entry["state"] == "reserved"
+    for n in nums[:600]:  # a reported success is a stored number of the job's account
+        number = await couch.get_doc(names.numbers_db(n), n)
+        assert number["pvt_assigned_to"] == account["_id"] and number["pvt_state"] == "reserved"
+    row = await kazoo_jobs_listing(couch, db, job_id)
+    assert row["status"] == "running" and row["successes"] == 600 and row["failures"] == 0
+    assert row["id"] == job_id and row["resource_id"] == rid
 
     url = f"/v2/accounts/{account['_id']}/resources/jobs"
     body = await (await client.get(f"{url}/{job_id}", headers=headers)).json()
-    assert body["data"]["status"] == "running" and set(body["data"]["successes"]) == in_batches
-    entry = body["data"]["successes"][nums[0]]
-    assert "id" not in entry and entry["resource_id"] == rid and entry["state"] == "reserved"
+    assert body["data"]["status"] == "running" and body["data"]["successes"] == stored["success"]
+    assert body["data"]["success"] == stored["success"]
     rows = (await (await client.get(url, headers=headers)).json())["data"]
-    row = next(r for r in rows if r["id"] == job_id)
-    assert row["successes"] == 600 and row["failures"] == 0 and row["status"] == "running"
+    assert next(r for r in rows if r["id"] == job_id)["successes"] == 600
 
     rescuer_node = f"rescuer{secrets.token_hex(3)}@test"
     await node_config(couch, rescuer_node, job_recover_timeout_s=1, job_recover_threshold_s=1)
     rescuer = ServiceProcess(couchdb_url, rescuer_node, tmp_path).start()
     try:
         doc = await wait_stored(couch, db, job_id)
-        # removed right after completing
-        await eventually(
-            lambda: store.load_batches(couch, db, job_id), lambda batches: not batches, what="the batches are removed"
-        )
     finally:
         rescuer.stop()
     assert doc["errors"] == {} and set(doc["success"]) == set(nums) and doc["pvt_node"] == rescuer_node
-    saved = {k: json.loads(v) for k, v in store.batch_results(batches)[0].items()}
-    assert all(doc["success"][n] == saved[n] for n in nums[:600])  # the rescuer took the saved results
+    assert all(doc["success"][n] == stored["success"][n] for n in nums[:600])  # taken as they were
+    row = await kazoo_jobs_listing(couch, db, job_id)
+    assert row["status"] == "complete" and row["successes"] == 1200 and row["failures"] == 0
     await check_numbers_once(couch, account, nums)
-    # the results went into the job doc once: every earlier revision has empty maps
+    # every revision shows results only ever added, never changed: what a Kazoo node read stays true
     info = await couch.get_doc(db, job_id, revs_info="true")
     older = [r["rev"] for r in info["_revs_info"][1:] if r["status"] == "available"]
     assert len(older) >= 4
+    sizes = []
     for rev in older:
         old = await couch.get_doc(db, job_id, rev=rev)
-        assert old["success"] == {} and old["errors"] == {}, rev
+        assert all(doc["success"][n] == v for n, v in old["success"].items()), rev
+        sizes.append(len(old["success"]))
+    assert sizes == sorted(sizes, reverse=True) and 600 in sizes
 
 
-async def test_a_resumed_job_takes_saved_batches_as_they_are(client, couch, tenant):
-    """Entries a batch document records (a success, an error) are not handled again."""
-    account, _headers, rid = tenant
+async def kazoo_recovery_pass(couch, db: str, threshold_s: int) -> list[str]:
+    """cb_jobs_listener:start_recovery on a Kazoo node, over one month database: the
+    `resources/status_listing` rows `pending`/`running` with their documents; a job not modified
+    for `threshold_s` is saved with `pvt_recovering: true` and a fresh `pvt_modified`
+    (recover_incomplete_job), then republished; maybe_start_job leaves a `running` job to the node
+    in charge. Returns the ids it marked."""
+    rows = (await couch.view(db, "kazoo_resources", "status_listing", keys=["pending", "running"], include_docs=True))[
+        "rows"
+    ]
+    marked = []
+    for row in rows:
+        job = row["doc"]
+        if names.gregorian_now() - job["pvt_modified"] > threshold_s:
+            job.update(pvt_recovering=True, pvt_modified=names.gregorian_now())
+            await couch.save_doc(db, job)
+            marked.append(job["_id"])
+    return marked
+
+
+async def test_a_job_left_running_is_taken_over_from_what_kazoo_reads(
+    client, couch, couchdb_url, kazoo, tenant, tmp_path
+):
+    """A node dies with a batch written but not folded. A Kazoo node's recovery marks the job
+    (`pvt_recovering`, a new revision); ours then takes it over reading only what Kazoo reads:
+    the job document's `numbers`, `success`, `errors`, `pvt_status`, `pvt_modified` (and the
+    number documents). The numbers written but not folded are found again as this job's own:
+    nothing is written twice or reported as an error."""
+    account, headers, rid = tenant
     services = client.app[SERVICES]
-    nums = numbers_block(4)
-    db, job_id = await stale_job(couch, account, rid, nums, status="running", pvt_node="dead@node")
-    recorded = knm.success_entry(knm.number_doc(nums[0], account["_id"], rid, knm.LOCAL, 63_000_000_000))
-    failed = knm.number_exists(nums[1])
-    await couch.save_doc(
-        db,
-        {
-            "_id": store.batch_id(job_id, 2, 0),
-            "pvt_type": store.BATCH_TYPE,
-            "pvt_job_id": job_id,
-            "success": {nums[0]: recorded},
-            "errors": {nums[1]: failed},
-        },
+    nums = numbers_block(1200)
+    db, job_id = await kill_mid_job(couchdb_url, tmp_path, account, headers, rid, nums, "after_numbers_written:3")
+    stored = await couch.get_doc(db, job_id)
+    folded = kazoo_done(stored, nums)
+    # the second fold is saved while the third batch is written: it may not have landed
+    assert stored["pvt_status"] == "running" and set(nums[:300]) <= folded <= set(nums[:600])
+    for n in nums[600:900]:  # the third batch is stored, its results were not folded
+        assert (await couch.get_doc(names.numbers_db(n), n))["pvt_job_id"] == job_id
+    await kazoo_jobs_listing(couch, db, job_id)  # installs Kazoo's views
+    # the dead node's last save is seconds old: Kazoo's recovery with a threshold of 0
+    await eventually(
+        lambda: kazoo_recovery_pass(couch, db, 0), lambda ids: job_id in ids, what="Kazoo's recovery marks the job"
     )
-    assert await services.recovery.run_pass() >= 1
+    assert (await couch.get_doc(db, job_id))["pvt_recovering"] is True
+    async with kazoo.system_config("crossbar.resources", job_recovery_threshold_s=0):
+
+        async def our_pass() -> dict:
+            await services.recovery.run_pass()
+            return await couch.get_doc(db, job_id)
+
+        await eventually(
+            our_pass, lambda job: job["pvt_node"] == services.settings.node_name, what="our recovery takes the job over"
+        )
     doc = await wait_stored(couch, db, job_id)
-    assert doc["success"][nums[0]] == recorded and doc["errors"] == {nums[1]: failed}
-    assert set(doc["success"]) == {nums[0], nums[2], nums[3]}
-    for n in nums[:2]:  # neither was written: the batch said they were done
-        with pytest.raises(NotFound):
-            await couch.get_doc(names.numbers_db(n), n)
+    assert doc["errors"] == {} and set(doc["success"]) == set(nums) and "pvt_recovering" not in doc
+    assert all(doc["success"][n] == stored["success"][n] for n in folded)
+    await check_numbers_once(couch, account, nums)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kazoo_crossbar.jobs import numbers as knm
-from kazoo_crossbar.jobs.runner import Plan, decide
+from kazoo_crossbar.jobs.runner import Folding, Plan, decide
 
 RULES = knm.Rules.from_config(None, None)
 ACCOUNT, PARENT, OTHER = "a" * 32, "b" * 32, "c" * 32
@@ -202,6 +202,7 @@ PLAN = Plan(
     {"_id": ACCOUNT},
     {"_id": ACCOUNT, "pvt_superduper_admin": True},
     job_id="202601-00000000000000aa",
+    folding=Folding(every=1, max_bytes=8_000_000),
 )
 N = "+14158867900"
 
@@ -257,7 +258,7 @@ def test_decide_available_number_is_taken_over_keeping_its_fields():
 # knm_phone_number:handle_fetch: another hierarchy's number is 403 forbidden, not 409
 CHILD = {"_id": ACCOUNT, "pvt_tree": [PARENT]}
 CALLER = {"_id": ACCOUNT, "pvt_wnm_allow_additions": True, "pvt_tree": [PARENT]}
-NOT_ADMIN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, CHILD, CALLER, job_id="202601-00000000000000aa")
+NOT_ADMIN = Plan(ACCOUNT, "r1", knm.LOCAL, RULES, CHILD, CALLER, "202601-00000000000000aa", PLAN.folding)
 
 
 @pytest.mark.parametrize("state", ["in_service", "reserved", "aging", "port_in"])
