@@ -9,9 +9,9 @@ and the numbers it reserved; recovery gives up on a job after `job_recovery_max_
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
-from aiohttp import web
 from structlog.testing import capture_logs
 
 from kazoo_crossbar import jsonc
@@ -22,8 +22,6 @@ from kazoo_crossbar.storage.couch import NotFound
 
 from ..eventually import eventually
 from ..kazoo import JOB_HANG_GUARD_S, numbers_block, stale_job, wait_for_job
-from .test_job_metadata import job_count, jobs_url
-from .test_jobs_cli_trusts_no_server import ACCOUNT, JOB, base, hostile, login, run_cli
 from .wire import envelope
 
 
@@ -37,6 +35,20 @@ async def tenant(kazoo, client):
         headers=headers,
     )
     return account, headers, (await resp.json())["data"]["id"]
+
+
+def jobs_url(account) -> str:
+    return f"/v2/accounts/{account['_id']}/resources/jobs"
+
+
+async def job_count(couch, account) -> int:
+    """The account's job documents in the current month database (none when it does not exist)."""
+    now = datetime.now(UTC)
+    try:
+        rows = await couch.all_docs(names.modb(account["_id"], now.year, now.month))
+    except NotFound:
+        return 0
+    return len([r for r in rows if not r["id"].startswith("_design/")])
 
 
 async def stored(couch, number: str) -> bool:
@@ -160,31 +172,3 @@ async def test_recovery_gives_up_after_its_attempts_and_says_why(client, couch, 
     assert not await stored(couch, nums[0])
     await services.recovery.run_pass()  # a failed job is no longer a candidate
     assert (await couch.get_doc(db, job_id))["_rev"] == doc["_rev"]
-
-
-async def test_jobs_add_stops_waiting_for_a_failed_job_and_exits_1(tmp_path):
-    """`jobs add` waited for `complete` only: a job that can never finish kept it polling."""
-    failure = {"error": "document_too_large", "message": "the job's document is too large", "reserved": []}
-
-    async def create(request: web.Request) -> web.Response:
-        return web.json_response({"status": "success", "data": {"id": JOB}}, status=201)
-
-    async def failed(request: web.Request) -> web.Response:
-        data = {"id": JOB, "status": "failed", "failure": failure, "successes": {}, "errors": {}}
-        return web.json_response({"status": "success", "data": data})
-
-    routes = {
-        ("PUT", "/v2/api_auth"): login,
-        ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
-        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): failed,
-    }
-    numbers_file = tmp_path / "n.txt"
-    numbers_file.write_text("+16465550100\n+16465550101\n")
-    async with hostile(routes) as server:
-        code, out, err = await run_cli(
-            "--url", base(server), "add", "--resource", "r", "--poll", "0.1", str(numbers_file)
-        )
-    assert code == 1 and json.loads(out)["failed_jobs"] == {JOB: failure}
-    assert err.splitlines()[-1] == (
-        f"kazoo-crossbar jobs: error: 1 job(s) failed and will not run again ({JOB}: the job's document is too large)"
-    )
