@@ -133,9 +133,11 @@ async def _check_document_size(config: SystemConfig, data: dict) -> None:
         return
     message = f"the job's document would reach {job.total} bytes with its results, over max_document_size {limit}"
     largest = max(job.fields, key=job.fields.__getitem__, default="numbers")
-    if sum(job.per_number) >= job.fields.get(largest, 0) and (fit := job.numbers_that_fit(limit)) > 0:
+    if sum(job.per_number) < job.fields.get(largest, 0):
+        raise errors.validation({largest: {"maxSize": {"message": message, "target": limit}}})
+    if (fit := job.numbers_that_fit(limit)) > 0:
         raise errors.validation({"numbers": {"maxItems": {"message": message, "target": fit}}})
-    raise errors.validation({largest: {"maxSize": {"message": message, "target": limit}}})
+    raise errors.validation({"numbers": {"maxSize": {"message": message, "target": limit}}})
 
 
 class ResourceJobs(Endpoint[NewJob]):
