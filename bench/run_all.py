@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import ENGINES, ROOT, engine_args, versions  # noqa: E402
 
-SCRIPTS = ("p1_get", "p2_job", "p3_listing", "p4_import", "listing_during_import", "cluster_scale")
+SCRIPTS = ("p1_get", "p2_job", "p3_listing", "p4_import", "listing_during_import", "fairness", "cluster_scale")
 ONLY_ON = {"cluster_scale": "couchdb3"}  # a 3-node CouchDB 3 cluster: nothing to compare on the embedded server
 ENGINE_TITLES = {"embedded": "embedded", "couchdb3": "CouchDB 3"}
 

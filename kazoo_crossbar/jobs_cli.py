@@ -196,6 +196,7 @@ async def add(
         "jobs": job_ids,
         "submitted": len(numbers),
         "added": sum(len(jobs[j].get("successes") or {}) for j in job_ids),
+        **({"failed_jobs": failed} if (failed := failed_jobs(jobs)) else {}),
         "failed": len(failures),
         "failed_by_reason": dict(Counter(f["reason"] for f in failures)),
         "skipped": len(read.skipped),
@@ -206,7 +207,7 @@ async def add(
 
 
 async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeout_s: float) -> dict[str, dict]:
-    """Each job by id until complete (the account's listing may be long), at most `timeout_s`."""
+    """Each job by id until complete or failed (the account's listing may be long), at most `timeout_s`."""
     jobs: dict[str, dict] = {}
     progress = Progress(total)
     deadline = time.monotonic() + timeout_s
@@ -216,7 +217,7 @@ async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeou
             for job_id in list(pending):
                 data = (await api.call("GET", f"{api.jobs_url}/{segment(job_id)}"))["data"]
                 jobs[job_id] = data if isinstance(data, dict) else {}
-                if jobs[job_id].get("status") == "complete":
+                if jobs[job_id].get("status") in ("complete", "failed"):  # failed: it never will complete
                     pending.remove(job_id)
             failed = sum(len(j.get("errors") or {}) for j in jobs.values())
             done = sum(len(j.get("successes") or {}) for j in jobs.values()) + failed
@@ -254,6 +255,11 @@ def likely_cause(summary: dict) -> str:
     if top == "not_reconcilable":
         return "Kazoo's number manager accepts none of them as a number (number_manager reconcile_regex)"
     return f"{top}: {safe(next((f['message'] for f in summary['_csv'] if f['reason'] == top), ''), 200)}"
+
+
+def failed_jobs(jobs: dict[str, dict]) -> dict[str, Any]:
+    """Why each job that ended `failed` (it can never complete) did: the server's `failure`."""
+    return {j: job.get("failure") for j, job in jobs.items() if job.get("status") == "failed"}
 
 
 # --- show and list -----------------------------------------------------------------------------------
@@ -405,6 +411,11 @@ def run(args: argparse.Namespace) -> int:
         with open(args.failures, "w", newline="", encoding="utf-8") as out:
             out.write(failures_csv(rows))
     print(json.dumps(result, indent=2), flush=True)
+    if result.get("failed_jobs"):  # a job the server gave up on: some numbers were never handled
+        reasons = ", ".join(
+            f"{j}: {safe(str((f or {}).get('message')), 200)}" for j, f in result["failed_jobs"].items()
+        )
+        raise CliError(f"{len(result['failed_jobs'])} job(s) failed and will not run again ({reasons})")
     if result["submitted"] and result["added"] == 0 and result["failed"] == result["submitted"]:
         # failed numbers are a result, but none added at all is a failure of the import
         raise CliError(

@@ -18,7 +18,7 @@ from ..http import errors, listing
 from ..http.context import Context
 from ..http.endpoint import Endpoint, Route
 from ..http.operations import LISTING_PARAMS, OBJECT, ROWS, Operation, path_param
-from ..jobs import store
+from ..jobs import size, store
 from ..jobs.service import JobService
 from ..storage import names, resource_docs
 from ..storage.couch import CouchClient
@@ -122,6 +122,24 @@ async def _check_ui_metadata(config: SystemConfig, data: object) -> None:
         )
 
 
+async def _check_document_size(config: SystemConfig, data: dict) -> None:
+    """A job whose document, with room for every result, could outgrow CouchDB's
+    max_document_size would be accepted, reserve numbers and then never save: refuse it. Too many
+    numbers is `numbers.maxItems` with how many fit (the CLI and the console split by it); else the
+    largest other field is named."""
+    limit = await config.setting_int("crossbar.resources", "job_document_max_bytes")
+    job = size.estimate(data)
+    if job.total <= limit:
+        return
+    message = f"the job's document would reach {job.total} bytes with its results, over max_document_size {limit}"
+    largest = max(job.fields, key=job.fields.__getitem__, default="numbers")
+    if sum(job.per_number) < job.fields.get(largest, 0):
+        raise errors.validation({largest: {"maxSize": {"message": message, "target": limit}}})
+    if (fit := job.numbers_that_fit(limit)) > 0:
+        raise errors.validation({"numbers": {"maxItems": {"message": message, "target": fit}}})
+    raise errors.validation({"numbers": {"maxSize": {"message": message, "target": limit}}})
+
+
 class ResourceJobs(Endpoint[NewJob]):
     """The `jobs` sub-noun of `resources` and of the deprecated `global_resources` / `local_resources`
     (cb_resources binds allowed_methods for all three). The job always belongs to the URL's account
@@ -170,6 +188,7 @@ class ResourceJobs(Endpoint[NewJob]):
             self.config, "resource_jobs", public, body_size=ctx.body_size
         )  # off the loop when big
         data.pop("id", None)
+        await _check_document_size(self.config, data)
         if await resource_docs.scope(self.couch, account_id, data["resource_id"]) is None:
             raise errors.validation(
                 {

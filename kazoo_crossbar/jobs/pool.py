@@ -1,6 +1,7 @@
 """The worker pool: at most `concurrency` jobs run at once on this node, a job id never twice
-at the same time, a freed slot goes to the waiting account with the fewest running jobs (one
-account's import of many jobs does not hold another account's job back), and a run survives
+at the same time, a freed slot goes to the waiting account with the fewest running jobs and a
+job passes its turn between batches to such an account (fair.py: one account's import of many
+jobs does not hold another account's job back), and a run survives
 CouchDB outages (the job is ours: we claimed it).
 
 On a CouchDB cluster a write answered `500 nodedown` (or a timeout) may or may not have been
@@ -14,14 +15,13 @@ copy that has not caught up; giving up there left the job `pending` with nobody 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections import Counter
 
 import structlog
 
 from ..metrics import Metrics
 from ..storage import retry
 from ..storage.couch import CouchError, Unreachable
+from .fair import FairSlots, bind
 from .runner import JobRunner, Outcome
 
 log = structlog.get_logger(__name__)
@@ -72,7 +72,8 @@ class WorkerPool:
         return task
 
     async def _bounded(self, account_id: str, job_id: str, claimed: bool) -> Outcome:
-        async with self._slots.slot(account_id):
+        async with self._slots.slot(account_id) as slot:
+            bind(slot)  # the runner passes its turn between batches (fair.py)
             if job_id in self._active:
                 return Outcome.SKIPPED
             self._active.add(job_id)
@@ -128,60 +129,3 @@ class WorkerPool:
         if failed and outcome in (Outcome.MISSING, Outcome.LOST):
             log.warning("job_left_to_recovery", job_id=job_id, outcome=outcome, tries=failed + 1)
         return outcome
-
-
-class FairSlots:
-    """`size` slots; a freed slot goes to the waiter whose account holds the fewest slots, the
-    earliest first among equals (a semaphore would serve strictly in arrival order)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.held: Counter[str] = Counter()
-        self._waiting: dict[int, tuple[str, asyncio.Future[None]]] = {}
-        self._seq = itertools.count()
-
-    def in_use(self) -> int:
-        return sum(self.held.values())
-
-    def slot(self, account_id: str) -> _Slot:
-        return _Slot(self, account_id)
-
-    async def acquire(self, account_id: str) -> None:
-        if self.in_use() < self.size and not self._waiting:
-            self.held[account_id] += 1
-            return
-        seq = next(self._seq)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[seq] = (account_id, future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if self._waiting.pop(seq, None) is None and future.done() and not future.cancelled():
-                self.release(account_id)  # the slot was handed to us as we were cancelled: pass it on
-            raise
-
-    def release(self, account_id: str) -> None:
-        self.held[account_id] -= 1
-        if self.held[account_id] <= 0:
-            del self.held[account_id]
-        self._hand_over()
-
-    def _hand_over(self) -> None:
-        while self._waiting and self.in_use() < self.size:
-            seq = min(self._waiting, key=lambda k: (self.held[self._waiting[k][0]], k))
-            account_id, future = self._waiting.pop(seq)
-            if future.done():
-                continue
-            self.held[account_id] += 1
-            future.set_result(None)
-
-
-class _Slot:
-    def __init__(self, slots: FairSlots, account_id: str):
-        self.slots, self.account_id = slots, account_id
-
-    async def __aenter__(self) -> None:
-        await self.slots.acquire(self.account_id)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.slots.release(self.account_id)

@@ -7,7 +7,9 @@ after it), and once at start-up, scan every account's current and previous month
 `job_recovery_threshold_s` (or `job_recover_threshold_s`). Each is claimed
 through the revision check (`pvt_recovering: true`, fresh `pvt_modified`),
 so two nodes never resume one job, then run here (both by the job service,
-service.py). Settings are re-read on every pass.
+service.py). A job claimed `job_recovery_max_attempts` times already is marked failed
+instead (failure.py): it would fail the same way on every pass. Settings are re-read on
+every pass.
 
 The pass at start-up also takes, whatever their age, the `running` jobs claimed under this
 node's own name (`pvt_node`, written by every claim and checkpoint): their executor was this
@@ -42,6 +44,8 @@ class Recoverer(Protocol):
     node: str
 
     async def recover(self, account_id: str, db: str, doc: dict) -> bool: ...
+
+    async def give_up(self, db: str, doc: dict, reason: dict) -> bool: ...
 
 
 def recent_months(now: datetime) -> list[tuple[int, int]]:
@@ -107,6 +111,8 @@ class Recovery:
                 own = own_jobs and is_own_running(doc, self.jobs.node)
                 if not own and now - int(doc.get("pvt_modified", 0)) <= threshold:
                     continue
+                if await self._gave_up(db, doc):
+                    continue
                 if await self._claim(db, doc, own):
                     claimed += 1
                     self.metrics.recovered_jobs.inc()
@@ -115,6 +121,34 @@ class Recovery:
                     )
         self.metrics.recovery_passes.inc()
         return claimed
+
+    async def _gave_up(self, db: str, doc: dict) -> bool:
+        """A job recovery claimed `job_recovery_max_attempts` times in a row without a run ever
+        starting it (each failed the same way before saving the job) is marked failed, with why,
+        instead of being claimed on every pass forever; otherwise this attempt is counted on the
+        job (`pvt_recovery_attempts`, with the revision generation of the claim,
+        `pvt_recovery_generation`, saved by the claim), the count starting again whenever the job
+        was saved after the last claim (a run started it; with a threshold shorter than a batch,
+        recovery also claims live jobs, which must not count)."""
+        limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
+        attempts = doc.get("pvt_recovery_attempts")
+        attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
+        generation, claimed = int(str(doc["_rev"]).split("-", 1)[0]), doc.get("pvt_recovery_generation")
+        if isinstance(claimed, int) and generation > claimed:
+            attempts = 0  # the run resumed last time started (it saved the job): not stuck before it
+        if attempts < limit:
+            doc["pvt_recovery_attempts"] = attempts + 1
+            doc["pvt_recovery_generation"] = generation + 1  # the revision our claim will make
+            return False
+        reason = {
+            "error": "recovery_attempts_exhausted",
+            "message": f"the recovery loop resumed the job {attempts} times and it never finished",
+            "cause": doc.get("pvt_status"),
+        }
+        was = doc.get("pvt_status")
+        if await self.jobs.give_up(db, doc, reason):
+            log.warning("job_recovery_gave_up", job_id=doc["_id"], db=db, attempts=attempts, was=was)
+        return True
 
     async def _claim(self, db: str, doc: dict, own: bool) -> bool:
         account_id = names.account_id(db) or ""

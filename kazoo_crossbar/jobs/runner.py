@@ -29,10 +29,10 @@ import structlog
 from ..metrics import Metrics
 from ..storage import names, resource_docs
 from ..storage.accounts import Accounts
-from ..storage.couch import Conflict
+from ..storage.couch import Conflict, CouchError
 from ..storage.system_config import SystemConfig
 from ..storage.writes import Writes, bind_msg_id
-from . import carriers, faults, numbers, store
+from . import carriers, failure, fair, faults, numbers, store
 from .number_store import NumberStore
 from .service_quantities import ServiceQuantities
 from .view_warmer import ViewWarmer
@@ -134,9 +134,26 @@ class JobRunner:
         bind_msg_id(doc.get("pvt_request_id"))  # this run's change events carry the job's request id
         status = doc.get("pvt_status")
         mine = claimed and status == "running" and doc.get("pvt_node") == self.node
-        if status == "complete" or (status == "running" and not mine):
+        if status in ("complete", failure.FAILED) or (status == "running" and not mine):
             return Outcome.SKIPPED
         job = JobRun.from_doc(db, doc)  # the results folded before a crash: those entries are done
+        try:
+            return await self._claim_and_run(account_id, job)
+        except CouchError as exc:
+            if not failure.unsaveable(exc):
+                raise
+            return await self._fail_unsaveable(job, exc)
+
+    async def _fail_unsaveable(self, job: JobRun, exc: CouchError) -> Outcome:
+        """CouchDB refuses the job's document for its size: it can never be saved as it is, so it
+        fails with that reason and the numbers it reserved (failure.py), never stays `running`."""
+        log.error("job_document_too_large", job_id=job.doc["_id"], error=str(exc), successes=len(job.success))
+        reason = {**failure.too_large(exc), "failed_numbers": len(job.errors)}
+        failed = await failure.mark_failed(self.writes, job.db, job.doc, reason, list(job.success))
+        return Outcome.FAILED if failed else Outcome.LOST
+
+    async def _claim_and_run(self, account_id: str, job: JobRun) -> Outcome:
+        job_id = str(job.doc["_id"])
         plan = await self._plan(account_id, job)
         batches = list(self._batches(job, plan))
         if not await self._save(job, "running", claim=True):
@@ -162,6 +179,8 @@ class JobRunner:
             prepared = await self._prepare_batch(plan, batches[0]) if n else None
             for i in range(n):
                 assert prepared is not None
+                if i:
+                    await fair.pass_turn()  # another account's job may go first (fair.py)
                 (work, saved), following = await asyncio.gather(
                     self._apply_batch(job, plan, prepared),
                     self._prepare_batch(plan, batches[i + 1]) if i + 1 < n else _none(),

@@ -15,7 +15,7 @@ import structlog
 from ..bus.base import Bus
 from ..storage import docs
 from ..storage.writes import Writes
-from . import store
+from . import failure, store
 from .pool import WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -51,6 +51,10 @@ class JobService:
         self.pool.submit(account_id, doc["_id"], claimed=True)
         await self.bus.delegate_job(account_id, doc["_id"], doc.get("pvt_request_id"))
         return True
+
+    async def give_up(self, db: str, doc: dict, reason: dict) -> bool:
+        """Mark a job that recovery will resume no more failed (failure.py)."""
+        return await failure.mark_failed(self.writes, db, doc, reason)
 
     async def stop(self) -> None:
         await self.pool.stop()

@@ -54,6 +54,8 @@ def to_api(doc: dict, *, with_status: bool) -> dict:
     if with_status:
         out["timestamp"] = doc.get("pvt_created")
         out["status"] = doc.get("pvt_status")
+    if isinstance(doc.get("pvt_failure"), dict):  # why a `failed` job ended (failure.py)
+        out["failure"] = doc["pvt_failure"]
     return out
 
 

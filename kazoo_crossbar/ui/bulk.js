@@ -200,7 +200,7 @@ function followJobs(ctx, jobs, panel) {
             const d = (await api("GET", `${jobsPath(ctx)}/${encodeURIComponent(job.id)}`)).data;
             job.successes = d.successes || {};
             job.errors = d.errors || {};
-            job.done = d.status === "complete";
+            job.done = d.status === "complete" || d.status === "failed"; // failed: it never will complete
             job.row.update(Object.keys(job.successes).length + Object.keys(job.errors).length, d.status || "");
           } catch (err) {
             job.row.failed(err, "Could not read the job:");

@@ -7,12 +7,12 @@ import { jobSettings } from "./settings.js";
 
 const DAY_MS = 86400000;
 export const STATUS_FILTERS = [
-  ["", "Any status"], ["pending", "pending"], ["running", "running"], ["complete", "complete"],
+  ["", "Any status"], ["pending", "pending"], ["running", "running"], ["complete", "complete"], ["failed", "failed"],
   ["waiting", "waiting for recovery"], ["not_complete", "not complete"],
 ];
 
 export function waitingForRecovery(job, settings, nowGregorian) {
-  return job.status !== "complete" && typeof job.timestamp === "number"
+  return (job.status === "pending" || job.status === "running") && typeof job.timestamp === "number"
     && Number.isInteger(settings.job_recover_threshold_s)
     && nowGregorian - job.timestamp > settings.job_recover_threshold_s;
 }
@@ -146,7 +146,8 @@ export async function renderJob(ctx, jobId, timer = null) {
     h("p", {}, h("a", { href: "#/jobs", text: "← All jobs" })),
     h("h2", { id: "job-title", text: `Job ${job.id}` }), facts,
     waiting ? h("p", { class: "badge recovery", text: "Waiting for recovery" }) : null,
-    job.status !== "complete" ? recoveryNote(settings) : null,
+    job.status === "failed" ? h("p", { class: "notice job-failure", role: "status", text: `This job failed and will not run again: ${job.failure?.message ?? "no reason recorded"}.` }) : null,
+    job.status !== "complete" && job.status !== "failed" ? recoveryNote(settings) : null,
     h("progress", { max: String(total || 1), value: String(successes.length + failures.length), "aria-label": "Progress" }));
   if (failures.length) {
     const counts = new Map();
@@ -167,9 +168,10 @@ export async function renderJob(ctx, jobId, timer = null) {
   }
   ctx.main.replaceChildren(section);
   // a running job is read again every 2 s until it completes (the shell stops timers on navigation)
-  if (job.status !== "complete" && !timer) {
+  const over = job.status === "complete" || job.status === "failed"; // failed: it never will complete
+  if (!over && !timer) {
     const t = ctx.every(2000, () => renderJob(ctx, jobId, t).catch(() => {}));
-  } else if (job.status === "complete" && timer) {
+  } else if (over && timer) {
     clearInterval(timer);
   }
 }

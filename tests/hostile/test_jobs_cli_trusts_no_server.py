@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -174,4 +175,32 @@ async def test_a_job_that_never_completes_is_given_up_after_the_stated_time(numb
     assert code == 1
     assert err.splitlines()[-1].startswith(
         f"kazoo-crossbar jobs: error: gave up after 1 s (--timeout) waiting for job(s) {JOB}"
+    )
+
+
+async def test_jobs_add_stops_waiting_for_a_failed_job_and_exits_1(tmp_path):
+    """`jobs add` waited for `complete` only: a job that can never finish kept it polling."""
+    failure = {"error": "document_too_large", "message": "the job's document is too large", "reserved": []}
+
+    async def create(request: web.Request) -> web.Response:
+        return web.json_response({"status": "success", "data": {"id": JOB}}, status=201)
+
+    async def failed(request: web.Request) -> web.Response:
+        data = {"id": JOB, "status": "failed", "failure": failure, "successes": {}, "errors": {}}
+        return web.json_response({"status": "success", "data": data})
+
+    routes = {
+        ("PUT", "/v2/api_auth"): login,
+        ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
+        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): failed,
+    }
+    numbers_file = tmp_path / "n.txt"
+    numbers_file.write_text("+16465550100\n+16465550101\n")
+    async with hostile(routes) as server:
+        code, out, err = await run_cli(
+            "--url", base(server), "add", "--resource", "r", "--poll", "0.1", str(numbers_file)
+        )
+    assert code == 1 and json.loads(out)["failed_jobs"] == {JOB: failure}
+    assert err.splitlines()[-1] == (
+        f"kazoo-crossbar jobs: error: 1 job(s) failed and will not run again ({JOB}: the job's document is too large)"
     )
