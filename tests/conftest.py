@@ -10,9 +10,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -56,9 +58,14 @@ class EmbeddedCouch:
     def start(self) -> EmbeddedCouch:
         argv = [sys.executable, "-m", "kazoo_crossbar", "couchdb", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--in-memory"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self._log())
         wait_for_up(self.url, self.proc)
         return self
+
+    def _log(self) -> IO[bytes]:
+        """Its stderr in a file of the temp folder, named after its port: a server that dies
+        mid-run leaves its reason there."""
+        return open(Path(tempfile.gettempdir()) / f"kazoo-crossbar-embedded-couchdb-{self.port}.log", "ab")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -133,7 +133,7 @@ class Recovery:
         limit = await self.config.setting_int(CATEGORY, "job_recovery_max_attempts")
         attempts = doc.get("pvt_recovery_attempts")
         attempts = attempts if isinstance(attempts, int) and attempts >= 0 else 0
-        generation, claimed = int(str(doc["_rev"]).split("-", 1)[0]), doc.get("pvt_recovery_generation")
+        generation, claimed = int(str(doc.get("_rev", "0")).split("-", 1)[0]), doc.get("pvt_recovery_generation")
         if isinstance(claimed, int) and generation > claimed:
             attempts = 0  # the run resumed last time started (it saved the job): not stuck before it
         if attempts < limit:
