@@ -93,12 +93,14 @@ def server_home() -> Path:
     return target
 
 
-def couchdb_node_flags() -> list[str]:
-    """V8 flags for the embedded CouchDB. Its live data is small, but V8 lets the heap grow far
-    past it while jobs stream large documents through: capping the old generation at 384 MB
-    (env KAZOO_COUCHDB_HEAP_MB) took its peak RSS during a 100,000-number import from ~600 to
-    ~340 MB for about the same CPU (bench/profile_couch.py; docs/decisions.md)."""
-    heap_mb = os.environ.get("KAZOO_COUCHDB_HEAP_MB", "384")
+def couchdb_node_flags(in_memory: bool = False) -> list[str]:
+    """V8 flags for the embedded CouchDB. On a data folder its live data is small, but V8 lets the
+    heap grow far past it while jobs stream large documents through: capping the old generation
+    at 384 MB (env KAZOO_COUCHDB_HEAP_MB) took its peak RSS during a 100,000-number import from
+    ~600 to ~340 MB for about the same CPU (bench/profile_couch.py; docs/decisions.md). In memory
+    every document and revision lives on the heap: 384 MB ran out of memory halfway through the
+    test suite (jobs rewrite their growing document every batch), so that default is 4,096 MB."""
+    heap_mb = os.environ.get("KAZOO_COUCHDB_HEAP_MB", "4096" if in_memory else "384")
     if not heap_mb.isdigit() or int(heap_mb) < 64:
         raise CliError(f"KAZOO_COUCHDB_HEAP_MB must be a number of megabytes (64 or more), not {heap_mb!r}")
     return [f"--max-old-space-size={int(heap_mb)}"]
@@ -136,7 +138,7 @@ def run(host: str, port: int, data_dir: str | None, in_memory: bool) -> int:
     check_port(host, port)
     folder = None if in_memory else check_data_dir(data_dir or "var/couchdb")
     home = server_home()
-    argv = [node, *couchdb_node_flags(), str(home / "server.js"), "--host", host, "--port", str(port)]
+    argv = [node, *couchdb_node_flags(in_memory), str(home / "server.js"), "--host", host, "--port", str(port)]
     argv += ["--in-memory"] if in_memory else ["--data-dir", str(folder)]
     os.execv(node, argv)  # the server gets our pid, so SIGTERM reaches it directly
     return 1

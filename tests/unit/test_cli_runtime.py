@@ -34,8 +34,10 @@ def test_standard_loop_without_uvloop(monkeypatch):
 def test_couchdb_heap_cap(monkeypatch):
     monkeypatch.delenv("KAZOO_COUCHDB_HEAP_MB", raising=False)
     assert couchdb_node_flags() == ["--max-old-space-size=384"]
+    assert couchdb_node_flags(in_memory=True) == ["--max-old-space-size=4096"]  # its data lives on the heap
     monkeypatch.setenv("KAZOO_COUCHDB_HEAP_MB", "1024")
     assert couchdb_node_flags() == ["--max-old-space-size=1024"]
+    assert couchdb_node_flags(in_memory=True) == ["--max-old-space-size=1024"]
 
 
 def test_couchdb_heap_cap_must_be_megabytes(monkeypatch):
