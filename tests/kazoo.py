@@ -249,3 +249,10 @@ async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, 
     }
     await couch.save_doc(db, doc)
     return db, job_id
+
+
+async def node_config(couch: CouchClient, node: str, **values: Any) -> None:
+    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
+    doc = await couch.get_doc("system_config", "crossbar.resources")
+    doc[node] = values
+    await couch.save_doc("system_config", doc)

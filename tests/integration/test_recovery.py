@@ -15,7 +15,7 @@ from kazoo_crossbar.storage.couch import Conflict
 
 from ..engine import is_couchdb3
 from ..eventually import eventually
-from ..kazoo import fixture, numbers_block, stale_job, wait_stored
+from ..kazoo import fixture, node_config, numbers_block, stale_job, wait_stored
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -86,13 +86,6 @@ async def test_settings_are_reread_every_pass(client, couch, kazoo, tenant):
         async with kazoo.system_config("crossbar.resources", job_recovery_threshold_s=60):  # Kazoo's key wins
             await services.recovery.run_pass()
             await wait_stored(couch, db, job_id)
-
-
-async def node_config(couch, node: str, **values) -> None:
-    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
-    doc = await couch.get_doc("system_config", "crossbar.resources")
-    doc[node] = values
-    await couch.save_doc("system_config", doc)
 
 
 def check_numbers_once(couch, account, nums):

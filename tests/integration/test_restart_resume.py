@@ -14,18 +14,11 @@ import pytest
 from kazoo_crossbar.storage import names
 
 from ..eventually import eventually
-from ..kazoo import numbers_block, wait_stored
+from ..kazoo import node_config, numbers_block, wait_stored
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HOUR = 3600
-
-
-async def node_config(couch, node: str, **values) -> None:
-    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
-    doc = await couch.get_doc("system_config", "crossbar.resources")
-    doc[node] = values
-    await couch.save_doc("system_config", doc)
 
 
 @pytest.mark.parametrize("crash_at", ["after_checkpoint:1", "external"])
