@@ -5,6 +5,8 @@ objects member by member, a prefix first. Two different strings are ordered by I
 collation in CouchDB, which this module does not imitate: their order is unknown (None), and
 so is the order of anything that depends on it. Used to tell, before a query is sent, that
 CouchDB would refuse a key range (query_parse_error "No rows can match your key range").
+`sort_key` is the total order storage/recent.py merges rows by: the same ranks, strings by
+code point where CouchDB uses ICU (exact for Kazoo's hex ids).
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ def _members(a: list, b: list) -> int | None:
         if order != 0:
             return order
     return _sign(len(a), len(b))
+
+
+def sort_key(value: Any) -> tuple:
+    """A sort key in CouchDB's order of JSON types; strings by code point, not by ICU."""
+    rank = _rank(value)
+    if rank == _ARRAY:
+        return (rank, tuple(sort_key(v) for v in value))
+    if rank == _OBJECT:
+        return (rank, tuple((sort_key(k), sort_key(v)) for k, v in value.items()))
+    if rank in (_NUMBER, _STRING):
+        return (rank, value)
+    return (rank,)
 
 
 def empty_range(start: Any, end: Any, *, descending: bool) -> bool:

@@ -9,8 +9,8 @@ listing overlays), and such a listing merges them over the view's rows: the row 
 written here is the row its written revision maps to (none once deleted).
 
 What it cannot do: show another service node's writes sooner (their copies catch up as they do),
-or order a merged row by ICU collation (`collation_key` is CouchDB's order of JSON types, strings
-by code point: exact for Kazoo's hex ids).
+or order a merged row by ICU collation (`collation.sort_key` is CouchDB's order of JSON types,
+strings by code point: exact for Kazoo's hex ids).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from .collation import sort_key
 
 WINDOW_S = 30.0  # far longer than a healthy cluster's internal replication (milliseconds)
 MAX_PER_DB = 1_000  # the oldest go first: memory stays bounded whatever the write rate
@@ -96,7 +98,7 @@ class Overlay:
                     if include_docs:
                         row["doc"] = doc
                     rows.append(row)
-        rows.sort(key=lambda r: (collation_key(r["key"]), r["id"]), reverse=descending)
+        rows.sort(key=lambda r: (sort_key(r["key"]), r["id"]), reverse=descending)
         return frozenset(written), rows
 
 
@@ -108,8 +110,8 @@ async def merged(
     async for row in found:
         if row.get("id") in replaced:
             continue
-        here = collation_key(row["key"])
-        while pending and _before(collation_key(pending[0]["key"]), here, descending):
+        here = sort_key(row["key"])
+        while pending and _before(sort_key(pending[0]["key"]), here, descending):
             yield pending.pop(0)
         yield row
     for row in pending:
@@ -121,23 +123,6 @@ def _before(a: tuple, b: tuple, descending: bool) -> bool:
 
 
 def in_range(key: Any, first: Any, end: Any, descending: bool) -> bool:
-    k = collation_key(key)
+    k = sort_key(key)
     lo, hi = (end, first) if descending else (first, end)
-    return (lo is None or collation_key(lo) <= k) and (hi is None or k <= collation_key(hi))
-
-
-def collation_key(value: Any) -> tuple:
-    """CouchDB's order of JSON values: null, false, true, numbers, strings, arrays, objects."""
-    if value is None:
-        return (0,)
-    if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, int | float):
-        return (2, value)
-    if isinstance(value, str):
-        return (3, value)
-    if isinstance(value, list):
-        return (4, tuple(collation_key(v) for v in value))
-    if isinstance(value, dict):
-        return (5, tuple((collation_key(k), collation_key(v)) for k, v in value.items()))
-    return (6, str(value))
+    return (lo is None or sort_key(lo) <= k) and (hi is None or k <= sort_key(hi))
