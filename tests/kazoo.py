@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kazoo_crossbar.jobs.store import new_job_id
 from kazoo_crossbar.storage import names, provision, views
-from kazoo_crossbar.storage.couch import CouchClient
+from kazoo_crossbar.storage.couch import Conflict, CouchClient
 from kazoo_crossbar.storage.provision import credentials
 
 from .eventually import eventually
@@ -252,7 +252,14 @@ async def stale_job(couch, account, rid, nums, *, status="pending", age_s=7200, 
 
 
 async def node_config(couch: CouchClient, node: str, **values: Any) -> None:
-    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
-    doc = await couch.get_doc("system_config", "crossbar.resources")
-    doc[node] = values
-    await couch.save_doc("system_config", doc)
+    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults. Read
+    and saved again on a conflict: another node (a service starting up, on a cluster) may write
+    the same document meanwhile."""
+
+    async def save() -> bool:
+        doc = await couch.get_doc("system_config", "crossbar.resources")
+        doc[node] = values
+        await couch.save_doc("system_config", doc)
+        return True
+
+    await eventually(save, what="system_config saved", retry_on=(Conflict,))

@@ -11,26 +11,13 @@ import aiohttp
 import pytest
 
 from kazoo_crossbar.storage import names
-from kazoo_crossbar.storage.couch import Conflict
 
 from .. import broker
 from ..eventually import eventually
-from ..kazoo import numbers_block, wait_stored
+from ..kazoo import node_config, numbers_block, wait_stored
 from ..services import ServiceProcess
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def node_config(couch, node: str, **values) -> None:
-    """Per-node system_config values (Kazoo's node key), so other nodes keep the defaults."""
-
-    async def save() -> bool:
-        doc = await couch.get_doc("system_config", "crossbar.resources")
-        doc[node] = values
-        await couch.save_doc("system_config", doc)
-        return True
-
-    await eventually(save, what="system_config saved", retry_on=(Conflict,))
 
 
 async def test_the_other_service_resumes_a_job_whose_node_was_killed(couch, couchdb_url, tenant, tmp_path):
