@@ -4,7 +4,7 @@ service, the CouchDB process and (CouchDB 3) its JavaScript view servers. On Cou
 requests are also summed from the node's request log by kind (database and path with the ids
 taken out), which names what the job waits for.
 
-    python bench/profile_job.py --engine couchdb3 --couchdb3-dir DIR [--runs 3] [NUMBERS]
+    python bench/profile_job.py --engine couchdb3 --couchdb3-dir DIR [--runs 3] [--numbers 10000]
 
 Not a benchmark with a target: it explains P2's figures (docs/benchmarks.md, the closing notes).
 """
@@ -102,5 +102,9 @@ async def main(args: argparse.Namespace, size: int) -> None:
 
 
 if __name__ == "__main__":
-    numbers = int(sys.argv.pop()) if len(sys.argv) > 1 and sys.argv[-1].isdigit() else 10_000
+    numbers = 10_000
+    if "--numbers" in sys.argv:  # ours, taken out before the harness's parser sees the rest
+        at = sys.argv.index("--numbers")
+        numbers = int(sys.argv[at + 1])
+        del sys.argv[at : at + 2]
     asyncio.run(main(parse_args(__doc__), numbers))
