@@ -207,20 +207,30 @@ async def add(
 
 
 async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeout_s: float) -> dict[str, dict]:
-    """Each job by id until complete or failed (the account's listing may be long), at most `timeout_s`."""
+    """Each job until complete or failed, at most `timeout_s`. Progress comes from the jobs
+    listing (small rows with counts); a job is read whole once, when its row says it is done or
+    when the listing does not show it. Reading every running job whole at every poll made the
+    server parse and send its growing document (megabytes at 10,000 numbers) every time."""
     jobs: dict[str, dict] = {}
     progress = Progress(total)
     deadline = time.monotonic() + timeout_s
     try:
         pending = list(job_ids)
         while pending:
+            rows = await listing_rows(api)
+            counts: dict[str, int] = {}
             for job_id in list(pending):
+                row = rows.get(job_id)
+                if row is not None and row.get("status") not in FINISHED:
+                    counts[job_id] = count(row.get("successes")) + count(row.get("failures"))
+                    continue
                 data = (await api.call("GET", f"{api.jobs_url}/{segment(job_id)}"))["data"]
                 jobs[job_id] = data if isinstance(data, dict) else {}
-                if jobs[job_id].get("status") in ("complete", "failed"):  # failed: it never will complete
+                if jobs[job_id].get("status") in FINISHED:
                     pending.remove(job_id)
-            failed = sum(len(j.get("errors") or {}) for j in jobs.values())
-            done = sum(len(j.get("successes") or {}) for j in jobs.values()) + failed
+            finished = [jobs[j] for j in job_ids if j not in pending and j in jobs]
+            failed = sum(len(j.get("errors") or {}) for j in finished)
+            done = sum(len(j.get("successes") or {}) for j in finished) + failed + sum(counts.values())
             progress.update(done, failed)
             if pending and time.monotonic() >= deadline:
                 raise CliError(
@@ -233,6 +243,24 @@ async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeou
     finally:
         progress.close()
     return jobs
+
+
+FINISHED = ("complete", "failed")  # failed: it never will complete
+
+
+async def listing_rows(api: Api) -> dict[str, dict]:
+    """The account's jobs listing by id; empty when it cannot be read (each job is then read whole)."""
+    try:
+        body = await api.call("GET", f"{api.jobs_url}?paginate=false")
+    except CliError:
+        return {}
+    rows = body.get("data") if isinstance(body, dict) else None
+    rows = rows if isinstance(rows, list) else []
+    return {str(r["id"]): r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)}
+
+
+def count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def likely_cause(summary: dict) -> str:

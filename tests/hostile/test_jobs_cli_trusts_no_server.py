@@ -5,67 +5,17 @@ after the time it states. Each case failed on the code before."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-import os
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-API_KEY = "k" * 64
-ACCOUNT = "a" * 32
-JOB = "202612-" + "b" * 16
+from ..fake_api import ACCOUNT, API_KEY, JOB, base, hostile, login, run_cli
+
 ESCAPES = "\x1b[2J\x1b[31m\x9b1;1H"
 FORGED = "\nkazoo-crossbar jobs: everything imported, 0 failed"
-
-
-async def run_cli(*args: str, timeout_s: float = 120) -> tuple[int, str, str]:
-    """The CLI as a process (the test's event loop keeps serving meanwhile); bounded in time."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAZOO_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kazoo_crossbar",
-        "jobs",
-        *args,
-        env={**env, "KAZOO_API_KEY": API_KEY},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"the CLI did not end within {timeout_s} s (hang guard)") from None
-    return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
-
-
-async def login(request: web.Request) -> web.Response:
-    return web.json_response({"status": "success", "auth_token": "t.o.k", "data": {"account_id": ACCOUNT}})
-
-
-@asynccontextmanager
-async def hostile(routes: dict[tuple[str, str], Callable], host: str = "127.0.0.1") -> AsyncIterator[TestServer]:
-    app = web.Application()
-    for (method, path), handler in routes.items():
-        app.router.add_route(method, path, handler)
-    server = TestServer(app, host=host)
-    await server.start_server()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-def base(server: TestServer) -> str:
-    return str(server.make_url("")).rstrip("/")
 
 
 @pytest.fixture
