@@ -103,8 +103,8 @@ NOTES = """## Reading the figures
   and the service 0.7 s. Summed over the 3 jobs, CouchDB spent 12.0 s on `services/quantify`
   queries and 11.5 s on `crossbar_listing` refreshes (mostly waiting for their indexes) against
   10.1 s and 7.4 s on the two kinds of `_bulk_docs`; the benchmark's own 50 ms polls of the
-  jobs listing took 8.3 s more (each re-indexes the job document after a fold; the CLI polls
-  every 0.5 s). With the recount and the refresh both switched off (a one-off experiment, not
+  jobs listing took 8.3 s more (each re-indexes the job document after a fold; `jobs add`
+  polls every second, every 0.5 s in P2-100k). With the recount and the refresh both switched off (a one-off experiment, not
   landed) the job took 2.7–3.1 s against raw 2.4–2.7 s (0.76–0.97×): what is left of P2 on
   CouchDB 3 is the price of keeping Kazoo's two views current, not the service's own CPU.
 - **On the embedded server the recount grows with the account.** PouchDB answers a grouped
