@@ -141,6 +141,11 @@ def job_id_of(body: dict) -> str:
 
 def shipped_job_max_numbers() -> int | None:
     value = shipped_defaults().get("crossbar.resources", {}).get("default", {}).get("job_max_numbers")
+    return positive(value)
+
+
+def positive(value: Any) -> int | None:
+    """A JSON integer above 0 (a server's reply or a shipped default), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
@@ -148,7 +153,7 @@ def max_items(exc: CliError) -> int | None:
     """The limit of a 400 `numbers.maxItems` (a job over the server's job_max_numbers)."""
     data = (exc.envelope or {}).get("data") if exc.status == 400 else None
     target = ((data or {}).get("numbers") or {}).get("maxItems", {}).get("target") if isinstance(data, dict) else None
-    return target if isinstance(target, int) and not isinstance(target, bool) and target > 0 else None
+    return positive(target)
 
 
 async def send(api: Api, resource_id: str, numbers: list[str], chunk: int | None, name: str | None) -> list[str]:
@@ -212,25 +217,26 @@ async def follow(api: Api, job_ids: list[str], total: int, poll_s: float, timeou
     when the listing does not show it. Reading every running job whole at every poll made the
     server parse and send its growing document (megabytes at 10,000 numbers) every time."""
     jobs: dict[str, dict] = {}
+    handled: dict[str, tuple[int, int]] = {}  # job id -> (numbers done, of them failed), as last seen
     progress = Progress(total)
     deadline = time.monotonic() + timeout_s
     try:
         pending = list(job_ids)
         while pending:
             rows = await listing_rows(api)
-            counts: dict[str, int] = {}
             for job_id in list(pending):
                 row = rows.get(job_id)
                 if row is not None and row.get("status") not in FINISHED:
-                    counts[job_id] = count(row.get("successes")) + count(row.get("failures"))
+                    failures = positive(row.get("failures")) or 0
+                    handled[job_id] = ((positive(row.get("successes")) or 0) + failures, failures)
                     continue
                 data = (await api.call("GET", f"{api.jobs_url}/{segment(job_id)}"))["data"]
-                jobs[job_id] = data if isinstance(data, dict) else {}
-                if jobs[job_id].get("status") in FINISHED:
+                job = jobs[job_id] = data if isinstance(data, dict) else {}
+                errors = len(job.get("errors") or {})
+                handled[job_id] = (len(job.get("successes") or {}) + errors, errors)
+                if job.get("status") in FINISHED:
                     pending.remove(job_id)
-            finished = [jobs[j] for j in job_ids if j not in pending and j in jobs]
-            failed = sum(len(j.get("errors") or {}) for j in finished)
-            done = sum(len(j.get("successes") or {}) for j in finished) + failed + sum(counts.values())
+            done, failed = sum(d for d, _ in handled.values()), sum(f for _, f in handled.values())
             progress.update(done, failed)
             if pending and time.monotonic() >= deadline:
                 raise CliError(
@@ -257,10 +263,6 @@ async def listing_rows(api: Api) -> dict[str, dict]:
     rows = body.get("data") if isinstance(body, dict) else None
     rows = rows if isinstance(rows, list) else []
     return {str(r["id"]): r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)}
-
-
-def count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def likely_cause(summary: dict) -> str:
