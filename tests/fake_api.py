@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -58,3 +59,11 @@ async def hostile(routes: dict[tuple[str, str], Callable], host: str = "127.0.0.
 
 def base(server: TestServer) -> str:
     return str(server.make_url("")).rstrip("/")
+
+
+async def jobs_add(routes: dict[tuple[str, str], Callable], tmp_path: Any, *options: str) -> tuple[int, str, str]:
+    """`jobs add` of two numbers against a server with `routes` (and the login route)."""
+    numbers_file = tmp_path / "n.txt"
+    numbers_file.write_text("+16465550100\n+16465550101\n")
+    async with hostile({("PUT", "/v2/api_auth"): login, **routes}) as server:
+        return await run_cli("--url", base(server), "add", "--resource", "r", *options, str(numbers_file))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aiohttp import web
 
-from ..fake_api import ACCOUNT, JOB, base, hostile, login, run_cli
+from ..fake_api import ACCOUNT, JOB, jobs_add
 
 OTHER = "202612-" + "c" * 16
 
@@ -39,45 +40,44 @@ async def test_jobs_add_reads_each_job_whole_once_and_follows_the_listing(tmp_pa
         return web.json_response({"status": "success", "data": data})
 
     routes = {
-        ("PUT", "/v2/api_auth"): login,
         ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
         ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs"): listing,
         ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{{job}}"): job,
     }
-    numbers_file = tmp_path / "n.txt"
-    numbers_file.write_text("+16465550100\n+16465550101\n")
-    async with hostile(routes) as server:
-        code, out, err = await run_cli(
-            "--url", base(server), "add", "--resource", "r", "--chunk", "1", "--poll", "0.05", str(numbers_file)
-        )
+    code, out, err = await jobs_add(routes, tmp_path, "--chunk", "1", "--poll", "0.05")
     assert code == 0, err
     assert json.loads(out)["added"] == 2
     assert listed["n"] >= 5  # followed through the listing until both were done
     assert read == {JOB: 1, OTHER: 1}  # each read whole once, when its row said it was done
 
 
-async def test_a_job_the_listing_does_not_show_is_read_whole(tmp_path):
+async def empty_listing(request: web.Request) -> web.Response:
+    return web.json_response({"status": "success", "data": []})
+
+
+async def refused_listing(request: web.Request) -> web.Response:
+    body = {"status": "error", "error": "404", "message": "bad_identifier", "data": {}}
+    return web.json_response(body, status=404)
+
+
+@pytest.mark.parametrize("listing", [empty_listing, refused_listing], ids=["not listed", "listing refused"])
+async def test_a_job_the_listing_does_not_show_is_read_whole(tmp_path, listing):
+    read = {"n": 0}
+
     async def create(request: web.Request) -> web.Response:
         return web.json_response({"status": "success", "data": {"id": JOB}}, status=201)
 
-    async def empty_listing(request: web.Request) -> web.Response:
-        return web.json_response({"status": "success", "data": []})
-
     async def job(request: web.Request) -> web.Response:
-        data = {"id": JOB, "status": "complete", "errors": {}, "successes": {"+16465550100": {}, "+16465550101": {}}}
+        read["n"] += 1
+        status = "complete" if read["n"] > 1 else "running"
+        data = {"id": JOB, "status": status, "errors": {}, "successes": {"+16465550100": {}, "+16465550101": {}}}
         return web.json_response({"status": "success", "data": data})
 
     routes = {
-        ("PUT", "/v2/api_auth"): login,
         ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
-        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs"): empty_listing,
+        ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs"): listing,
         ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): job,
     }
-    numbers_file = tmp_path / "n.txt"
-    numbers_file.write_text("+16465550100\n+16465550101\n")
-    async with hostile(routes) as server:
-        code, out, err = await run_cli(
-            "--url", base(server), "add", "--resource", "r", "--poll", "0.05", str(numbers_file)
-        )
+    code, out, err = await jobs_add(routes, tmp_path, "--poll", "0.05")
     assert code == 0, err
-    assert json.loads(out)["added"] == 2
+    assert json.loads(out)["added"] == 2 and read["n"] == 2  # read whole at each poll until done

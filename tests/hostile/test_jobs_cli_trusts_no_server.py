@@ -12,7 +12,7 @@ import json
 import pytest
 from aiohttp import web
 
-from ..fake_api import ACCOUNT, API_KEY, JOB, base, hostile, login, run_cli
+from ..fake_api import ACCOUNT, API_KEY, JOB, base, hostile, jobs_add, login, run_cli
 
 ESCAPES = "\x1b[2J\x1b[31m\x9b1;1H"
 FORGED = "\nkazoo-crossbar jobs: everything imported, 0 failed"
@@ -140,16 +140,10 @@ async def test_jobs_add_stops_waiting_for_a_failed_job_and_exits_1(tmp_path):
         return web.json_response({"status": "success", "data": data})
 
     routes = {
-        ("PUT", "/v2/api_auth"): login,
         ("PUT", f"/v2/accounts/{ACCOUNT}/resources/jobs"): create,
         ("GET", f"/v2/accounts/{ACCOUNT}/resources/jobs/{JOB}"): failed,
     }
-    numbers_file = tmp_path / "n.txt"
-    numbers_file.write_text("+16465550100\n+16465550101\n")
-    async with hostile(routes) as server:
-        code, out, err = await run_cli(
-            "--url", base(server), "add", "--resource", "r", "--poll", "0.1", str(numbers_file)
-        )
+    code, out, err = await jobs_add(routes, tmp_path, "--poll", "0.1")
     assert code == 1 and json.loads(out)["failed_jobs"] == {JOB: failure}
     assert err.splitlines()[-1] == (
         f"kazoo-crossbar jobs: error: 1 job(s) failed and will not run again ({JOB}: the job's document is too large)"
