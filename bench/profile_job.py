@@ -1,7 +1,8 @@
 """Where a 10,000-number job's time goes against P2's raw side, on either engine: raw
 `_bulk_docs` and a job through the API, alternating, each with the CPU seconds it cost the
 service, the CouchDB process and (CouchDB 3) its JavaScript view servers. On CouchDB 3 the job's
-requests are also summed from the node's request log by kind (database and path with the ids
+requests are also summed from the node's request log by kind (the embedded server's, from
+KAZOO_COUCHDB_REQUEST_LOG) (database and path with the ids
 taken out), which names what the job waits for.
 
     python bench/profile_job.py --engine couchdb3 --couchdb3-dir DIR [--runs 3] [--numbers 10000]
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import aiohttp
 from harness import ENGINE, CouchClient, cpu_seconds, create_resource, parse_args, settle, started
@@ -56,13 +59,14 @@ def cpu_by_process(service_pid: int, couch_pid: int) -> dict[str, float]:
 
 
 async def main(args: argparse.Namespace, size: int) -> None:
+    os.environ["KAZOO_COUCHDB_REQUEST_LOG"] = "1"  # the embedded server's request times, on its stdout
     s = await started()
     try:
         acc, headers = await s.account()
         other, _ = await s.account()  # the raw side's account, as in p2_job.py
         jobs_url = f"{s.api_url}/v2/accounts/{acc['_id']}/resources/jobs"
         couch = CouchClient(s.couch_url, timeout_s=600)
-        log = s.couch3[0] / f"node-{s.couch3[1]}" / "log" / "couch.log" if s.couch3 else None
+        log = s.couch3[0] / f"node-{s.couch3[1]}" / "log" / "couch.log" if s.couch3 else Path(s.tmp.name) / "couch.log"
         assert s.service is not None
         spent: dict[str, list[dict[str, float]]] = {"raw": [], "job": []}
         waits: dict[str, list[float]] = defaultdict(list)

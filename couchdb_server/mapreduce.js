@@ -1,5 +1,5 @@
-// Map/reduce views for the embedded CouchDB: PouchDB's own view engine (pouchdb-abstract-mapreduce)
-// with a cheaper way of running design-document functions.
+// Map/reduce views for the embedded CouchDB: how design-document functions run. The indexes
+// themselves are kept in memory by view_index.js (PouchDB's were documents in LevelDB).
 //
 // pouchdb-mapreduce builds a new `vm` context and compiles the function again for EVERY document
 // (the document is pasted into the source). Measured: indexing one view over 10,000 number
@@ -9,8 +9,8 @@
 // so a map function sees a private copy made in its own realm, exactly as before.
 'use strict';
 const vm = require('vm');
-const createAbstractMapReduce = require('pouchdb-abstract-mapreduce');
 const { BuiltInError, NotFoundError } = require('pouchdb-mapreduce-utils');
+const { createViewEngine } = require('./view_index');
 
 // Runs inside the sandbox. `__source__` is the design document's function text.
 const SANDBOX_PRELUDE = `
@@ -139,10 +139,5 @@ function ddocValidator(ddoc, viewName) {
   }
 }
 
-const engine = createAbstractMapReduce('mrviews', mapper, reducer, ddocValidator);
-
-// A PouchDB plugin with the same methods as pouchdb-mapreduce.
-module.exports = {
-  query(fun, opts, callback) { return engine.query.call(this, fun, opts, callback); },
-  viewCleanup(callback) { return engine.viewCleanup.call(this, callback); },
-};
+// A PouchDB plugin with the same methods as pouchdb-mapreduce, its indexes in memory (view_index.js).
+module.exports = createViewEngine(mapper, reducer, ddocValidator);

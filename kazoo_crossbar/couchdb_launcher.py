@@ -20,8 +20,8 @@ from pathlib import Path
 from . import shipped
 from .cli_errors import CliError
 
-SHIPPED = ("server.js", "mapreduce.js", "package.json", "package-lock.json", ".npmrc")
-SCRIPTS = ("server.js", "mapreduce.js")  # refreshed in the cache when they change
+SHIPPED = ("server.js", "mapreduce.js", "view_index.js", "package.json", "package-lock.json", ".npmrc")
+SCRIPTS = ("server.js", "mapreduce.js", "view_index.js")  # refreshed in the cache when they change
 STAMP = ".installed"  # written after a complete `npm ci`
 
 
