@@ -148,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
         couch = CouchClient(s.couch_url, timeout_s=600)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1800)) as http:
             rid = await create_resource(http, f"{s.api_url}/v2/accounts/{acc['_id']}/resources", headers)
-            await run_job(http, jobs_url, headers, fresh_block(50), rid)  # warm: MODB, views, connections
+            await run_job(http, s.couch_url, jobs_url, headers, fresh_block(50), rid)  # warm: MODB, views, connections
             for i in range(args.runs):
                 for size in (small, big):
                     # the small job is short: its time is the median of 3, so one hiccup of the
@@ -158,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
                         await ensure_number_dbs(couch, raw_numbers + job_numbers)
                         sides = [
                             ("raw", lambda nums=raw_numbers: raw_write(couch, other["_id"], rid, nums)),
-                            ("job", lambda nums=job_numbers: run_job(http, jobs_url, headers, nums, rid)),
+                            ("job", lambda nums=job_numbers: run_job(http, s.couch_url, jobs_url, headers, nums, rid)),
                         ]
                         for side, fn in sides if i % 2 == 0 else sides[::-1]:  # alternate who goes first
                             await settle(s.couch_pid)  # the other side's after-work is not on this clock

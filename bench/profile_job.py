@@ -72,13 +72,13 @@ async def main(args: argparse.Namespace, size: int) -> None:
         waits: dict[str, list[float]] = defaultdict(list)
         async with aiohttp.ClientSession() as http:
             rid = await create_resource(http, f"{s.api_url}/v2/accounts/{acc['_id']}/resources", headers)
-            await run_job(http, jobs_url, headers, fresh_block(50), rid)  # warm, as p2_job.py
+            await run_job(http, s.couch_url, jobs_url, headers, fresh_block(50), rid)  # warm, as p2_job.py
             for i in range(args.runs):
                 raw_numbers, job_numbers = fresh_block(size), fresh_block(size)
                 await ensure_number_dbs(couch, raw_numbers + job_numbers)
                 sides = [
                     ("raw", lambda nums=raw_numbers: raw_write(couch, other["_id"], rid, nums)),
-                    ("job", lambda nums=job_numbers: run_job(http, jobs_url, headers, nums, rid)),
+                    ("job", lambda nums=job_numbers: run_job(http, s.couch_url, jobs_url, headers, nums, rid)),
                 ]
                 for side, fn in sides if i % 2 == 0 else sides[::-1]:
                     await settle(s.couch_pid)

@@ -327,7 +327,7 @@ app.use((req, res, next) => { req.headers.accept = 'application/json'; next(); }
 if (process.env.KAZOO_COUCHDB_REQUEST_LOG === '1') {
   app.use((req, res, next) => {
     const t0 = process.hrtime.bigint(), url = req.url; // as asked, before the database name is mapped
-    res.on('finish', () => process.stdout.write(`request ${req.method} ${url} ${res.statusCode} ok ` +
+    res.on('finish', () => process.stdout.write(`request ${Date.now()} ${req.method} ${url} ${res.statusCode} ok ` +
       `${(process.hrtime.bigint() - t0) / 1000000n}\n`));
     next();
   });

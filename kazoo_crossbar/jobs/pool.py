@@ -59,6 +59,7 @@ class WorkerPool:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.runner.close()
 
     def is_running(self, job_id: str) -> bool:
         return job_id in self._active

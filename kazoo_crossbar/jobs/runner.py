@@ -122,7 +122,11 @@ class JobRunner:
         self.metrics = metrics or Metrics()
         self.numbers = NumberStore(writes)
         self.services = ServiceQuantities(writes, config)
-        self.warmer = ViewWarmer(self.couch)  # the account's listing views, refreshed as batches land
+        self.warmer = ViewWarmer(self.couch)  # the account's listing views, refreshed after each job
+
+    async def close(self) -> None:
+        """Stop what runs after jobs (the listing refreshes)."""
+        await self.warmer.close()
 
     # --- one job ----------------------------------------------------------------------------
     async def run(self, account_id: str, job_id: str, *, claimed: bool = False) -> Outcome:
@@ -163,7 +167,9 @@ class JobRunner:
         try:
             outcome = await self._run_batches(job, plan, batches)
         finally:
-            await self.warmer.settle(names.account_db(account_id))
+            # after the job, not on its clock: indexing its copies as batches landed cost CouchDB 3
+            # as much CPU as writing them (bench P2, docs/decisions.md)
+            self.warmer.touched(names.account_db(account_id))
         if outcome is Outcome.COMPLETE:
             log.info("job_complete", job_id=job_id, successes=len(job.success), failures=len(job.errors))
         return outcome
@@ -396,7 +402,6 @@ class JobRunner:
         )
         if not changed:
             return
-        self.warmer.touched(names.account_db(plan.account_id))
         await self.numbers.unassign_from_prev(changed)
 
     async def _load_owners(self, plan: Plan, stored: Any, owners: dict[str, dict | None]) -> None:

@@ -1,11 +1,13 @@
-"""Keeps an account database's listing views current while a job writes into it.
+"""Brings an account database's listing views up to date after a job wrote into it.
 
 A 10,000-number job adds 10,000 number copies to the account database; the first listing after
-that waited for the resources view to index all of them (seconds on the embedded server, a
-503 `datastore timeout` after bigger imports). After each batch the runner calls `touched`, which
-refreshes the listing views in the background, one refresh per database at a time (a batch that
-lands while one is running is covered by the next), so the job never waits for an index, and a
-listing meets at most about one batch of catch-up. One warmer serves every job of the runner.
+that waited for the resources view to index all of them (seconds, a 503 `datastore timeout`
+after bigger imports). When a job ends the runner calls `touched`, which refreshes the listing
+views in the background, one refresh per database at a time (a job that ends while one is
+running is covered by one more), so no job waits for an index and a listing meets at most about
+one job of catch-up. Not after each batch: on CouchDB 3 indexing the copies while the job wrote
+them cost as much CPU as the writes, on the job's clock (bench P2). One warmer serves every job
+of the runner; `close` stops it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class ViewWarmer:
                     return
             if db not in self._again:
                 return
+
+    async def close(self) -> None:
+        """Cancel the refreshes in progress (the service is stopping; the next listing updates
+        the index itself)."""
+        tasks = [t for t in self._running.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._running.clear()
+        self._again.clear()
 
     async def settle(self, db: str) -> None:
         """Wait for db's refresh in progress (end of a job: no task outlives the run)."""

@@ -56,6 +56,7 @@ async def test_two_concurrent_jobs_each_number_succeeds_once(client, couch, tena
     jobs = [await stale_job(couch, account, rid, nums, age_s=0) for _ in range(2)]
     runners = [JobRunner(services.writes, services.config, services.accounts, f"node{i}@test") for i in range(2)]
     outcomes = await asyncio.gather(*(r.run(account["_id"], job_id) for r, (_, job_id) in zip(runners, jobs)))
+    await asyncio.gather(*(r.close() for r in runners))
     assert outcomes == ["complete", "complete"]
     docs = [await couch.get_doc(db, job_id) for db, job_id in jobs]
     won = [set(d["success"]) for d in docs]
@@ -474,3 +475,38 @@ async def test_services_update_failure_is_logged_not_raised(couch, kazoo, tenant
     finally:
         await gone.close()
     assert [entry["account_id"] for entry in logs if entry["event"] == "services_update_failed"] == [tenant[0]["_id"]]
+
+
+# --- the account's listing views are refreshed after a job, not while it writes -----------------------
+
+
+async def test_the_listing_refresh_starts_once_the_job_is_complete(client, couch, tenant):
+    """Indexing the copies while the job wrote them cost CouchDB 3 as much CPU as the writes,
+    on the job's clock (bench P2): one refresh per job, once its document says `complete`."""
+    account, _, rid = tenant
+    services = client.app[SERVICES]
+    runner = JobRunner(services.writes, services.config, services.accounts, "node-warm@test")
+    db, job_id = await stale_job(couch, account, rid, numbers_block(2500), age_s=0)  # two batches
+    seen: list[tuple[str, str]] = []
+    touched = runner.warmer.touched
+
+    def spy(account_db: str) -> None:
+        seen.append((account_db, status.get("now", "")))
+        touched(account_db)
+
+    status: dict[str, str] = {}
+    save = runner._save
+
+    async def saving(job, state, **kw):  # the status the job document has when the refresh starts
+        ok = await save(job, state, **kw)
+        status["now"] = state
+        return ok
+
+    runner.warmer.touched = spy  # type: ignore[method-assign]
+    runner._save = saving  # type: ignore[method-assign]
+    try:
+        assert await runner.run(account["_id"], job_id) == "complete"
+    finally:
+        await runner.close()
+    assert seen == [(names.account_db(account["_id"]), "complete")]
+    assert (await couch.get_doc(db, job_id))["pvt_status"] == "complete"

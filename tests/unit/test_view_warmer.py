@@ -76,3 +76,15 @@ async def test_settle_without_a_refresh_starts_none_and_waits_for_none():
     couch.gate.set()
     await warmer.settle(other)
     assert warmer._running == {}
+
+
+async def test_close_cancels_the_refreshes_in_progress():
+    couch = CountingCouch()  # the gate never opens: the refresh would wait for ever
+    warmer = ViewWarmer(couch)  # type: ignore[arg-type]
+    warmer.touched(DB)
+    warmer.touched("account%2Fdd%2Fee%2Fffff")
+    await asyncio.sleep(0)
+    assert len(couch.calls) == 2
+    tasks = list(warmer._running.values())
+    await warmer.close()
+    assert not warmer._running and all(t.cancelled() for t in tasks)
