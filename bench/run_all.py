@@ -90,36 +90,39 @@ NOTES = """## Reading the figures
   `p2_job.py --runs 1` each way: 10,000 numbers raw 4.52 s / job 9.41 s unsliced, raw 2.23 s /
   job 4.54 s sliced), so the P2 ratio stayed where it was (0.48 / 0.49).
 - **Where P2's time goes** (`bench/profile_job.py`, raw side and job alternating, each with
-  the CPU it cost every process and, on CouchDB 3, the node's request log summed by kind). A
-  job writes what the raw side writes (the same `_bulk_docs` of number documents and account
-  copies) and then does what Kazoo's number manager does after a save: it recounts the
-  account's services with Kazoo's `services/quantify` view (knm_services → kz_services), which
-  makes CouchDB index every new number document into a reduced view, and it keeps the
-  account's `resources` listing views current as batches land (`jobs/view_warmer.py`, so that
-  the first listing after an import does not wait for 10,000 documents to be indexed).
-  On CouchDB 3.5 (`profile_job.py --runs 3` right after this run,
-  medians, load 5–7 as the machine settled): the raw side took 3.57 s and cost CouchDB 4.8 s of
-  CPU (its view servers 0.6 s); the job took 7.51 s and cost CouchDB 9.5 s (view servers 2.2 s)
-  and the service 0.7 s. Summed over the 3 jobs, CouchDB spent 12.0 s on `services/quantify`
-  queries and 11.5 s on `crossbar_listing` refreshes (mostly waiting for their indexes) against
-  10.1 s and 7.4 s on the two kinds of `_bulk_docs`; the benchmark's own 50 ms polls of the
-  jobs listing took 8.3 s more (each re-indexes the job document after a fold; `jobs add`
-  polls every second, every 0.5 s in P2-100k). With the recount and the refresh both switched off (a one-off experiment, not
-  landed) the job took 2.7–3.1 s against raw 2.4–2.7 s (0.76–0.97×): what is left of P2 on
-  CouchDB 3 is the price of keeping Kazoo's two views current, not the service's own CPU.
-- **On the embedded server the recount grows with the account.** PouchDB answers a grouped
-  reduce query by reading every row of the range (CouchDB 3 keeps reductions in its b-tree):
-  one `services/quantify` query costs about 0.14 ms per number document already in the
-  account (1.4 s at 10,000, 2.5 s at 20,000, 3.5 s at 30,000, measured alone), building that
-  index about 0.8 ms per new document, and a job recounts once per fold (every batch). So P2
-  and P2-100k fall as the benchmark's account fills: in the run above the 1,000-number job took
-  1.3–1.9 s in the first run (the account nearly empty) and 17–20 s in the third (26,000 to
-  29,000 numbers in it). Production runs
-  on CouchDB 3; the fix belongs in the embedded server's view engine (an incremental
-  reduction for the built-in reduces), see the closing notes of issue 23.
-- Views on the embedded server are built by `couchdb_server/mapreduce.js`, which compiles each
-  function once (pouchdb-mapreduce compiled it again for every document: one view over 10,000
-  documents 12.6 s -> 2.0 s).
+  the CPU it cost every process and the CouchDB's request log summed by kind; the embedded
+  server writes one with `KAZOO_COUCHDB_REQUEST_LOG=1`). A job writes what the raw side writes
+  (the same `_bulk_docs` of number documents and account copies) and then does what Kazoo's
+  number manager does after a save: at every fold it recounts the account's services with
+  Kazoo's `services/quantify` view (knm_services → kz_services), which makes CouchDB index every
+  new number document into the account's `services` design document (four views), and every
+  fold re-saves the job document, which the jobs listing indexes again (`jobs_listing`).
+  On CouchDB 3.5, 3 pairs (2026-12-07, before this run): raw 2.56 s, job 4.40–4.74 s; summed
+  over the 3 jobs CouchDB spent 6.4 s answering `services/quantify` (mostly waiting for its
+  index), 5.3 and 4.9 s on the two kinds of `_bulk_docs` and 4.3 s on the jobs listing. Two
+  changes of issue 23 are in these figures: the account's listing view is refreshed once a
+  job ends instead of after every batch (indexing the `resources` design document as the
+  copies landed cost CouchDB as much CPU as writing them: the job's median 5.49 s → 4.40 s,
+  P2 0.45× → 0.62×), and the benchmark observes a job's completion by the job document's
+  `_changes` (longpoll) and one listing read per change, not by polling the API every 50 ms
+  (those polls cost CouchDB 5.5 s over 3 jobs). Recounting the job's own account once, at
+  the end, instead of at every fold made P2 worse on CouchDB 3 (0.53× against 0.62×, 3 runs
+  each): the whole index is then built on the job's clock. With the recount and the refresh
+  both switched off (a one-off experiment of 2026-12-07, not landed) the job took 2.7–3.1 s
+  against raw 2.4–2.7 s (0.76–0.97×): what is left of P2 on CouchDB 3 is the price of keeping
+  Kazoo's services counts current, not the service's own CPU (0.4–0.5 s a job).
+- **Views on the embedded server are kept in memory** (`couchdb_server/view_index.js`, from
+  issue 23): PouchDB kept each view as a LevelDB database with a document per row and answered
+  a grouped reduce by reading every row of its range back, so the recount grew with the
+  account (one `services/quantify` query 1.4 s at 10,000 numbers, 3.5 s at 30,000; a
+  10,000-number job 18 s against 1.3 s raw, P2 0.03×). Now a view is a sorted array brought up
+  from the changes feed, the views of a database together; a grouped reduce over 20,000 rows
+  takes 2–6 ms. What is left on the embedded server is PouchDB reading the new documents back
+  from LevelDB for the index (300–700 ms per fold of 2,000 numbers, while the writes share the
+  one thread), and its copying of the growing job document at each fold.
+- Views on the embedded server run each function compiled once
+  (`couchdb_server/mapreduce.js`; pouchdb-mapreduce compiled it again for every document: one
+  view over 10,000 documents 12.6 s -> 2.0 s).
 - `bench/profile_couch.py [NUMBERS] [CHUNK]` profiles the embedded CouchDB during a job
   (`node --cpu-prof`): self time by package and function, and its CPU seconds and peak RSS.
 """
