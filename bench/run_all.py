@@ -120,6 +120,10 @@ NOTES = """## Reading the figures
   takes 2–6 ms. What is left on the embedded server is PouchDB reading the new documents back
   from LevelDB for the index (300–700 ms per fold of 2,000 numbers, while the writes share the
   one thread), and its copying of the growing job document at each fold.
+- In the run of 2026-12-07 (22:30 UTC) F1 on the embedded server is a `fairness.py --runs 3`
+  run made right after `make bench`, merged into the kept run (`--keep`, then `--render`): in
+  the bench's own run A's 500-number warm-up job finished between two polls and the script
+  waited for `running` for ever (fixed in `bench/fairness.py`; it was stopped by hand).
 - Views on the embedded server run each function compiled once
   (`couchdb_server/mapreduce.js`; pouchdb-mapreduce compiled it again for every document: one
   view over 10,000 documents 12.6 s -> 2.0 s).
