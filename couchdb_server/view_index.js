@@ -231,7 +231,7 @@ async function reduceRows(reduceFun, rows, opts) {
       value = reduceFun(g.keys, g.values, false);
     } catch (e) {
       if (e instanceof BuiltInError) throw e;
-      value = null; // PouchDB answers a failing reduce with null
+      value = null; // a reduce that throws answers null for its group, as in CouchDB 3 (test_view_queries.py)
     }
     return { key: g.groupKey, value };
   });

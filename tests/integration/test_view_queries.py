@@ -118,6 +118,24 @@ async def test_reduced_rows(db, params, expected):
     assert [(r["key"], r["value"]) for r in rows] == expected
 
 
+async def test_a_reduce_that_throws_answers_null_for_its_group(db):
+    """CouchDB 3 answers the group whose reduce threw with a null value, and the other groups."""
+    http, name = db
+    ddoc = {
+        "_id": "_design/r",
+        "views": {
+            "throws": {
+                "map": "function (doc) { if (doc.k) emit(doc.k[0], doc.v); }",
+                "reduce": "function (keys, values) { if (values.length > 1) throw new Error('no'); return values[0]; }",
+            }
+        },
+    }
+    assert (await http.put(f"/{name}/_design/r", json=ddoc)).status in (201, 202)
+    resp = await http.get(f"/{name}/_design/r/_view/throws", params={"group": "true"})
+    assert resp.status == 200
+    assert [(r["key"], r["value"]) for r in (await resp.json())["rows"]] == [("a", None), ("b", None), ("c", 16)]
+
+
 async def test_the_index_follows_updates_and_deletions(db):
     http, name = db
     assert len(await ids(http, name)) == 5
