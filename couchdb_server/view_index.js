@@ -2,13 +2,14 @@
 //
 // pouchdb-abstract-mapreduce keeps each view in a PouchDB database of its own: every emitted row
 // is a document there, and every indexed document a `_local` document listing its rows. Indexing
-// one number document whose three `services/quantify` rows go in costs four document writes and
-// a read (~0.8 ms), and a grouped reduce reads every row of its range back as a document (~0.14
-// ms a row): a 10,000-number job's recounts cost more than its writes (bench P2, docs/benchmarks.md).
+// a number document into `services/quantify` cost ~0.8 ms, and a grouped reduce read every row of
+// its range back as a document (~0.14 ms a number): a 10,000-number job's recounts cost more than
+// its writes (bench P2, docs/benchmarks.md).
 // Here a view is a sorted array of its rows, brought up to the database's update sequence the
 // way PouchDB does it (its rows ordered by the same indexable strings, its query options and
 // answers), and rebuilt from the changes feed after a restart, as CouchDB rebuilds a lost index.
-// Tests: tests/integration/test_embedded_views.py, test_embedded_matches_couchdb3.py.
+// Tests: tests/integration/test_view_queries.py (both engines), test_embedded_views.py,
+// test_embedded_matches_couchdb3.py.
 'use strict';
 const { collate, normalizeKey, toIndexableString } = require('pouchdb-collate');
 const { QueryParseError, NotFoundError, BuiltInError, promisedCallback } = require('pouchdb-mapreduce-utils');

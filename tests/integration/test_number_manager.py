@@ -487,20 +487,18 @@ async def test_the_listing_refresh_starts_once_the_job_is_complete(client, couch
     services = client.app[SERVICES]
     runner = JobRunner(services.writes, services.config, services.accounts, "node-warm@test")
     db, job_id = await stale_job(couch, account, rid, numbers_block(2500), age_s=0)  # two batches
-    seen: list[tuple[str, str]] = []
-    touched = runner.warmer.touched
+    status: dict[str, str] = {}  # the status the job document was last saved with
+    seen: list[tuple[str, str]] = []  # (database, that status) at each refresh
+    save, touched = runner._save, runner.warmer.touched
+
+    async def saving(job, state, **kw):
+        ok = await save(job, state, **kw)
+        status["now"] = state
+        return ok
 
     def spy(account_db: str) -> None:
         seen.append((account_db, status.get("now", "")))
         touched(account_db)
-
-    status: dict[str, str] = {}
-    save = runner._save
-
-    async def saving(job, state, **kw):  # the status the job document has when the refresh starts
-        ok = await save(job, state, **kw)
-        status["now"] = state
-        return ok
 
     runner.warmer.touched = spy  # type: ignore[method-assign]
     runner._save = saving  # type: ignore[method-assign]
