@@ -60,7 +60,8 @@ class ViewWarmer:
         self._again.clear()
 
     async def settle(self, db: str) -> None:
-        """Wait for db's refresh in progress (end of a job: no task outlives the run)."""
+        """Wait until db's refreshes are done, the one that runs and any asked for meanwhile (the
+        runner does not wait: its refresh runs after the job; tests use this)."""
         task = self._running.get(db)
         while task is not None and not task.done():
             await asyncio.gather(task, return_exceptions=True)
