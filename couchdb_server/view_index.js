@@ -16,6 +16,10 @@ const { QueryParseError, NotFoundError, BuiltInError, promisedCallback } = requi
 
 // Changes read per page while indexing: the event loop is free between pages (bench P5).
 const PAGE = 250;
+// Pages read at once while catching up: PouchDB reads each change's metadata with one LevelDB
+// get after another, mostly waiting for LevelDB's threads. With four, the `services/quantify`
+// recounts of three 10,000-number jobs waited 6.0 s instead of 7.9 s (bench/profile_job.py).
+const READERS = 4;
 
 const byIk = (a, b) => (a.ik < b.ik ? -1 : a.ik > b.ik ? 1 : 0);
 const byKeyThenValue = (x, y) => collate(x.key, y.key) || collate(x.value, y.value);
@@ -152,13 +156,9 @@ class Feed {
     const behind = [...this.indexes].filter((ix) => ix.seq < target);
     if (!behind.length) return;
     const pending = new Map(behind.map((ix) => [ix, new Map()])); // index -> (document id -> its rows now)
-    let since = Math.min(...behind.map((ix) => ix.seq));
     const slicer = new Slicer();
-    while (since < target) {
-      const res = await this.db.changes({
-        since, limit: PAGE, include_docs: true, conflicts: true, style: 'all_docs', return_docs: true,
-      });
-      for (const change of res.results) {
+    const apply = async (changes) => {
+      for (const change of changes) {
         if (change.doc._id[0] === '_') continue;
         for (const ix of behind) {
           // a later change of the same document wins
@@ -166,6 +166,21 @@ class Feed {
           await slicer.tick();
         }
       }
+    };
+    let since = Math.min(...behind.map((ix) => ix.seq));
+    // Whole pages below `target` are read READERS at a time, then applied in order: a page's
+    // changes past its last sequence are the next page's.
+    while (target - since > PAGE) {
+      const starts = [];
+      for (let lo = since; lo + PAGE < target && starts.length < READERS; lo += PAGE) starts.push(lo);
+      const pages = await Promise.all(starts.map((lo) => this._page(lo)));
+      for (const [k, res] of pages.entries()) await apply(res.results.filter((c) => c.seq <= starts[k] + PAGE));
+      since = starts[starts.length - 1] + PAGE;
+    }
+    // the rest, to the end of the feed (with what was written meanwhile)
+    for (;;) {
+      const res = await this._page(since);
+      await apply(res.results);
       since = res.last_seq;
       if (res.results.length < PAGE) break;
     }
@@ -173,6 +188,14 @@ class Feed {
       ix.commit(pending.get(ix));
       ix.seq = Math.max(ix.seq, since);
     }
+  }
+
+  // The first PAGE changes after `since`, each with its document (PouchDB's own feed: one that
+  // a later write made stale is left out there, and met again at its new sequence).
+  _page(since) {
+    return this.db.changes({
+      since, limit: PAGE, include_docs: true, conflicts: true, style: 'all_docs', return_docs: true,
+    });
   }
 }
 
