@@ -3,7 +3,9 @@
 
   P2-100k  raw `_bulk_docs` of the same documents / import time >= 0.75
   P4       peak RSS (VmHWM) of the service <= 150 MB and of the embedded CouchDB <= 600 MB
-  P5       p95 of another account's `GET …/resources/{id}` during the import <= 3x its idle p95
+  P5       p95 of another account's `GET …/resources/{id}` during the import <= 3x its idle p95,
+           judged on Apache CouchDB 3; on the embedded server (one Node thread) the figure is
+           reported with the direct GET that says why (issue 23, item 4)
 
 Each run starts a fresh CouchDB and service (peak RSS is per process). The other account's
 GETs are paced (one every 20 ms), before the import (idle) and while it runs; a direct CouchDB GET
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 from harness import (
+    ENGINE,
     ROOT,
     CouchClient,
     Row,
@@ -179,11 +182,13 @@ async def main(args: argparse.Namespace) -> None:
         "p5": Row(
             "P5",
             "another account's GET during the import: p95 vs idle p95",
-            op="<=",
+            # judged on CouchDB 3 only: the embedded server answers every database on one Node thread
+            op="<=" if ENGINE.name == "couchdb3" else None,
             limit=3,
             method=(
                 "`GET /v2/accounts/{B}/resources/{id}` every 20 ms by another account, before the import (idle) and "
-                "while it runs; ratio of the p95s."
+                "while it runs; ratio of the p95s. Judged on CouchDB 3; on the embedded server (one Node thread) "
+                "the figure is reported with a direct GET of the same server meanwhile, which says why."
             ),
         ),
     }
