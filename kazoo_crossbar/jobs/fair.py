@@ -26,6 +26,8 @@ import itertools
 from collections import Counter
 from contextvars import ContextVar
 
+from ..storage import transport
+
 _SLOT: ContextVar[Slot | None] = ContextVar("job_slot", default=None)
 
 
@@ -121,8 +123,11 @@ class Slot:
 
 
 def bind(slot: Slot) -> None:
-    """Make `slot` the one `pass_turn()` acts on, in the calling task (the job's)."""
+    """Make `slot` the one `pass_turn()` acts on, in the calling task (the job's), and send the
+    job's CouchDB requests as its account's: the jobs' lane hands a freed place to the account
+    with the fewest requests in flight (storage/transport.py, PARTY)."""
     _SLOT.set(slot)
+    transport.PARTY.set(slot.account_id)
 
 
 async def pass_turn() -> None:

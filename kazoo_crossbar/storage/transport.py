@@ -21,13 +21,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import NamedTuple, Protocol
 
 import aiohttp
 import httptools
 from yarl import URL
+
+# Whom a request is for (the account of the job sending it: jobs/fair.py sets it for the job's
+# task). A party with nothing in flight goes at once, on one of `limit` extra places, and a place
+# freed while the regular ones are all taken goes to the waiting party with the fewest requests
+# in flight, not to the longest waiter: another account's one-number job no longer queues behind
+# every request of an import (bench F1 on CouchDB 3: 4.1x, then 1.25x). Requests of no party
+# (the API's) keep arrival order.
+PARTY: ContextVar[str | None] = ContextVar("couch_party", default=None)
 
 
 class Response(NamedTuple):
@@ -174,7 +183,8 @@ class KeepAliveTransport:
         self.timeout_s, self.connect_timeout_s, self.idle_s = timeout_s, connect_timeout_s, idle_s
         self.limit = limit
         self._in_flight = 0
-        self._queue: deque[asyncio.Future[None]] = deque()
+        self._flying: Counter[str | None] = Counter()  # places in flight by PARTY
+        self._queue: list[tuple[str | None, asyncio.Future[None]]] = []  # in arrival order
         self._idle: list[_Connection] = []
 
     async def request(
@@ -191,7 +201,8 @@ class KeepAliveTransport:
         data = b"".join(head)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
-        await self._take_slot(deadline)
+        party = PARTY.get()
+        await self._take_slot(party, deadline)
         try:
             conn = await self._connection(deadline)
             try:
@@ -202,33 +213,48 @@ class KeepAliveTransport:
             self._release(conn)
             return resp
         finally:
-            self._give_slot()
+            self._give_slot(party)
 
-    async def _take_slot(self, deadline: float) -> None:
+    async def _take_slot(self, party: str | None, deadline: float) -> None:
         """One of `limit` places in flight: a counter, and a queue only when all are taken (less
         work per request than an asyncio.Semaphore)."""
-        if self._in_flight < self.limit and not self._queue:
+        if (self._in_flight < self.limit and not self._queue) or self._extra_for(party):
             self._in_flight += 1
+            self._flying[party] += 1
             return
-        waiter = asyncio.get_running_loop().create_future()
-        self._queue.append(waiter)
+        entry = (party, asyncio.get_running_loop().create_future())
+        self._queue.append(entry)
+        waiter = entry[1]
         try:
             async with asyncio.timeout_at(deadline):
                 await waiter  # _give_slot hands its place over: _in_flight stays as it is
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self._give_slot()  # handed over and cancelled at once: pass it on
-            elif waiter in self._queue:  # (a _give_slot may have dropped it, cancelled, already)
-                self._queue.remove(waiter)
+                self._give_slot(party)  # handed over and cancelled at once: pass it on
+            elif entry in self._queue:  # (a _give_slot may have dropped it, cancelled, already)
+                self._queue.remove(entry)
             raise
 
-    def _give_slot(self) -> None:
-        while self._queue:
-            waiter = self._queue.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._in_flight -= 1
+    def _extra_for(self, party: str | None) -> bool:
+        """A party with nothing in flight goes at once, on one of `limit` extra places: a job of
+        one number does not wait for another account's bulk writes to end (bench F1)."""
+        return party is not None and not self._flying[party] and self._in_flight < 2 * self.limit
+
+    def _give_slot(self, party: str | None) -> None:
+        """Hand the place over to the waiting party with the fewest places in flight, the
+        earliest among equals (PARTY)."""
+        self._flying[party] -= 1
+        if not self._flying[party]:
+            del self._flying[party]
+        if self._queue:  # (waiters that timed out or were cancelled leave it themselves, mostly)
+            self._queue = [e for e in self._queue if not e[1].done()]
+        if not self._queue or self._in_flight > self.limit:  # (extra places are not handed on)
+            self._in_flight -= 1
+            return
+        chosen = min(range(len(self._queue)), key=lambda i: (self._flying[self._queue[i][0]], i))
+        taker, waiter = self._queue.pop(chosen)
+        self._flying[taker] += 1
+        waiter.set_result(None)
 
     async def _connection(self, deadline: float) -> _Connection:
         now = time.monotonic()

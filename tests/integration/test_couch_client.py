@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 
@@ -15,7 +16,7 @@ import pytest
 from yarl import URL
 
 from kazoo_crossbar.http import errors
-from kazoo_crossbar.storage import names
+from kazoo_crossbar.storage import names, transport
 from kazoo_crossbar.storage.couch import TRANSPORTS, Conflict, CouchClient, CouchError, NotFound, Unreachable
 
 from ..conftest import free_port
@@ -322,3 +323,36 @@ async def test_requests_queued_past_the_limit_time_out_and_free_their_places(mak
     proxy.hold = False
     results = await asyncio.wait_for(asyncio.gather(*(couch.all_dbs() for _ in range(5))), 30)
     assert all(isinstance(r, list) for r in results)
+
+
+async def test_a_party_with_nothing_in_flight_does_not_queue_behind_another(proxy, couchdb_url: str):
+    """The jobs' lane (keep-alive transport): with every place taken by party A and more of A's
+    requests queued, party B, with nothing in flight, is sent at once on an extra place instead
+    of after all of A's (bench F1: another account's one-number job queued behind an import's
+    every request). The aiohttp transport, which speaks https, keeps arrival order.
+    tests/unit/test_transport_lane.py covers how places are handed on."""
+    couch = CouchClient(proxy.url(credentials(couchdb_url)), transport="keepalive", limit=2)
+    try:
+        db = await fresh_db(couch)
+        proxy.sent = b""
+
+        async def read(party: str, doc_id: str) -> None:
+            transport.PARTY.set(party)  # this task's own context
+            with contextlib.suppress(NotFound):
+                await couch.get_doc(db, doc_id)
+
+        # in one go: A's first two take the places, A's other four and then B's wait for one
+        tasks = [asyncio.create_task(read("a", f"from-a-{i}")) for i in range(6)]
+        tasks.append(asyncio.create_task(read("b", "from-b")))
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        order = [
+            line.split(b"/")[2].split(b" ")[0].decode()
+            for line in proxy.sent.split(b"\r\n")
+            if line.startswith(b"GET ")
+        ]
+        # in arrival order B's read would be the last sent
+        assert sorted(order) == sorted([f"from-a-{i}" for i in range(6)] + ["from-b"])
+        assert order.index("from-b") == 2, order
+        await couch.request("DELETE", f"/{names.encode(db)}")
+    finally:
+        await couch.close()
