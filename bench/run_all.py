@@ -143,6 +143,14 @@ NOTES = """## Reading the figures
   0.69 ms a GET on this machine, against the embedded server; under the profiler,
   `bench/profile_service.py`, 37% of it is aiohttp's server with its socket writes, 10% the
   CouchDB client, the rest the pipeline, JSON, logging and metrics).
+- **F1 in the run of 2026-12-08 (00:05–00:46 UTC)** is from `fairness.py --runs 3` on each
+  engine right after it (01:03–01:06 UTC), merged into the kept run (`--keep`, then
+  `--render`). The bench's own F1 took one job of B a phase and missed on both engines (2.08×
+  embedded, 2.98× CouchDB 3, 0.47×–3.72× within one run); that showed two things, both
+  changed before the F1 runs here: the row now takes the median of up to five jobs of B a
+  phase, and the jobs' lane to CouchDB gives an account with nothing in flight a place at
+  once (`docs/decisions.md`). Every other row is from the bench's own run, before the lane
+  change, which only acts when two accounts' jobs run at once.
 - **Where P5 on the embedded server comes from** (reported, not judged: issue 23 asks for the
   figure and its reason). The embedded server answers every database on one Node thread, so
   another account's GET waits behind whatever a job's writes and view updates hold that thread
