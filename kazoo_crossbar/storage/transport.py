@@ -34,7 +34,7 @@ from yarl import URL
 # task). A party with nothing in flight goes at once, on one of `limit` extra places, and a place
 # freed while the regular ones are all taken goes to the waiting party with the fewest requests
 # in flight, not to the longest waiter: another account's one-number job no longer queues behind
-# every request of an import (bench F1 on CouchDB 3: 4.1x, then 1.25x). Requests of no party
+# every request of an import (bench F1 on CouchDB 3: 4.4x, then 1.25x). Requests of no party
 # (the API's) keep arrival order.
 PARTY: ContextVar[str | None] = ContextVar("couch_party", default=None)
 
