@@ -111,7 +111,7 @@ async def assert_all_added(
 
 
 async def watch_complete(
-    http: aiohttp.ClientSession, couch_url: str, jobs_url: str, headers: dict, job_id: str, timeout_s: float = 1800
+    http: aiohttp.ClientSession, couch_url: str, jobs_url: str, job_id: str, timeout_s: float = 1800
 ) -> None:
     """Waits for the job's document to change (a CouchDB `_changes` longpoll on its MODB, filtered
     to its id) and reads its `pvt_status` (a Mango `_find` for that one field) after each change:
@@ -153,7 +153,7 @@ async def run_job(
     succeeded."""
     t0 = time.perf_counter()
     job_id = await submit(http, jobs_url, headers, numbers, resource_id)
-    await watch_complete(http, couch_url, jobs_url, headers, job_id)
+    await watch_complete(http, couch_url, jobs_url, job_id)
     elapsed = time.perf_counter() - t0
     await assert_all_added(http, jobs_url, headers, job_id, len(numbers))
     return elapsed

@@ -124,8 +124,9 @@ class Slot:
 
 def bind(slot: Slot) -> None:
     """Make `slot` the one `pass_turn()` acts on, in the calling task (the job's), and send the
-    job's CouchDB requests as its account's: the jobs' lane hands a freed place to the account
-    with the fewest requests in flight (storage/transport.py, PARTY)."""
+    job's CouchDB requests as its account's: in the jobs' lane an account with nothing in flight
+    goes at once, and a freed place goes to the account with the fewest in flight
+    (storage/transport.py, PARTY)."""
     _SLOT.set(slot)
     transport.PARTY.set(slot.account_id)
 

@@ -341,7 +341,7 @@ async def test_a_party_with_nothing_in_flight_does_not_queue_behind_another(prox
             with contextlib.suppress(NotFound):
                 await couch.get_doc(db, doc_id)
 
-        # in one go: A's first two take the places, A's other four and then B's wait for one
+        # in one go: A's first two take the places, A's other four wait, B has an extra place
         tasks = [asyncio.create_task(read("a", f"from-a-{i}")) for i in range(6)]
         tasks.append(asyncio.create_task(read("b", "from-b")))
         await asyncio.wait_for(asyncio.gather(*tasks), 30)
