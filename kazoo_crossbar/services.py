@@ -30,9 +30,9 @@ from .storage.writes import Writes
 # The jobs' lane to CouchDB: requests in flight at once for every job of this node together, on
 # connections of their own. A job keeps up to 4 requests in flight (the next batch's reads, a
 # batch's numbers, the previous batch's copies, a fold), so this caps bulk work without slowing
-# one job much; interactive requests keep
-# the main client's 64 connections and never queue behind a bulk write for one
-# (docs/decisions.md, "Performance and benchmarks").
+# one job much; interactive requests keep the main client's 64 connections and never queue
+# behind a bulk write for one, and while they come the lane keeps to one place (give_way_to;
+# docs/decisions.md, "Performance and benchmarks").
 BULK_LANE = 4
 
 
@@ -70,6 +70,7 @@ def make_services(settings: Settings) -> Services:
     node = settings.node_name
     couch = CouchClient(settings.couchdb_url)
     bulk_couch = CouchClient(settings.couchdb_url, limit=BULK_LANE)
+    bulk_couch.give_way_to(couch)
     metrics = Metrics()
     hits, misses = metrics.doc_cache.labels("hit"), metrics.doc_cache.labels("miss")
     doc_cache = DocCache(on_lookup=lambda hit: (hits if hit else misses).inc())

@@ -1,6 +1,7 @@
 """Interactive requests first: jobs reach CouchDB through a lane of their own (services.BULK_LANE
 requests in flight, on their own connections), so a job's bulk work never takes the connections
-the API's reads use, nor more than its share of CouchDB's queue."""
+the API's reads use, nor more than its share of CouchDB's queue; while the API's requests come,
+the lane keeps to one request in flight."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import asyncio
 
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.services import BULK_LANE
+from kazoo_crossbar.storage import transport
+from kazoo_crossbar.storage.couch import CouchClient
 
 from ..kazoo import numbers_block, wait_for_job
 
@@ -65,3 +68,94 @@ async def test_a_job_writes_through_its_own_lane(client, kazoo):
     # the request that created the job may install the month database's views (interactive),
     # but no number document goes through the API's client
     assert interactive.number_posts == 0, "a job's bulk write went through the interactive client"
+
+
+class MostInFlight:
+    """Wraps a lane's _take_slot: the most of its places in use once a request has one."""
+
+    def __init__(self, lane) -> None:
+        self.lane, self.take, self.most = lane, lane._take_slot, 0
+        lane._take_slot = self
+
+    async def __call__(self, party, deadline):
+        await self.take(party, deadline)
+        self.most = max(self.most, self.lane._in_flight)
+
+    def restore(self) -> None:
+        del self.lane._take_slot
+
+
+async def test_the_jobs_lane_gives_way_to_api_requests_about_other_accounts(client, kazoo, monkeypatch):
+    services = client.app[SERVICES]
+    lane = services.bulk_couch.transport
+    assert lane.gives_way_to is services.couch.transport.activity
+    # the other account's reads below come every few ms; a window this long keeps a slow
+    # machine's pause between two of them from widening the lane
+    monkeypatch.setattr(transport, "GIVE_WAY_S", 60.0)
+    importer, other = await kazoo.account(), await kazoo.account()
+    headers = {"X-Auth-Token": await kazoo.token_for(importer)}
+    other_headers = {"X-Auth-Token": await kazoo.token_for(other)}
+    base = f"/v2/accounts/{importer['_id']}/resources"
+    resp = await client.put(base, json={"data": {"name": "Gives way", "gateways": []}}, headers=headers)
+    rid = (await resp.json())["data"]["id"]
+    resp = await client.put(
+        f"/v2/accounts/{other['_id']}/resources", json={"data": {"name": "Read", "gateways": []}}, headers=other_headers
+    )
+    other_url = f"/v2/accounts/{other['_id']}/resources/{(await resp.json())['data']['id']}"
+
+    async def run_job() -> int:
+        """600 numbers: three batches, each read while the one before is written (two at once);
+        the job is polled through the API by its own account. The most in flight at once."""
+        most = MostInFlight(lane)
+        try:
+            resp = await client.put(
+                base + "/jobs", json={"data": {"numbers": numbers_block(600), "resource_id": rid}}, headers=headers
+            )
+            body = await resp.json()
+            assert resp.status == 201, body
+            done = await wait_for_job(client, f"{base}/jobs/{body['data']['id']}", headers)
+        finally:
+            most.restore()
+        assert len(done["successes"]) == 600
+        return most.most
+
+    services.couch.transport.activity.until.clear()  # what the setup's requests left
+    assert await run_job() >= 2, "the import's own polling narrowed its lane"
+
+    async def read_other(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            assert (await client.get(other_url, headers=other_headers)).status == 200
+
+    stop = asyncio.Event()
+    assert (await client.get(other_url, headers=other_headers)).status == 200  # before the job starts
+    reader = asyncio.create_task(read_other(stop))
+    try:
+        most = await run_job()
+    finally:
+        stop.set()
+        await reader
+    assert most == 1, f"{most} of the jobs' requests in flight at once while another account was read"
+
+
+async def test_only_api_requests_mark_the_interactive_transport_busy(couchdb_url, monkeypatch):
+    monkeypatch.setattr(transport, "GIVE_WAY_S", 60.0)  # "recent" outlasts a slow machine's request
+    couch = CouchClient(couchdb_url, transport="keepalive")
+    busy = couch.transport.activity
+    asker = transport.ASKER.set("an-account")
+    try:
+        party = transport.PARTY.set("an-account")
+        try:
+            await couch.all_dbs(limit=1)  # a job's own read (its plan, its config), begun by a request
+        finally:
+            transport.PARTY.reset(party)
+        assert not busy.until
+        await couch.all_dbs(limit=1)  # an API request's read
+        assert busy.busy_besides({"another-account"}) and not busy.busy_besides({"an-account"})
+    finally:
+        transport.ASKER.reset(asker)
+    busy.until.clear()
+    try:
+        await couch.all_dbs(limit=1)  # neither: the recovery loop, the view warmer
+        assert not busy.until
+    finally:
+        await couch.close()
