@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..auth.tokens import InvalidToken, Tokens, masquerade
 from ..storage import accounts as account_rules
-from ..storage import transport
+from ..storage import lane
 from ..storage.accounts import Accounts
 from ..storage.system_config import SystemConfig
 from . import body, envelope, errors
@@ -93,7 +93,7 @@ class Pipeline:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ctx = request[CONTEXT]
-        transport.ASKER.set("")  # an API request; about which account, once the URL says
+        lane.ASKER.set("")  # an API request; about which account, once the URL says
         if ctx.method not in KNOWN_METHODS:
             raise errors.not_implemented()
         version, tokens = split_path(request.raw_path)
@@ -108,8 +108,8 @@ class Pipeline:
             # Kazoo authenticates before it says a path names no endpoint (401, then 404)
             await self._authenticate(ctx)
             raise errors.not_found() from None
-        # the jobs' lane gives way to API requests about other accounts than its jobs' (transport)
-        transport.ASKER.set(ctx.account_id or "")
+        # the jobs' lane gives way to API requests about other accounts than its jobs' (storage/lane.py)
+        lane.ASKER.set(ctx.account_id or "")
         if ctx.method == "OPTIONS" and envelope.is_cors(request):
             return web.Response(status=200, headers=envelope.cors_headers([*ctx.allowed, ctx.method]))
         if ctx.method not in ctx.allowed:

@@ -26,7 +26,7 @@ import itertools
 from collections import Counter
 from contextvars import ContextVar
 
-from ..storage import transport
+from ..storage import lane
 
 _SLOT: ContextVar[Slot | None] = ContextVar("job_slot", default=None)
 
@@ -126,9 +126,9 @@ def bind(slot: Slot) -> None:
     """Make `slot` the one `pass_turn()` acts on, in the calling task (the job's), and send the
     job's CouchDB requests as its account's: in the jobs' lane an account with nothing in flight
     goes at once, and a freed place goes to the account with the fewest in flight
-    (storage/transport.py, PARTY)."""
+    (storage/lane.py, PARTY)."""
     _SLOT.set(slot)
-    transport.PARTY.set(slot.account_id)
+    lane.PARTY.set(slot.account_id)
 
 
 async def pass_turn() -> None:

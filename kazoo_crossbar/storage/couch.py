@@ -92,11 +92,11 @@ class CouchClient:
         self.transport: Transport = cls(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, limit=limit)
 
     def give_way_to(self, other: CouchClient) -> None:
-        """This client keeps to one request in flight while `other` is sending interactive
-        requests (transport.GIVE_WAY_S). Keep-alive transports only: over https both keep
-        their limits."""
+        """This client keeps to one request in flight while `other` sends API requests about
+        other accounts than its jobs' (lane.py). Keep-alive transports only: over https both
+        keep their limits."""
         if isinstance(self.transport, KeepAliveTransport) and isinstance(other.transport, KeepAliveTransport):
-            self.transport.gives_way_to = other.transport.activity
+            self.transport.places.gives_way_to = other.transport.places.activity
 
     async def close(self) -> None:
         await self.transport.close()

@@ -21,56 +21,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections import Counter
-from collections.abc import Container, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
 import aiohttp
 import httptools
 from yarl import URL
 
-# Whom a request is for (the account of the job sending it: jobs/fair.py sets it for the job's
-# task). A party with nothing in flight goes at once, on one of `limit` extra places, and a place
-# freed while the regular ones are all taken goes to the waiting party with the fewest requests
-# in flight, not to the longest waiter: another account's one-number job no longer queues behind
-# every request of an import (bench F1 on CouchDB 3: 4.4x, then 1.25x). Requests of no party
-# (the API's) keep arrival order.
-PARTY: ContextVar[str | None] = ContextVar("couch_party", default=None)
-
-# The account an API request is about (http/pipeline.py sets it: "" before the URL's account is
-# known, or when it names none). Requests sent without one (jobs, the recovery loop) are not
-# interactive.
-ASKER: ContextVar[str | None] = ContextVar("couch_asker", default=None)
-
-# How long after an API request a lane that gives way to its transport keeps to one place, unless
-# the request was about the account of every job in the lane (an import's own CLI polling it does
-# not slow it down): API requests come a few at a time, and each bulk write let go keeps CouchDB
-# busy for up to a second (bench P5 on CouchDB 3, 40,000 numbers, alternated: 5.0-5.5x idle p95
-# with, 14.8-15.6x without; docs/decisions.md).
-GIVE_WAY_S = 0.5
-
-
-class Activity:
-    """When a transport last sent an API request about each account (ASKER)."""
-
-    # accounts remembered: more than the parties a lane can hold (2 x its limit), so evicting the
-    # one heard from longest ago never hides that some other account is busy
-    KEEP = 32
-
-    def __init__(self) -> None:
-        self.until: dict[str, float] = {}  # account -> time.monotonic() its requests count until
-
-    def touch(self, asker: str) -> None:
-        until = self.until
-        if asker not in until and len(until) >= self.KEEP:
-            del until[min(until, key=until.__getitem__)]
-        until[asker] = time.monotonic() + GIVE_WAY_S
-
-    def busy_besides(self, parties: Container[str | None]) -> bool:
-        """Whether an API request about another account than `parties` came within GIVE_WAY_S."""
-        now = time.monotonic()
-        return any(t > now and asker not in parties for asker, t in self.until.items())
+from .lane import PARTY, Places
 
 
 class Response(NamedTuple):
@@ -216,12 +174,7 @@ class KeepAliveTransport:
         ).encode("latin-1")
         self.timeout_s, self.connect_timeout_s, self.idle_s = timeout_s, connect_timeout_s, idle_s
         self.limit = limit
-        self.activity = Activity()  # this transport's API requests
-        # the interactive transport this lane gives way to (services.py): one place while it is busy
-        self.gives_way_to: Activity | None = None
-        self._in_flight = 0
-        self._flying: Counter[str | None] = Counter()  # places in flight by PARTY
-        self._queue: list[tuple[str | None, asyncio.Future[None]]] = []  # in arrival order
+        self.places = Places(limit)  # who goes first, and when (lane.py)
         self._idle: list[_Connection] = []
 
     async def request(
@@ -239,10 +192,7 @@ class KeepAliveTransport:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         party = PARTY.get()
-        asker = ASKER.get()
-        if asker is not None and party is None:  # (a job started by a request inherits its ASKER)
-            self.activity.touch(asker)
-        await self._take_slot(party, deadline)
+        await self.places.take(party, deadline)
         try:
             conn = await self._connection(deadline)
             try:
@@ -253,56 +203,7 @@ class KeepAliveTransport:
             self._release(conn)
             return resp
         finally:
-            self._give_slot(party)
-
-    async def _take_slot(self, party: str | None, deadline: float) -> None:
-        """One of `limit` places in flight: a counter, and a queue only when all are taken (less
-        work per request than an asyncio.Semaphore)."""
-        if (self._in_flight < self._places() and not self._queue) or self._extra_for(party):
-            self._in_flight += 1
-            self._flying[party] += 1
-            return
-        entry = (party, asyncio.get_running_loop().create_future())
-        self._queue.append(entry)
-        waiter = entry[1]
-        try:
-            async with asyncio.timeout_at(deadline):
-                await waiter  # _give_slot counted the place in for us
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self._give_slot(party)  # handed over and cancelled at once: pass it on
-            elif entry in self._queue:  # (a _give_slot may have dropped it, cancelled, already)
-                self._queue.remove(entry)
-            raise
-
-    def _places(self) -> int:
-        """The regular places now: one while the transport this lane gives way to sends API
-        requests about other accounts than those of the jobs in flight here."""
-        busy = self.gives_way_to
-        return 1 if busy is not None and busy.busy_besides(self._flying) else self.limit
-
-    def _extra_for(self, party: str | None) -> bool:
-        """A party with nothing in flight goes at once, on one of `limit` extra places: a job of
-        one number does not wait for another account's bulk writes to end (bench F1)."""
-        return party is not None and not self._flying[party] and self._in_flight < 2 * self.limit
-
-    def _give_slot(self, party: str | None) -> None:
-        """Free a place, then fill the free regular places (PARTY, _places): each goes to the
-        waiting party with the fewest places in flight, the earliest among equals. Extra places
-        are not handed on, and places given back while the lane keeps to one are not either."""
-        self._flying[party] -= 1
-        if not self._flying[party]:
-            del self._flying[party]
-        self._in_flight -= 1
-        if self._queue:  # (waiters that timed out or were cancelled leave it themselves, mostly)
-            self._queue = [e for e in self._queue if not e[1].done()]
-        places = self._places() if self._queue else 0
-        while self._queue and self._in_flight < places:  # more than one when the lane widens again
-            chosen = min(range(len(self._queue)), key=lambda i: (self._flying[self._queue[i][0]], i))
-            taker, waiter = self._queue.pop(chosen)
-            self._flying[taker] += 1
-            self._in_flight += 1
-            waiter.set_result(None)
+            self.places.give(party)
 
     async def _connection(self, deadline: float) -> _Connection:
         now = time.monotonic()

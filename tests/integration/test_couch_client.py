@@ -16,7 +16,7 @@ import pytest
 from yarl import URL
 
 from kazoo_crossbar.http import errors
-from kazoo_crossbar.storage import names, transport
+from kazoo_crossbar.storage import lane, names
 from kazoo_crossbar.storage.couch import TRANSPORTS, Conflict, CouchClient, CouchError, NotFound, Unreachable
 
 from ..conftest import free_port
@@ -333,14 +333,14 @@ async def test_a_party_with_nothing_in_flight_does_not_queue_behind_another(prox
     requests queued, party B, with nothing in flight, is sent at once on an extra place instead
     of after all of A's (bench F1: another account's one-number job queued behind an import's
     every request). The aiohttp transport, which speaks https, keeps arrival order.
-    tests/unit/test_transport_lane.py covers how places are handed on."""
+    tests/unit/test_lane.py covers how places are handed on."""
     couch = CouchClient(proxy.url(credentials(couchdb_url)), transport="keepalive", limit=2)
     try:
         db = await fresh_db(couch)
         proxy.sent = b""
 
         async def read(party: str, doc_id: str) -> None:
-            transport.PARTY.set(party)  # this task's own context
+            lane.PARTY.set(party)  # this task's own context
             with contextlib.suppress(NotFound):
                 await couch.get_doc(db, doc_id)
 

@@ -9,8 +9,7 @@ import asyncio
 
 from kazoo_crossbar.app import SERVICES
 from kazoo_crossbar.services import BULK_LANE
-from kazoo_crossbar.storage import transport
-from kazoo_crossbar.storage.couch import CouchClient
+from kazoo_crossbar.storage import lane
 
 from ..kazoo import numbers_block, wait_for_job
 
@@ -71,27 +70,27 @@ async def test_a_job_writes_through_its_own_lane(client, kazoo):
 
 
 class MostInFlight:
-    """Wraps a lane's _take_slot: the most of its places in use once a request has one."""
+    """Wraps a lane's Places.take: the most of its places in use once a request has one."""
 
-    def __init__(self, lane) -> None:
-        self.lane, self.take, self.most = lane, lane._take_slot, 0
-        lane._take_slot = self
+    def __init__(self, places: lane.Places) -> None:
+        self.places, self.take, self.most = places, places.take, 0
+        places.take = self
 
     async def __call__(self, party, deadline):
         await self.take(party, deadline)
-        self.most = max(self.most, self.lane._in_flight)
+        self.most = max(self.most, self.places.in_flight)
 
     def restore(self) -> None:
-        del self.lane._take_slot
+        del self.places.take
 
 
 async def test_the_jobs_lane_gives_way_to_api_requests_about_other_accounts(client, kazoo, monkeypatch):
     services = client.app[SERVICES]
-    lane = services.bulk_couch.transport
-    assert lane.gives_way_to is services.couch.transport.activity
+    places = services.bulk_couch.transport.places
+    assert places.gives_way_to is services.couch.transport.places.activity
     # the other account's reads below come every few ms; a window this long keeps a slow
     # machine's pause between two of them from widening the lane
-    monkeypatch.setattr(transport, "GIVE_WAY_S", 60.0)
+    monkeypatch.setattr(lane, "GIVE_WAY_S", 60.0)
     importer, other = await kazoo.account(), await kazoo.account()
     headers = {"X-Auth-Token": await kazoo.token_for(importer)}
     other_headers = {"X-Auth-Token": await kazoo.token_for(other)}
@@ -106,7 +105,7 @@ async def test_the_jobs_lane_gives_way_to_api_requests_about_other_accounts(clie
     async def run_job() -> int:
         """600 numbers: three batches, each read while the one before is written (two at once);
         the job is polled through the API by its own account. The most in flight at once."""
-        most = MostInFlight(lane)
+        most = MostInFlight(places)
         try:
             resp = await client.put(
                 base + "/jobs", json={"data": {"numbers": numbers_block(600), "resource_id": rid}}, headers=headers
@@ -119,7 +118,7 @@ async def test_the_jobs_lane_gives_way_to_api_requests_about_other_accounts(clie
         assert len(done["successes"]) == 600
         return most.most
 
-    services.couch.transport.activity.until.clear()  # what the setup's requests left
+    services.couch.transport.places.activity.until.clear()  # what the setup's requests left
     assert await run_job() >= 2, "the import's own polling narrowed its lane"
 
     async def read_other(stop: asyncio.Event) -> None:
@@ -135,27 +134,3 @@ async def test_the_jobs_lane_gives_way_to_api_requests_about_other_accounts(clie
         stop.set()
         await reader
     assert most == 1, f"{most} of the jobs' requests in flight at once while another account was read"
-
-
-async def test_only_api_requests_mark_the_interactive_transport_busy(couchdb_url, monkeypatch):
-    monkeypatch.setattr(transport, "GIVE_WAY_S", 60.0)  # "recent" outlasts a slow machine's request
-    couch = CouchClient(couchdb_url, transport="keepalive")
-    busy = couch.transport.activity
-    asker = transport.ASKER.set("an-account")
-    try:
-        party = transport.PARTY.set("an-account")
-        try:
-            await couch.all_dbs(limit=1)  # a job's own read (its plan, its config), begun by a request
-        finally:
-            transport.PARTY.reset(party)
-        assert not busy.until
-        await couch.all_dbs(limit=1)  # an API request's read
-        assert busy.busy_besides({"another-account"}) and not busy.busy_besides({"an-account"})
-    finally:
-        transport.ASKER.reset(asker)
-    busy.until.clear()
-    try:
-        await couch.all_dbs(limit=1)  # neither: the recovery loop, the view warmer
-        assert not busy.until
-    finally:
-        await couch.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from kazoo_crossbar.jobs.fair import FairSlots, bind, pass_turn
-from kazoo_crossbar.storage import transport
+from kazoo_crossbar.storage import lane
 
 
 async def waiter(slots: FairSlots, account: str, order: list[str]) -> None:
@@ -150,20 +150,20 @@ async def test_a_job_cancelled_while_it_waits_for_its_turn_holds_no_slot():
 
 
 async def test_a_bound_job_sends_its_couchdb_requests_as_its_account():
-    """The jobs' lane shares its places out by account (storage/transport.py, PARTY): a job's
+    """The jobs' lane shares its places out by account (storage/lane.py, PARTY): a job's
     task, and the tasks it starts, speak for the job's account; other tasks are untouched."""
     slots, seen = FairSlots(2), {}
 
     async def party() -> str | None:
         await asyncio.sleep(0)
-        return transport.PARTY.get()
+        return lane.PARTY.get()
 
     async def job(account: str) -> None:
         async with slots.slot(account) as slot:
             bind(slot)
-            seen[account] = transport.PARTY.get()
+            seen[account] = lane.PARTY.get()
             seen[f"{account} child"] = await asyncio.create_task(party())  # a fold or the copies
 
     await asyncio.gather(job("acc-a"), job("acc-b"))
     assert seen == {"acc-a": "acc-a", "acc-a child": "acc-a", "acc-b": "acc-b", "acc-b child": "acc-b"}
-    assert transport.PARTY.get() is None
+    assert lane.PARTY.get() is None
