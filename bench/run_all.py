@@ -143,14 +143,19 @@ NOTES = """## Reading the figures
   0.69 ms a GET on this machine, against the embedded server; under the profiler,
   `bench/profile_service.py`, 37% of it is aiohttp's server with its socket writes, 10% the
   CouchDB client, the rest the pipeline, JSON, logging and metrics).
-- **F1 in the run of 2026-12-08 (00:05–00:46 UTC)** is from `fairness.py --runs 3` on each
-  engine right after it (01:03–01:06 UTC), merged into the kept run (`--keep`, then
-  `--render`). The bench's own F1 took one job of B a phase and missed on both engines (2.08×
-  embedded, 2.98× CouchDB 3, 0.47×–3.72× within one run); that showed two things, both
-  changed before the F1 runs here: the row now takes the median of up to five jobs of B a
-  phase, and the jobs' lane to CouchDB gives an account with nothing in flight a place at
-  once (`docs/decisions.md`). Every other row is from the bench's own run, before the lane
-  change, which only acts when two accounts' jobs run at once.
+- **P5 and P2-100k trade against each other on CouchDB 3** (this run, 2026-12-08 03:18–04:02
+  UTC). The jobs' lane now keeps to one request in flight while another account uses the API
+  (`docs/decisions.md`), and the P5 row's GETs are such use, all through the import P2-100k
+  times. Against the previous run (2026-12-08 00:05–00:46 UTC, the lane at four): P5 8.52×
+  (7.67–8.83) against 14.53× (13.49–21.04), the direct CouchDB GET meanwhile 19.5–20.0 ms
+  against 36.7–73.3 ms at p95; the import 89.0–91.8 s against 51.1–92.8 s (P2-100k 0.34×
+  against 0.62×). Alternated at 40,000 numbers (two runs each way): P5 5.0× and 5.5× against
+  14.8× and 15.6×, the import 35.3–35.5 s against 28.2–30.2 s. A job with no other account
+  using the API is not affected (`p2_job.py`, CouchDB 3, alternated, 2 × 2 runs each way: P2
+  0.59–0.80× with, 0.33–0.62× without). CouchDB 3's peak RSS during the longer import was
+  1,311–2,489 MB (P4 missed), against 381–2,091 MB before (one run over 600 MB); at 40,000
+  numbers 313–394 MB either way. Not explained: it is beam.smp's high-water mark, not the
+  service's (126 MB).
 - **Where P5 on the embedded server comes from** (reported, not judged: issue 23 asks for the
   figure and its reason). The embedded server answers every database on one Node thread, so
   another account's GET waits behind whatever a job's writes and view updates hold that thread
