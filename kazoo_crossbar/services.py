@@ -31,8 +31,8 @@ from .storage.writes import Writes
 # connections of their own. A job keeps up to 4 requests in flight (the next batch's reads, a
 # batch's numbers, the previous batch's copies, a fold), so this caps bulk work without slowing
 # one job much; interactive requests keep the main client's 64 connections and never queue
-# behind a bulk write for one, and while they come the lane keeps to one place (give_way_to;
-# docs/decisions.md, "Performance and benchmarks").
+# behind a bulk write for one, and while they come about other accounts than its jobs' the lane
+# keeps to one place (give_way_to; docs/decisions.md, "Performance and benchmarks").
 BULK_LANE = 4
 
 

@@ -115,3 +115,16 @@ async def test_only_api_requests_mark_the_places_busy():
         assert not places.activity.busy_besides({"an-account"})
     finally:
         lane.ASKER.reset(asker)
+
+
+async def test_a_place_handed_to_a_waiter_cancelled_at_once_goes_to_the_next():
+    places = lane.Places(1)
+    await take(places, None)
+    first, second = asyncio.create_task(take(places, None)), asyncio.create_task(take(places, None))
+    await settle()
+    places.give(None)  # the place is handed to `first`...
+    first.cancel()  # ...which is cancelled before it runs: it must pass the place on, not keep it
+    await settle()
+    assert first.cancelled() and second.done() and places.in_flight == 1
+    places.give(None)
+    assert places.in_flight == 0 and not places.flying
